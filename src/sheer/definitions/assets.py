@@ -1,0 +1,200 @@
+"""AssetsDefinition: one function and the assets it computes.
+
+Made by `@asset` (one asset) and `@multi_asset` (several). It records how the
+function's parameters map to upstream assets, resources and the context, but never
+runs anything itself: execution lives in `sheer.execution`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sheer.definitions.resources import is_resource_annotation
+from sheer.definitions.specs import AssetIn, AssetSpec
+from sheer.errors import DefinitionError
+from sheer.keys import AssetKey, coerce_keys
+
+_CONTEXT_NAMES = frozenset({"context", "_context"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FunctionParams:
+    """How a function's parameters are used; resolved further by `Definitions`.
+
+    Attributes:
+        context: the name of the context parameter, if any.
+        inputs: parameter -> upstream key, for parameters given in `ins=`.
+        resources: parameters annotated with a ConfigurableResource type.
+        open: parameters that name an upstream asset or a resource, decided when the
+            resources are known (a parameter named after a resource key is a resource).
+        var_kwargs: the function takes **kwargs, so `ins` need no named parameter.
+    """
+
+    context: str | None
+    inputs: Mapping[str, AssetKey]
+    resources: tuple[str, ...]
+    open: tuple[str, ...]
+    var_kwargs: bool
+
+    def data_keys(self) -> list[AssetKey]:
+        """Upstream keys as first assumed: every open parameter names an asset."""
+        return [*self.inputs.values(), *(AssetKey([p]) for p in self.open)]
+
+
+def analyse_params(
+    fn: Callable[..., Any], ins: Mapping[str, AssetIn], where: str, label: str
+) -> FunctionParams:
+    params = list(inspect.signature(fn).parameters.values())
+    context = None
+    if params and (
+        params[0].name in _CONTEXT_NAMES or _is_context_annotation(params[0].annotation)
+    ):
+        context = params[0].name
+        params = params[1:]
+    var_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
+    named = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown_ins = set(ins) - {p.name for p in named}
+    if unknown_ins and not var_kwargs:
+        raise DefinitionError(
+            f"Asset {label} (defined at {where}) has ins= for "
+            f"{', '.join(sorted(unknown_ins))}, which the function does not take as "
+            f"parameters. Fix: add the parameter(s) to the function or remove them from ins=.",
+            file=where,
+        )
+    fn_globals = getattr(fn, "__globals__", {})
+    inputs: dict[str, AssetKey] = {}
+    resources: list[str] = []
+    open_params: list[str] = []
+    for p in named:
+        if p.name in ins:
+            inputs[p.name] = ins[p.name].resolve_key(p.name)
+        elif is_resource_annotation(p.annotation, fn_globals):
+            resources.append(p.name)
+        else:
+            open_params.append(p.name)
+    for name in sorted(unknown_ins):
+        inputs[name] = ins[name].resolve_key(name)
+    return FunctionParams(
+        context=context,
+        inputs=inputs,
+        resources=tuple(resources),
+        open=tuple(open_params),
+        var_kwargs=var_kwargs,
+    )
+
+
+def _is_context_annotation(annotation: Any) -> bool:
+    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    return isinstance(name, str) and name.endswith("ExecutionContext")
+
+
+def function_location(fn: Callable[..., Any]) -> str:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return repr(fn)
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class AssetsDefinition:
+    """A function and the assets (specs) it computes.
+
+    Attributes:
+        specs: the assets, in declaration order.
+        fn: the compute function.
+        node_name: the step name (the function name for `@asset`, `name=` for multi_asset).
+        params: how the function's parameters map to inputs, resources and the context.
+        can_subset: whether a run may compute only some of `specs`.
+        selected_keys: the subset this definition is restricted to, or None for all.
+        io_manager_key: the IO manager used for every output.
+        required_resource_keys: resources the function reads through `context.resources`.
+        source: 'file:line' of the function, for error messages.
+    """
+
+    specs: tuple[AssetSpec, ...]
+    fn: Callable[..., Any]
+    node_name: str
+    params: FunctionParams
+    can_subset: bool = False
+    selected_keys: frozenset[AssetKey] | None = None
+    io_manager_key: str = "io_manager"
+    required_resource_keys: frozenset[str] = frozenset()
+    op_tags: Mapping[str, Any] | None = None
+    source: str = ""
+
+    @property
+    def keys(self) -> frozenset[AssetKey]:
+        """The keys of the assets this definition computes (its selected subset)."""
+        if self.selected_keys is not None:
+            return self.selected_keys
+        return frozenset(s.key for s in self.specs)
+
+    @property
+    def key(self) -> AssetKey:
+        """The key, for a definition of exactly one asset."""
+        if len(self.specs) != 1:
+            raise DefinitionError(
+                f"{self.node_name} defines {len(self.specs)} assets; .key needs exactly one. "
+                "Fix: use .keys.",
+                file=self.source,
+            )
+        return self.specs[0].key
+
+    @property
+    def specs_by_key(self) -> Mapping[AssetKey, AssetSpec]:
+        return {s.key: s for s in self.specs}
+
+    @property
+    def is_virtual(self) -> bool:
+        """True when every asset of this definition is virtual."""
+        return all(s.is_virtual for s in self.specs)
+
+    @property
+    def op(self) -> AssetsDefinition:
+        return self
+
+    @property
+    def code_version(self) -> str | None:
+        return self.specs[0].code_version if len(self.specs) == 1 else None
+
+    def get_output_name_for_asset_key(self, key: AssetKey) -> str:
+        if len(self.specs) == 1 and self.specs[0].key == key:
+            return "result"
+        return key.to_python_identifier()
+
+    def get_asset_key_for_output_name(self, output_name: str) -> AssetKey:
+        for spec in self.specs:
+            if self.get_output_name_for_asset_key(spec.key) == output_name:
+                return spec.key
+        names = [self.get_output_name_for_asset_key(s.key) for s in self.specs]
+        raise DefinitionError(
+            f"{self.node_name} has no output named {output_name!r}; its outputs are "
+            f"{', '.join(names)}. Fix: use one of those names in Output(output_name=...).",
+            file=self.source,
+        )
+
+    def subset_for(self, keys: Iterable[Any]) -> AssetsDefinition:
+        """This definition restricted to `keys`; needs `can_subset` unless all are taken."""
+        wanted = frozenset(coerce_keys(keys))
+        own = frozenset(s.key for s in self.specs)
+        if wanted == own:
+            return replace(self, selected_keys=None)
+        if not self.can_subset:
+            raise DefinitionError(
+                f"{self.node_name} computes {', '.join(sorted(k.to_user_string() for k in own))} "
+                "together and cannot run for only some of them. Fix: select all of them, or "
+                "pass can_subset=True to @multi_asset and yield only context.selected_asset_keys.",
+                file=self.source,
+            )
+        return replace(self, selected_keys=wanted & own)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the underlying function directly, as in a unit test."""
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        keys = ", ".join(sorted(k.to_user_string() for k in self.keys))
+        return f"<AssetsDefinition {self.node_name}: {keys}>"

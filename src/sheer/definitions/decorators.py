@@ -1,0 +1,203 @@
+"""The `@asset` and `@multi_asset` decorators, with Dagster's names and signatures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, overload
+
+from sheer.definitions.assets import AssetsDefinition, analyse_params, function_location
+from sheer.definitions.specs import AssetIn, AssetSpec, coerce_deps
+from sheer.errors import DefinitionError
+from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_prefix
+
+
+@overload
+def asset(compute_fn: Callable[..., Any]) -> AssetsDefinition: ...
+
+
+@overload
+def asset(
+    compute_fn: None = None, **kwargs: Any
+) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
+
+
+def asset(
+    compute_fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    key_prefix: CoercibleToAssetKeyPrefix | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    io_manager_key: str | None = None,
+    partitions_def: Any = None,
+    op_tags: Mapping[str, Any] | None = None,
+    group_name: str | None = None,
+    automation_condition: Any = None,
+    code_version: str | None = None,
+    key: Any = None,
+    owners: Sequence[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    compute_kind: str | None = None,
+    is_virtual: bool = False,
+) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Define an asset computed by the decorated function.
+
+    Parameters of the function name its upstream assets (their values are passed in),
+    except a first parameter named `context` and parameters that name resources.
+
+    Example:
+        >>> @asset(is_virtual=True)
+        ... def my_virtual_asset(upstream_asset):
+        ...     return upstream_asset
+        >>> my_virtual_asset.key, my_virtual_asset.is_virtual
+        (AssetKey(['my_virtual_asset']), True)
+    """
+
+    def build(fn: Callable[..., Any]) -> AssetsDefinition:
+        where = function_location(fn)
+        asset_key = _asset_key(fn, name=name, key_prefix=key_prefix, key=key, where=where)
+        label = f"'{asset_key.to_user_string()}'"
+        params = analyse_params(fn, ins or {}, where, label)
+        all_kinds = set(kinds or ())
+        if compute_kind:
+            all_kinds.add(compute_kind)
+        spec = AssetSpec(
+            asset_key,
+            deps=[*params.data_keys(), *coerce_deps(deps)],
+            description=description if description is not None else _doc(fn),
+            metadata=metadata,
+            group_name=group_name,
+            code_version=code_version,
+            automation_condition=automation_condition,
+            owners=owners,
+            tags=tags,
+            kinds=all_kinds,
+            is_virtual=is_virtual,
+            partitions_def=partitions_def,
+            source=where,
+        )
+        return AssetsDefinition(
+            specs=(spec,),
+            fn=fn,
+            node_name=asset_key.to_python_identifier(),
+            params=params,
+            io_manager_key=io_manager_key or "io_manager",
+            required_resource_keys=frozenset(required_resource_keys or ()),
+            op_tags=op_tags,
+            source=where,
+        )
+
+    if compute_fn is not None:
+        return build(compute_fn)
+    return build
+
+
+def _asset_key(
+    fn: Callable[..., Any],
+    *,
+    name: str | None,
+    key_prefix: CoercibleToAssetKeyPrefix | None,
+    key: Any,
+    where: str,
+) -> AssetKey:
+    if key is not None:
+        if name is not None or key_prefix is not None:
+            raise DefinitionError(
+                f"@asset at {where} passes key= together with name= or key_prefix=. "
+                "Fix: pass key= alone (it is the whole key), or name= with key_prefix=.",
+                file=where,
+            )
+        return coerce_key(key)
+    return AssetKey([*coerce_prefix(key_prefix), name or fn.__name__])
+
+
+def _doc(fn: Callable[..., Any]) -> str | None:
+    doc = fn.__doc__
+    return doc.strip() if doc else None
+
+
+def multi_asset(
+    *,
+    specs: Sequence[AssetSpec] | None = None,
+    name: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[Any] | None = None,
+    description: str | None = None,
+    can_subset: bool = False,
+    required_resource_keys: Iterable[str] | None = None,
+    io_manager_key: str | None = None,
+    group_name: str | None = None,
+    partitions_def: Any = None,
+    op_tags: Mapping[str, Any] | None = None,
+    code_version: str | None = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Define several assets computed by one function.
+
+    The function returns or yields `MaterializeResult(asset_key=...)` or
+    `Output(value, output_name=...)` for each asset. The specs may mix virtual and
+    non-virtual assets. Function inputs (`ins=` or parameters) become dependencies of
+    every spec, and so do `deps=`.
+
+    Example:
+        >>> @multi_asset(specs=[AssetSpec("a"), AssetSpec("b", deps=["a"], is_virtual=True)])
+        ... def a_and_b():
+        ...     ...
+        >>> sorted(k.to_user_string() for k in a_and_b.keys)
+        ['a', 'b']
+    """
+
+    def build(fn: Callable[..., Any]) -> AssetsDefinition:
+        where = function_location(fn)
+        node_name = name or fn.__name__
+        if not specs:
+            raise DefinitionError(
+                f"@multi_asset {node_name!r} (defined at {where}) has no specs. "
+                "Fix: pass specs=[AssetSpec('a'), AssetSpec('b'), ...].",
+                file=where,
+            )
+        params = analyse_params(fn, ins or {}, where, repr(node_name))
+        shared = coerce_deps([*params.data_keys(), *coerce_deps(deps)])
+        own_keys = {s.key for s in specs}
+        built = []
+        for spec in specs:
+            extra = [d for d in shared if d.asset_key != spec.key]
+            changes: dict[str, Any] = {"source": where}
+            if extra:
+                changes["deps"] = coerce_deps([*spec.deps, *extra])
+            if group_name is not None and spec.group_name is None:
+                changes["group_name"] = group_name
+            if code_version is not None and spec.code_version is None:
+                changes["code_version"] = code_version
+            if partitions_def is not None and spec.partitions_def is None:
+                changes["partitions_def"] = partitions_def
+            if description is not None and spec.description is None:
+                changes["description"] = description
+            built.append(spec.replace_attributes(**changes))
+        if len(own_keys) != len(specs):
+            dupes = sorted({s.key.to_user_string() for s in specs if _count(specs, s.key) > 1})
+            raise DefinitionError(
+                f"@multi_asset {node_name!r} (defined at {where}) lists "
+                f"{', '.join(dupes)} more than once. Fix: give each spec its own key.",
+                file=where,
+            )
+        return AssetsDefinition(
+            specs=tuple(built),
+            fn=fn,
+            node_name=node_name,
+            params=params,
+            can_subset=can_subset,
+            io_manager_key=io_manager_key or "io_manager",
+            required_resource_keys=frozenset(required_resource_keys or ()),
+            op_tags=op_tags,
+            source=where,
+        )
+
+    return build
+
+
+def _count(specs: Sequence[AssetSpec], key: AssetKey) -> int:
+    return sum(1 for s in specs if s.key == key)

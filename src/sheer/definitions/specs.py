@@ -1,0 +1,285 @@
+"""Immutable descriptions of assets and their dependencies: AssetSpec, AssetDep, AssetIn.
+
+Specs carry no behaviour: no function, no storage. Flexible Dagster-style arguments
+(strings, lists, other specs) are coerced here, once, at construction.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from sheer.errors import DefinitionError
+from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_prefix
+
+DEFAULT_GROUP_NAME = "default"
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def caller_location() -> str | None:
+    """'file:line' of the first frame outside the sheer package, for error messages."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return None
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if not value:
+        return _EMPTY
+    return MappingProxyType(dict(value))
+
+
+@dataclass(frozen=True, slots=True)
+class AssetDep:
+    """A dependency on another asset that is not passed to the function as data.
+
+    Example:
+        >>> AssetDep("raw/orders").asset_key
+        AssetKey(['raw', 'orders'])
+    """
+
+    asset_key: AssetKey
+    partition_mapping: Any = None
+
+    def __init__(self, asset: Any, *, partition_mapping: Any = None) -> None:
+        object.__setattr__(self, "asset_key", coerce_key(asset))
+        object.__setattr__(self, "partition_mapping", partition_mapping)
+
+
+def coerce_deps(deps: Iterable[Any] | None) -> tuple[AssetDep, ...]:
+    """Coerce `deps=[...]`: keys, strings, specs, definitions (all their keys) or AssetDeps."""
+    if not deps:
+        return ()
+    if isinstance(deps, (str, AssetKey)):
+        deps = [deps]
+    out: list[AssetDep] = []
+    for dep in deps:
+        if isinstance(dep, AssetDep):
+            out.append(dep)
+        elif isinstance(dep, (str, list, tuple, AssetKey, AssetSpec)):
+            out.append(AssetDep(dep))
+        else:
+            keys = getattr(dep, "keys", None)
+            if keys is None or callable(keys):
+                out.append(AssetDep(dep))  # raises a clear InvalidKeyError
+            else:
+                out.extend(AssetDep(k) for k in sorted(keys))
+    seen: set[AssetKey] = set()
+    unique = []
+    for dep in out:
+        if dep.asset_key not in seen:
+            seen.add(dep.asset_key)
+            unique.append(dep)
+    return tuple(unique)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetIn:
+    """Maps a function parameter to an upstream asset other than the parameter's name.
+
+    Example:
+        >>> AssetIn(key="raw/orders").key
+        AssetKey(['raw', 'orders'])
+    """
+
+    key: AssetKey | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    key_prefix: tuple[str, ...] | None = None
+    input_manager_key: str | None = None
+    dagster_type: Any = None
+    partition_mapping: Any = None
+
+    def __init__(
+        self,
+        key: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        key_prefix: CoercibleToAssetKeyPrefix | None = None,
+        input_manager_key: str | None = None,
+        dagster_type: Any = None,
+        partition_mapping: Any = None,
+        *,
+        asset_key: Any = None,
+    ) -> None:
+        if key is not None and asset_key is not None:
+            raise DefinitionError("AssetIn takes key= or asset_key=, not both.")
+        key = key if key is not None else asset_key
+        if key is not None and key_prefix is not None:
+            raise DefinitionError(
+                "AssetIn takes key= or key_prefix=, not both: key_prefix is prepended to "
+                "the parameter name when no key is given."
+            )
+        object.__setattr__(self, "key", coerce_key(key) if key is not None else None)
+        object.__setattr__(self, "metadata", freeze_mapping(metadata))
+        object.__setattr__(
+            self, "key_prefix", coerce_prefix(key_prefix) if key_prefix is not None else None
+        )
+        object.__setattr__(self, "input_manager_key", input_manager_key)
+        object.__setattr__(self, "dagster_type", dagster_type)
+        object.__setattr__(self, "partition_mapping", partition_mapping)
+
+    def resolve_key(self, param_name: str) -> AssetKey:
+        """The upstream key for the parameter `param_name`."""
+        if self.key is not None:
+            return self.key
+        return AssetKey([*(self.key_prefix or ()), param_name])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AssetSpec:
+    """Everything about an asset except how to compute it.
+
+    A spec alone in `Definitions` is an external asset (updated by reports and
+    observations), or, with `is_virtual=True`, a virtual asset that is a lineage node
+    only. Give specs to `@multi_asset` to define assets computed by a function.
+
+    Example:
+        >>> spec = AssetSpec("my_virtual_asset", deps=["upstream_asset"], is_virtual=True)
+        >>> spec.is_virtual, [d.asset_key.to_user_string() for d in spec.deps]
+        (True, ['upstream_asset'])
+    """
+
+    key: AssetKey
+    deps: tuple[AssetDep, ...]
+    description: str | None
+    metadata: Mapping[str, Any]
+    group_name: str | None
+    code_version: str | None
+    automation_condition: Any
+    owners: tuple[str, ...]
+    tags: Mapping[str, str]
+    kinds: frozenset[str]
+    is_virtual: bool
+    skippable: bool
+    partitions_def: Any
+    source: str | None
+
+    def __init__(
+        self,
+        key: Any,
+        *,
+        deps: Iterable[Any] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        group_name: str | None = None,
+        code_version: str | None = None,
+        automation_condition: Any = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        kinds: Iterable[str] | None = None,
+        is_virtual: bool = False,
+        skippable: bool = False,
+        partitions_def: Any = None,
+        source: str | None = None,
+    ) -> None:
+        s = object.__setattr__
+        s(self, "key", coerce_key(key))
+        s(self, "deps", coerce_deps(deps))
+        s(self, "description", description)
+        s(self, "metadata", freeze_mapping(metadata))
+        s(self, "group_name", group_name)
+        s(self, "code_version", code_version)
+        s(self, "automation_condition", automation_condition)
+        s(self, "owners", tuple(owners or ()))
+        s(self, "tags", freeze_mapping(tags))
+        s(self, "kinds", frozenset(kinds or ()))
+        s(self, "is_virtual", bool(is_virtual))
+        s(self, "skippable", bool(skippable))
+        s(self, "partitions_def", partitions_def)
+        s(self, "source", source if source is not None else caller_location())
+        self._validate()
+
+    def _validate(self) -> None:
+        for dep in self.deps:
+            if dep.asset_key == self.key:
+                raise DefinitionError(
+                    f"Asset '{self.key.to_user_string()}' lists itself in deps"
+                    f"{_where(self.source)}. Fix: remove it from deps=.",
+                    key=self.key,
+                    file=self.source,
+                )
+        if self.group_name is not None and not self.group_name.replace("_", "").isalnum():
+            raise DefinitionError(
+                f"Asset '{self.key.to_user_string()}' has group_name {self.group_name!r}"
+                f"{_where(self.source)}: a group name is letters, digits and '_'. "
+                "Fix: rename the group, e.g. 'marts'.",
+                key=self.key,
+                file=self.source,
+            )
+
+    @property
+    def dep_keys(self) -> tuple[AssetKey, ...]:
+        return tuple(d.asset_key for d in self.deps)
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "deps": self.deps,
+            "description": self.description,
+            "metadata": self.metadata,
+            "group_name": self.group_name,
+            "code_version": self.code_version,
+            "automation_condition": self.automation_condition,
+            "owners": self.owners,
+            "tags": self.tags,
+            "kinds": self.kinds,
+            "is_virtual": self.is_virtual,
+            "skippable": self.skippable,
+            "partitions_def": self.partitions_def,
+            "source": self.source,
+        }
+
+    def replace_attributes(self, **kwargs: Any) -> AssetSpec:
+        """A copy with the given attributes replaced (`key`, `deps`, `group_name`, ...)."""
+        key = kwargs.pop("key", self.key)
+        fields = self._fields()
+        unknown = set(kwargs) - set(fields)
+        if unknown:
+            raise TypeError(f"AssetSpec.replace_attributes got unknown {sorted(unknown)}")
+        fields.update(kwargs)
+        return AssetSpec(key, **fields)
+
+    def merge_attributes(
+        self,
+        *,
+        deps: Iterable[Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        kinds: Iterable[str] | None = None,
+    ) -> AssetSpec:
+        """A copy with the given deps, metadata, owners, tags and kinds added to its own."""
+        fields = self._fields()
+        fields["deps"] = (*self.deps, *coerce_deps(deps))
+        fields["metadata"] = {**self.metadata, **(metadata or {})}
+        fields["owners"] = (*self.owners, *(o for o in owners or () if o not in self.owners))
+        fields["tags"] = {**self.tags, **(tags or {})}
+        fields["kinds"] = self.kinds | frozenset(kinds or ())
+        return AssetSpec(self.key, **fields)
+
+    def with_io_manager_key(self, io_manager_key: str) -> AssetSpec:
+        return self.merge_attributes(metadata={"sheer/io_manager_key": io_manager_key})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AssetSpec):
+            return NotImplemented
+        return self.key == other.key and self._fields() | {"source": None} == other._fields() | {
+            "source": None
+        }
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __repr__(self) -> str:
+        flag = ", is_virtual=True" if self.is_virtual else ""
+        return f"AssetSpec({self.key.to_user_string()!r}{flag})"
+
+
+def _where(source: str | None) -> str:
+    return f" (defined at {source})" if source else ""

@@ -1,0 +1,510 @@
+"""AssetGraph: the immutable, indexed lineage graph of a set of definitions.
+
+Built once (`Definitions.resolve_asset_graph()`), it answers every structural
+question in O(1) or O(reach): parents, children, the stable topological order,
+upstream/downstream closures and the nearest non-virtual ancestors. It validates the
+definitions as it builds and raises every problem at once. It knows nothing of
+storage or execution.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from sheer.definitions.assets import AssetsDefinition
+from sheer.definitions.specs import DEFAULT_GROUP_NAME, AssetSpec
+from sheer.errors import (
+    CycleError,
+    DefinitionError,
+    DuplicateKeyError,
+    MultipleDefinitionErrors,
+    UnknownAssetError,
+    UnresolvedInputError,
+    VirtualInputError,
+    did_you_mean,
+)
+from sheer.keys import AssetKey, coerce_key
+
+Defined = AssetsDefinition | AssetSpec
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class AssetNode:
+    """One asset in the graph.
+
+    Attributes:
+        key: the asset's key.
+        spec: its resolved spec (deps as in the graph).
+        assets_def: the definition that computes it, or None for a spec-only asset.
+        parent_keys: keys of its direct parents.
+        child_keys: keys of its direct children.
+        input_params: function parameter -> parent key, for parents passed as data.
+        resource_params: function parameters that receive resources.
+    """
+
+    key: AssetKey
+    spec: AssetSpec
+    assets_def: AssetsDefinition | None
+    parent_keys: frozenset[AssetKey]
+    child_keys: frozenset[AssetKey]
+    input_params: Mapping[str, AssetKey]
+    resource_params: tuple[str, ...]
+
+    @property
+    def is_virtual(self) -> bool:
+        return self.spec.is_virtual
+
+    @property
+    def is_materializable(self) -> bool:
+        """True when a function computes it (virtual assets with a function included)."""
+        return self.assets_def is not None
+
+    @property
+    def is_executable(self) -> bool:
+        return self.assets_def is not None
+
+    @property
+    def is_external(self) -> bool:
+        """True for a spec with no function that is not virtual: updated by reports only."""
+        return self.assets_def is None and not self.spec.is_virtual
+
+    @property
+    def code_version(self) -> str | None:
+        return self.spec.code_version
+
+    @property
+    def group_name(self) -> str:
+        return self.spec.group_name or DEFAULT_GROUP_NAME
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return self.spec.kinds
+
+    @property
+    def tags(self) -> Mapping[str, str]:
+        return self.spec.tags
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        return self.spec.owners
+
+    @property
+    def description(self) -> str | None:
+        return self.spec.description
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        return self.spec.metadata
+
+    @property
+    def automation_condition(self) -> Any:
+        return self.spec.automation_condition
+
+    @property
+    def source(self) -> str | None:
+        return self.spec.source
+
+    def __repr__(self) -> str:
+        kind = "virtual" if self.is_virtual else "external" if self.is_external else "asset"
+        return f"<AssetNode {self.key.to_user_string()} ({kind})>"
+
+
+class AssetGraph:
+    """The lineage graph: nodes indexed by key, parents and children, stable order.
+
+    Example:
+        >>> a, b = AssetSpec("a"), AssetSpec("b", deps=["a"], is_virtual=True)
+        >>> graph = AssetGraph.from_definitions([a, b])
+        >>> graph.get("b").is_virtual, sorted(graph.get("a").child_keys)
+        (True, [AssetKey(['b'])])
+    """
+
+    def __init__(self, nodes: Mapping[AssetKey, AssetNode], order: Sequence[AssetKey]) -> None:
+        self._nodes = dict(nodes)
+        self._order = tuple(order)
+
+    @classmethod
+    def from_definitions(
+        cls, defined: Iterable[Defined], resource_keys: Iterable[str] = ()
+    ) -> AssetGraph:
+        """Build and validate the graph; raises every definition problem at once."""
+        return _Builder(list(defined), frozenset(resource_keys)).build()
+
+    # Look-ups ---------------------------------------------------------------
+    def get(self, key: Any) -> AssetNode:
+        """The node for `key` (a key, string or list); unknown keys raise with suggestions."""
+        k = coerce_key(key)
+        node = self._nodes.get(k)
+        if node is None:
+            raise self.unknown_key_error(k)
+        return node
+
+    def has(self, key: Any) -> bool:
+        return coerce_key(key) in self._nodes
+
+    def unknown_key_error(self, key: AssetKey, what: str = "asset") -> UnknownAssetError:
+        name = key.to_user_string()
+        hint = did_you_mean(name, (k.to_user_string() for k in self._nodes))
+        return UnknownAssetError(
+            f"No {what} named '{name}' in the definitions.{hint} "
+            f"Fix: use one of the {len(self._nodes)} defined keys "
+            "(`sheer list defs` lists them).",
+            key=key,
+        )
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, AssetKey) and key in self._nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[AssetNode]:
+        return (self._nodes[k] for k in self._order)
+
+    @property
+    def asset_nodes(self) -> list[AssetNode]:
+        return [self._nodes[k] for k in self._order]
+
+    def get_all_asset_keys(self) -> frozenset[AssetKey]:
+        return frozenset(self._nodes)
+
+    @property
+    def all_asset_keys(self) -> frozenset[AssetKey]:
+        return frozenset(self._nodes)
+
+    @property
+    def toposorted_asset_keys(self) -> tuple[AssetKey, ...]:
+        """Every key, parents before children, ties broken by key."""
+        return self._order
+
+    @cached_property
+    def topo_index(self) -> Mapping[AssetKey, int]:
+        return {k: i for i, k in enumerate(self._order)}
+
+    def toposort(self, keys: Iterable[AssetKey]) -> list[AssetKey]:
+        index = self.topo_index
+        return sorted(keys, key=index.__getitem__)
+
+    @cached_property
+    def materializable_asset_keys(self) -> frozenset[AssetKey]:
+        return frozenset(k for k, n in self._nodes.items() if n.is_materializable)
+
+    @cached_property
+    def external_asset_keys(self) -> frozenset[AssetKey]:
+        return frozenset(k for k, n in self._nodes.items() if n.is_external)
+
+    @cached_property
+    def virtual_asset_keys(self) -> frozenset[AssetKey]:
+        return frozenset(k for k, n in self._nodes.items() if n.is_virtual)
+
+    @cached_property
+    def root_keys(self) -> frozenset[AssetKey]:
+        return frozenset(k for k, n in self._nodes.items() if not n.parent_keys)
+
+    @cached_property
+    def sink_keys(self) -> frozenset[AssetKey]:
+        return frozenset(k for k, n in self._nodes.items() if not n.child_keys)
+
+    @cached_property
+    def group_names(self) -> frozenset[str]:
+        return frozenset(n.group_name for n in self._nodes.values())
+
+    # Closures ---------------------------------------------------------------
+    def upstream_keys(self, keys: Iterable[AssetKey], depth: int | None = None) -> set[AssetKey]:
+        """`keys` and their ancestors up to `depth` hops (all when None)."""
+        return self._reach(keys, depth, upstream=True)
+
+    def downstream_keys(
+        self, keys: Iterable[AssetKey], depth: int | None = None
+    ) -> set[AssetKey]:
+        """`keys` and their descendants up to `depth` hops (all when None)."""
+        return self._reach(keys, depth, upstream=False)
+
+    def get_ancestor_asset_keys(self, key: Any) -> set[AssetKey]:
+        k = coerce_key(key)
+        return self.upstream_keys([k]) - {k}
+
+    def get_descendant_asset_keys(self, key: Any) -> set[AssetKey]:
+        k = coerce_key(key)
+        return self.downstream_keys([k]) - {k}
+
+    def _reach(self, keys: Iterable[AssetKey], depth: int | None, *, upstream: bool) -> set[AssetKey]:
+        nodes = self._nodes
+        seen = set(keys)
+        frontier = list(seen)
+        hops = 0
+        while frontier and (depth is None or hops < depth):
+            nxt = []
+            for k in frontier:
+                node = nodes[k]
+                for r in node.parent_keys if upstream else node.child_keys:
+                    if r not in seen:
+                        seen.add(r)
+                        nxt.append(r)
+            frontier = nxt
+            hops += 1
+        return seen
+
+    # Virtual resolution -----------------------------------------------------
+    @cached_property
+    def _non_virtual_ancestors(self) -> Mapping[AssetKey, frozenset[AssetKey]]:
+        # One pass in topological order: a virtual parent is replaced by what it
+        # resolves to, which was computed before its children.
+        nodes = self._nodes
+        out: dict[AssetKey, frozenset[AssetKey]] = {}
+        empty: frozenset[AssetKey] = frozenset()
+        for key in self._order:
+            parents = nodes[key].parent_keys
+            if not parents:
+                out[key] = empty
+                continue
+            virtual = [p for p in parents if nodes[p].spec.is_virtual]
+            if not virtual:
+                out[key] = parents
+                continue
+            acc = set(parents)
+            acc.difference_update(virtual)
+            for p in virtual:
+                acc |= out[p]
+            out[key] = frozenset(acc)
+        return out
+
+    def non_virtual_ancestors(self, key: Any) -> frozenset[AssetKey]:
+        """The direct parents of `key`, each virtual parent replaced by its own parents, recursively.
+
+        These are the nearest non-virtual ancestors: what staleness and
+        `.resolve_through_virtual()` look at instead of virtual parents.
+        """
+        k = coerce_key(key)
+        if k not in self._nodes:
+            raise self.unknown_key_error(k)
+        return self._non_virtual_ancestors[k]
+
+    def virtual_paths(self, key: Any, ancestor: Any) -> list[tuple[AssetKey, ...]]:
+        """Each chain of virtual assets through which `ancestor` is a parent of `key`.
+
+        Paths are listed nearest first (child side first): for A -> B(v) -> C(v) -> D,
+        `virtual_paths("D", "A")` is `[(C, B)]`; a direct parent gives `[()]`.
+        """
+        k, a = coerce_key(key), coerce_key(ancestor)
+        paths: list[tuple[AssetKey, ...]] = []
+        stack: list[tuple[AssetKey, tuple[AssetKey, ...]]] = [(k, ())]
+        while stack:
+            node_key, path = stack.pop()
+            for p in sorted(self._nodes[node_key].parent_keys, reverse=True):
+                if p == a:
+                    paths.append(path)
+                elif self._nodes[p].is_virtual:
+                    stack.append((p, (*path, p)))
+        return sorted(paths, key=lambda path: (len(path), path))
+
+
+class _Builder:
+    """Resolves parameters, checks the definitions and indexes the graph."""
+
+    def __init__(self, defined: list[Defined], resource_keys: frozenset[str]) -> None:
+        self.defined = defined
+        self.resource_keys = resource_keys
+        self.errors: list[DefinitionError] = []
+
+    def build(self) -> AssetGraph:
+        owners = self._collect_owners()
+        specs, inputs, resources = self._resolve_params(owners)
+        self._check_virtual_inputs(owners, inputs)
+        parents: dict[AssetKey, frozenset[AssetKey]] = {}
+        children: dict[AssetKey, list[AssetKey]] = {k: [] for k in specs}
+        for key, spec in specs.items():
+            deps = spec.dep_keys
+            parents[key] = frozenset(deps)
+            for d in deps:
+                if d not in children:
+                    # A dependency nothing defines: an external asset.
+                    specs_ext = AssetSpec(d, source=spec.source)
+                    specs[d] = specs_ext
+                    children[d] = []
+                    parents[d] = frozenset()
+                children[d].append(key)
+        if self.errors:
+            raise self.errors[0] if len(self.errors) == 1 else MultipleDefinitionErrors(self.errors)
+        order = _toposort(parents, children)
+        nodes = {
+            key: AssetNode(
+                key=key,
+                spec=specs[key],
+                assets_def=owners[key] if isinstance(owners.get(key), AssetsDefinition) else None,
+                parent_keys=parents[key],
+                child_keys=frozenset(children[key]),
+                input_params=inputs.get(key, {}),
+                resource_params=resources.get(key, ()),
+            )
+            for key in order
+        }
+        return AssetGraph(nodes, order)
+
+    def _collect_owners(self) -> dict[AssetKey, Defined]:
+        owners: dict[AssetKey, Defined] = {}
+        for item in self.defined:
+            specs = item.specs if isinstance(item, AssetsDefinition) else (item,)
+            selected = item.keys if isinstance(item, AssetsDefinition) else None
+            for spec in specs:
+                if selected is not None and spec.key not in selected:
+                    continue
+                prior = owners.get(spec.key)
+                if prior is not None and prior is not item:
+                    self.errors.append(_duplicate_error(spec, prior, item))
+                    continue
+                owners[spec.key] = item
+        return owners
+
+    def _resolve_params(
+        self, owners: dict[AssetKey, Defined]
+    ) -> tuple[
+        dict[AssetKey, AssetSpec],
+        dict[AssetKey, dict[str, AssetKey]],
+        dict[AssetKey, tuple[str, ...]],
+    ]:
+        specs: dict[AssetKey, AssetSpec] = {}
+        inputs: dict[AssetKey, dict[str, AssetKey]] = {}
+        resources: dict[AssetKey, tuple[str, ...]] = {}
+        resolved_defs: dict[int, tuple[dict[str, AssetKey], tuple[str, ...], set[AssetKey]]] = {}
+        for key, item in owners.items():
+            spec = item.specs_by_key[key] if isinstance(item, AssetsDefinition) else item
+            if not isinstance(item, AssetsDefinition):
+                specs[key] = spec
+                continue
+            if id(item) not in resolved_defs:
+                resolved_defs[id(item)] = self._resolve_def(item, owners)
+            params, res, dropped = resolved_defs[id(item)]
+            if dropped:
+                spec = spec.replace_attributes(
+                    deps=[d for d in spec.deps if d.asset_key not in dropped]
+                )
+            specs[key] = spec
+            inputs[key] = {p: k for p, k in params.items() if k != key}
+            resources[key] = res
+        return specs, inputs, resources
+
+    def _resolve_def(
+        self, item: AssetsDefinition, owners: Mapping[AssetKey, Defined]
+    ) -> tuple[dict[str, AssetKey], tuple[str, ...], set[AssetKey]]:
+        params = dict(item.params.inputs)
+        res = list(item.params.resources)
+        dropped: set[AssetKey] = set()
+        for name in item.params.open:
+            key = AssetKey._from_parts((name,))
+            if key in owners:
+                params[name] = key
+            elif name in self.resource_keys:
+                res.append(name)
+                dropped.add(key)
+            else:
+                dropped.add(key)
+                self.errors.append(self._unresolved_error(item, name, owners))
+        return params, tuple(res), dropped
+
+    def _unresolved_error(
+        self, item: AssetsDefinition, name: str, owners: Mapping[AssetKey, Defined]
+    ) -> UnresolvedInputError:
+        names = [k.to_user_string() for k in owners] + sorted(self.resource_keys)
+        label = ", ".join(sorted(k.to_user_string() for k in item.keys))
+        return UnresolvedInputError(
+            f"Parameter '{name}' of asset '{label}' (defined at {item.source}) names neither "
+            f"an asset nor a resource.{did_you_mean(name, names)} Fix: define an asset named "
+            f"'{name}', map the parameter to another asset with "
+            f"ins={{'{name}': AssetIn(key=...)}}, or provide a resource with "
+            f"Definitions(resources={{'{name}': ...}}).",
+            key=sorted(item.keys)[0],
+            file=item.source,
+        )
+
+    def _check_virtual_inputs(
+        self, owners: Mapping[AssetKey, Defined], inputs: Mapping[AssetKey, dict[str, AssetKey]]
+    ) -> None:
+        for key, params in inputs.items():
+            for param, parent in sorted(params.items()):
+                owner = owners.get(parent)
+                if isinstance(owner, AssetSpec) and owner.is_virtual:
+                    self.errors.append(_virtual_input_error(key, owners[key], param, owner))
+
+
+def _duplicate_error(spec: AssetSpec, prior: Defined, item: Defined) -> DuplicateKeyError:
+    first, second = _where_defined(prior), _where_defined(item)
+    name = spec.key.to_user_string()
+    return DuplicateKeyError(
+        f"Asset '{name}' is defined twice: at {first} and at {second}. "
+        f"Fix: remove one of them, or give one another key (name= or key_prefix=).",
+        key=spec.key,
+        file=second,
+    )
+
+
+def _where_defined(item: Defined) -> str:
+    return (item.source if isinstance(item, AssetsDefinition) else item.source) or "<unknown>"
+
+
+def _virtual_input_error(
+    key: AssetKey, owner: Defined, param: str, virtual: AssetSpec
+) -> VirtualInputError:
+    name, parent = key.to_user_string(), virtual.key.to_user_string()
+    return VirtualInputError(
+        f"Asset '{name}' (defined at {_where_defined(owner)}) reads '{parent}' as data "
+        f"(parameter '{param}'), but '{parent}' is a virtual AssetSpec with no function "
+        f"(defined at {virtual.source}), so it has no value to pass. Fix: define '{parent}' "
+        f"with @asset(is_virtual=True) and a function that computes its value, or depend on "
+        f"it without data: remove the parameter and pass deps=['{parent}'].",
+        key=key,
+        file=_where_defined(owner),
+    )
+
+
+def _toposort(
+    parents: Mapping[AssetKey, frozenset[AssetKey]], children: Mapping[AssetKey, list[AssetKey]]
+) -> list[AssetKey]:
+    """Kahn's algorithm with a heap, so ties break by key and the order is repeatable."""
+    remaining = {k: len(p) for k, p in parents.items()}
+    ready = [(k.parts, k) for k, n in remaining.items() if n == 0]
+    heapq.heapify(ready)
+    order: list[AssetKey] = []
+    while ready:
+        _, key = heapq.heappop(ready)
+        order.append(key)
+        for child in children[key]:
+            remaining[child] -= 1
+            if remaining[child] == 0:
+                heapq.heappush(ready, (child.parts, child))
+    if len(order) != len(parents):
+        left = {k for k, n in remaining.items() if n > 0}
+        raise _cycle_error(_find_cycle(left, parents))
+    return order
+
+
+def _find_cycle(
+    left: set[AssetKey], parents: Mapping[AssetKey, frozenset[AssetKey]]
+) -> list[AssetKey]:
+    # Every node left over by Kahn's algorithm has a parent also left over, so
+    # walking parents from any of them must revisit a node: that closes a cycle.
+    start = min(left)
+    path: list[AssetKey] = []
+    index: dict[AssetKey, int] = {}
+    node = start
+    while node not in index:
+        index[node] = len(path)
+        path.append(node)
+        node = min(p for p in parents[node] if p in left)
+    cycle = path[index[node] :]
+    cycle.reverse()  # walked child -> parent; print parent -> child
+    return cycle
+
+
+def _cycle_error(cycle: list[AssetKey]) -> CycleError:
+    shown = " -> ".join(k.to_user_string() for k in [*cycle, cycle[0]])
+    return CycleError(
+        f"The asset dependencies form a cycle: {shown}. An asset cannot depend on itself "
+        "through its descendants. Fix: remove one of these dependencies (a parameter, an "
+        "ins= entry or a deps= entry).",
+        cycle=cycle,
+    )

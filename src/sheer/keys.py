@@ -1,0 +1,213 @@
+"""Asset keys: the names of assets, and coercion of what users type into them.
+
+An `AssetKey` is a path of one or more components (`AssetKey(["raw", "orders"])`),
+written by users as the string `"raw/orders"`. This module knows nothing about
+definitions or graphs; everything else imports it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Union
+
+from sheer.errors import InvalidKeyError
+
+_COMPONENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+KEY_DELIMITER = "/"
+
+
+class AssetKey:
+    """The unique name of an asset: a path of one or more components.
+
+    Immutable, hashable and ordered by path, so sorted keys give every run the
+    same order.
+
+    Example:
+        >>> AssetKey(["raw", "orders"]).to_user_string()
+        'raw/orders'
+        >>> AssetKey("raw/orders") == AssetKey.from_user_string("raw/orders")
+        True
+    """
+
+    __slots__ = ("_hash", "_parts")
+
+    _parts: tuple[str, ...]
+    _hash: int
+
+    def __init__(self, path: str | Sequence[str]) -> None:
+        if isinstance(path, str):
+            parts = tuple(path.split(KEY_DELIMITER))
+        elif isinstance(path, (list, tuple)):
+            parts = tuple(path)
+        else:
+            raise InvalidKeyError(
+                f"Invalid asset key {path!r}: expected a string or a list of strings, "
+                f"got {type(path).__name__}. Fix: pass AssetKey('name') or "
+                "AssetKey(['prefix', 'name'])."
+            )
+        _validate(parts, path)
+        object.__setattr__(self, "_parts", parts)
+        object.__setattr__(self, "_hash", hash(parts))
+
+    @classmethod
+    def _from_parts(cls, parts: tuple[str, ...]) -> AssetKey:
+        # Trusted fast path for components already validated.
+        key = object.__new__(cls)
+        object.__setattr__(key, "_parts", parts)
+        object.__setattr__(key, "_hash", hash(parts))
+        return key
+
+    @classmethod
+    def from_user_string(cls, user_string: str) -> AssetKey:
+        """Parse `"prefix/name"` into `AssetKey(["prefix", "name"])`."""
+        return cls(user_string)
+
+    @classmethod
+    def from_coercible(cls, arg: CoercibleToAssetKey) -> AssetKey:
+        """Coerce a string, list of strings, key, spec or asset definition to a key."""
+        return coerce_key(arg)
+
+    @property
+    def path(self) -> list[str]:
+        """The components of the key, as a new list (Dagster's spelling)."""
+        return list(self._parts)
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The components of the key, as a tuple."""
+        return self._parts
+
+    def to_user_string(self) -> str:
+        """The key as users write it: components joined by '/'."""
+        return KEY_DELIMITER.join(self._parts)
+
+    def to_string(self) -> str:
+        """A stable string form, suitable for storage."""
+        return self.to_user_string()
+
+    def to_python_identifier(self, suffix: str | None = None) -> str:
+        """The key as a Python identifier, components joined by '__'."""
+        ident = "__".join(self._parts).replace("-", "_").replace(".", "_")
+        return f"{ident}_{suffix}" if suffix else ident
+
+    def with_prefix(self, prefix: str | Sequence[str]) -> AssetKey:
+        """A new key with `prefix` prepended."""
+        head = [prefix] if isinstance(prefix, str) else list(prefix)
+        return AssetKey([*head, *self._parts])
+
+    def has_prefix(self, prefix: Sequence[str]) -> bool:
+        return self._parts[: len(prefix)] == tuple(prefix)
+
+    @property
+    def name(self) -> str:
+        """The last component of the key."""
+        return self._parts[-1]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("AssetKey is immutable")
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, AssetKey):
+            return NotImplemented
+        return self._hash == other._hash and self._parts == other._parts
+
+    def __lt__(self, other: AssetKey) -> bool:
+        return self._parts < other._parts
+
+    def __le__(self, other: AssetKey) -> bool:
+        return self._parts <= other._parts
+
+    def __gt__(self, other: AssetKey) -> bool:
+        return self._parts > other._parts
+
+    def __ge__(self, other: AssetKey) -> bool:
+        return self._parts >= other._parts
+
+    def __repr__(self) -> str:
+        return f"AssetKey({list(self._parts)!r})"
+
+    def __str__(self) -> str:
+        return self.to_user_string()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (AssetKey, (list(self._parts),))
+
+
+def _validate(parts: tuple[str, ...], original: object) -> None:
+    if not parts:
+        raise InvalidKeyError(
+            "Invalid asset key []: a key needs at least one component. "
+            "Fix: pass a name such as AssetKey('orders')."
+        )
+    for part in parts:
+        if not isinstance(part, str) or not _COMPONENT.match(part):
+            raise InvalidKeyError(
+                f"Invalid asset key {original!r}: component {part!r} must be a non-empty "
+                "string of letters, digits, '_', '-' or '.', not starting with '-' or '.'. "
+                "Fix: rename it, e.g. 'daily_revenue', or split a path into a list: "
+                "AssetKey(['schema', 'table']).",
+                key=str(original),
+            )
+
+
+# Anything users may pass where a key is expected. Specs and definitions are
+# accepted too (see `coerce_key`).
+CoercibleToAssetKey = Union[AssetKey, str, Sequence[str]]
+CoercibleToAssetKeyPrefix = Union[str, Sequence[str]]
+
+
+def coerce_key(arg: Any) -> AssetKey:
+    """Coerce what users pass as a key: a string ('s/t'), a list, a key, a spec or a definition."""
+    if isinstance(arg, AssetKey):
+        return arg
+    if isinstance(arg, (str, list, tuple)):
+        return AssetKey(arg)
+    key = getattr(arg, "key", None)
+    if isinstance(key, AssetKey):
+        return key
+    keys = getattr(arg, "keys", None)
+    if keys is not None and not callable(keys):
+        keys = list(keys)
+        if len(keys) == 1:
+            return keys[0]
+        raise InvalidKeyError(
+            f"{arg!r} defines {len(keys)} assets, so it does not name one key. "
+            "Fix: pass one of its keys, e.g. its .keys[0], or the spec of the asset meant."
+        )
+    raise InvalidKeyError(
+        f"Cannot use {arg!r} ({type(arg).__name__}) as an asset key. "
+        "Fix: pass a string such as 'orders' or 'raw/orders', a list of strings, "
+        "an AssetKey, an AssetSpec or an asset definition."
+    )
+
+
+def coerce_keys(args: Iterable[Any] | None) -> list[AssetKey]:
+    """Coerce a collection of key-like things; definitions with several keys expand to all."""
+    if args is None:
+        return []
+    if isinstance(args, (str, AssetKey)):
+        return [coerce_key(args)]
+    out: list[AssetKey] = []
+    for arg in args:
+        keys = getattr(arg, "keys", None)
+        if not isinstance(arg, (str, list, tuple, AssetKey)) and keys is not None and not callable(
+            keys
+        ):
+            out.extend(keys)
+        else:
+            out.append(coerce_key(arg))
+    return out
+
+
+def coerce_prefix(prefix: CoercibleToAssetKeyPrefix | None) -> tuple[str, ...]:
+    if prefix is None:
+        return ()
+    if isinstance(prefix, str):
+        return tuple(prefix.split(KEY_DELIMITER))
+    return tuple(prefix)

@@ -1,0 +1,376 @@
+"""AssetSelection: which assets an operation targets, and the string syntax users type.
+
+Selections are small immutable trees resolved against an `AssetGraph` to a set of
+keys. The string syntax (`key:a+`, `+d`, `2+x`, `group:g`, `kind:view`,
+`is:virtual`, `a and not b`, `"a d"`) is parsed in `sheer.selection_syntax` into the
+same trees.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sheer.errors import SelectionError
+from sheer.keys import AssetKey, coerce_key, coerce_keys, coerce_prefix
+
+if TYPE_CHECKING:
+    from sheer.graph import AssetGraph
+
+
+def _graph_of(target: Any) -> AssetGraph:
+    from sheer.definitions.definitions import Definitions
+    from sheer.graph import AssetGraph
+
+    if isinstance(target, AssetGraph):
+        return target
+    if isinstance(target, Definitions):
+        return target.resolve_asset_graph()
+    if isinstance(target, (list, tuple)):
+        return Definitions(assets=target).resolve_asset_graph()
+    raise SelectionError(
+        f"Cannot resolve a selection against {type(target).__name__}. "
+        "Fix: pass an AssetGraph, a Definitions or a list of asset definitions."
+    )
+
+
+class AssetSelection(ABC):
+    """A set of assets, resolved against a graph; combine with `|`, `&` and `-`.
+
+    Example:
+        >>> from sheer import AssetSpec, Definitions
+        >>> defs = Definitions(assets=[AssetSpec("a"), AssetSpec("b", deps=["a"])])
+        >>> sel = AssetSelection.keys("b").upstream() - AssetSelection.keys("a")
+        >>> sorted(k.to_user_string() for k in sel.resolve(defs))
+        ['b']
+    """
+
+    __slots__ = ()
+
+    # Builders ---------------------------------------------------------------
+    @staticmethod
+    def all(include_external_assets: bool = True) -> AssetSelection:
+        """Every asset (external ones too, unless `include_external_assets=False`)."""
+        return AllSelection(include_external=include_external_assets)
+
+    @staticmethod
+    def assets(*assets_defs: Any) -> AssetSelection:
+        """The assets of the given definitions, specs or keys."""
+        return KeysSelection(keys=tuple(coerce_keys(assets_defs)))
+
+    @staticmethod
+    def keys(*keys: Any) -> AssetSelection:
+        """The assets with these keys (strings like "s/t", lists or AssetKeys)."""
+        return KeysSelection(keys=tuple(coerce_key(k) for k in keys))
+
+    @staticmethod
+    def groups(*group_strs: str, include_sources: bool = False) -> AssetSelection:
+        return GroupsSelection(groups=tuple(group_strs))
+
+    @staticmethod
+    def key_prefixes(*prefixes: Any, include_sources: bool = False) -> AssetSelection:
+        return KeyPrefixesSelection(prefixes=tuple(coerce_prefix(p) for p in prefixes))
+
+    @staticmethod
+    def key_substring(substring: str) -> AssetSelection:
+        return KeyWildcardSelection(pattern=f"*{substring}*")
+
+    @staticmethod
+    def kind(kind: str) -> AssetSelection:
+        return KindSelection(kind=kind)
+
+    @staticmethod
+    def tag(key: str, value: str | None = None) -> AssetSelection:
+        return TagSelection(key=key, value=value)
+
+    @staticmethod
+    def owner(owner: str) -> AssetSelection:
+        return OwnerSelection(owner=owner)
+
+    @staticmethod
+    def virtual() -> AssetSelection:
+        """Every virtual asset (`is:virtual`)."""
+        return KindOfNodeSelection(what="virtual")
+
+    @staticmethod
+    def from_string(text: str) -> AssetSelection:
+        """Parse the selection syntax users type, e.g. `"+daily_revenue and not is:virtual"`."""
+        from sheer.selection_syntax import parse_selection
+
+        return parse_selection(text)
+
+    @staticmethod
+    def from_coercible(value: Any) -> AssetSelection:
+        """A selection from a selection, a selection string, or keys/definitions."""
+        if isinstance(value, AssetSelection):
+            return value
+        if isinstance(value, str):
+            return AssetSelection.from_string(value)
+        if isinstance(value, AssetKey):
+            return KeysSelection(keys=(value,))
+        return KeysSelection(keys=tuple(coerce_keys(value)))
+
+    # Modifiers --------------------------------------------------------------
+    def upstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
+        return UpstreamSelection(child=self, depth=depth, include_self=include_self)
+
+    def downstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
+        return DownstreamSelection(child=self, depth=depth, include_self=include_self)
+
+    def roots(self) -> AssetSelection:
+        return RootsSelection(child=self)
+
+    def sinks(self) -> AssetSelection:
+        return SinksSelection(child=self)
+
+    def materializable(self) -> AssetSelection:
+        return self & KindOfNodeSelection(what="materializable")
+
+    def __or__(self, other: AssetSelection) -> AssetSelection:
+        return OrSelection(left=self, right=other)
+
+    def __and__(self, other: AssetSelection) -> AssetSelection:
+        return AndSelection(left=self, right=other)
+
+    def __sub__(self, other: AssetSelection) -> AssetSelection:
+        return SubtractSelection(left=self, right=other)
+
+    def __invert__(self) -> AssetSelection:
+        return SubtractSelection(left=AllSelection(include_external=True), right=self)
+
+    # Resolution -------------------------------------------------------------
+    def resolve(self, target: Any) -> frozenset[AssetKey]:
+        """The keys this selection names in `target` (a graph, Definitions or asset list)."""
+        return frozenset(self._resolve(_graph_of(target)))
+
+    @abstractmethod
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        """The keys selected in `graph`; every kind of selection defines it."""
+
+
+def _quote(text: str) -> str:
+    return text if text.replace("_", "").replace("/", "").isalnum() else f'"{text}"'
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllSelection(AssetSelection):
+    include_external: bool = True
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        if self.include_external:
+            return set(graph.get_all_asset_keys())
+        return set(graph.get_all_asset_keys() - graph.external_asset_keys)
+
+    def __str__(self) -> str:
+        return "*"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeysSelection(AssetSelection):
+    keys: tuple[AssetKey, ...]
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        for key in self.keys:
+            if key not in graph:
+                raise graph.unknown_key_error(key)
+        return set(self.keys)
+
+    def __str__(self) -> str:
+        return " or ".join(f"key:{_quote(k.to_user_string())}" for k in self.keys) or "none"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyWildcardSelection(AssetSelection):
+    pattern: str
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        pattern = self.pattern
+        return {k for k in graph.get_all_asset_keys() if fnmatch.fnmatchcase(k.to_user_string(), pattern)}
+
+    def __str__(self) -> str:
+        return f'key:"{self.pattern}"'
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupsSelection(AssetSelection):
+    groups: tuple[str, ...]
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        wanted = set(self.groups)
+        return {n.key for n in graph if n.group_name in wanted and not n.is_external}
+
+    def __str__(self) -> str:
+        return " or ".join(f"group:{_quote(g)}" for g in self.groups)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyPrefixesSelection(AssetSelection):
+    prefixes: tuple[tuple[str, ...], ...]
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        return {k for k in graph.get_all_asset_keys() if any(k.has_prefix(p) for p in self.prefixes)}
+
+    def __str__(self) -> str:
+        return " or ".join(f'key:"{"/".join(p)}/*"' for p in self.prefixes)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindSelection(AssetSelection):
+    kind: str
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        return {n.key for n in graph if self.kind in n.kinds}
+
+    def __str__(self) -> str:
+        return f"kind:{_quote(self.kind)}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TagSelection(AssetSelection):
+    key: str
+    value: str | None = None
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        k, v = self.key, self.value
+        return {n.key for n in graph if k in n.tags and (v is None or n.tags[k] == v)}
+
+    def __str__(self) -> str:
+        return f"tag:{_quote(self.key)}" + (f"={_quote(self.value)}" if self.value is not None else "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerSelection(AssetSelection):
+    owner: str
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        return {n.key for n in graph if self.owner in n.owners}
+
+    def __str__(self) -> str:
+        return f"owner:{_quote(self.owner)}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindOfNodeSelection(AssetSelection):
+    """`is:virtual`, `is:external` or `is:materializable`."""
+
+    what: str
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        if self.what == "virtual":
+            return set(graph.virtual_asset_keys)
+        if self.what == "external":
+            return set(graph.external_asset_keys)
+        return set(graph.materializable_asset_keys)
+
+    def __str__(self) -> str:
+        return f"is:{self.what}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpstreamSelection(AssetSelection):
+    child: AssetSelection
+    depth: int | None = None
+    include_self: bool = True
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        start = self.child._resolve(graph)
+        reached = graph.upstream_keys(start, self.depth)
+        return reached if self.include_self else reached - start
+
+    def __str__(self) -> str:
+        return f"{'' if self.depth is None else self.depth}+({self.child})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DownstreamSelection(AssetSelection):
+    child: AssetSelection
+    depth: int | None = None
+    include_self: bool = True
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        start = self.child._resolve(graph)
+        reached = graph.downstream_keys(start, self.depth)
+        return reached if self.include_self else reached - start
+
+    def __str__(self) -> str:
+        return f"({self.child})+{'' if self.depth is None else self.depth}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RootsSelection(AssetSelection):
+    """The members of a selection with no parent inside it."""
+
+    child: AssetSelection
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        keys = self.child._resolve(graph)
+        return {k for k in keys if not (graph.get(k).parent_keys & keys)}
+
+    def __str__(self) -> str:
+        return f"roots({self.child})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SinksSelection(AssetSelection):
+    """The members of a selection with no child inside it."""
+
+    child: AssetSelection
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        keys = self.child._resolve(graph)
+        return {k for k in keys if not (graph.get(k).child_keys & keys)}
+
+    def __str__(self) -> str:
+        return f"sinks({self.child})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrSelection(AssetSelection):
+    left: AssetSelection
+    right: AssetSelection
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        return self.left._resolve(graph) | self.right._resolve(graph)
+
+    def __str__(self) -> str:
+        return f"({self.left} or {self.right})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AndSelection(AssetSelection):
+    left: AssetSelection
+    right: AssetSelection
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        return self.left._resolve(graph) & self.right._resolve(graph)
+
+    def __str__(self) -> str:
+        return f"({self.left} and {self.right})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubtractSelection(AssetSelection):
+    left: AssetSelection
+    right: AssetSelection
+
+    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        return self.left._resolve(graph) - self.right._resolve(graph)
+
+    def __str__(self) -> str:
+        return f"({self.left} and not {self.right})"
+
+
+def resolve_selection(selection: Any, target: Any) -> frozenset[AssetKey]:
+    """Resolve a selection, a selection string or a collection of keys/definitions."""
+    return AssetSelection.from_coercible(selection).resolve(target)
+
+
+def union_of(selections: Iterable[AssetSelection]) -> AssetSelection:
+    items = list(selections)
+    out = items[0]
+    for s in items[1:]:
+        out = out | s
+    return out
