@@ -17,26 +17,78 @@ from sheer.definitions import (
     load_from_defs_folder,
     multi_asset,
 )
+from sheer.events import (
+    AssetMaterialization,
+    AssetObservation,
+    EventRecord,
+    EventType,
+    RunRecord,
+    RunStatus,
+)
+from sheer.execution import (
+    AssetExecutionContext,
+    ConfigurableIOManager,
+    ExecutionResult,
+    Executor,
+    FilesystemIOManager,
+    InMemoryIOManager,
+    InProcessExecutor,
+    InputContext,
+    IOManager,
+    MaterializeResult,
+    MultiprocessExecutor,
+    Output,
+    OutputContext,
+    in_process_executor,
+    materialize,
+    multiprocess_executor,
+)
 from sheer.graph import AssetGraph, AssetNode
+from sheer.instance import Instance
 from sheer.keys import AssetKey
 from sheer.selection import AssetSelection
+from sheer.versioning import DataVersion
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AssetDep",
+    "AssetExecutionContext",
     "AssetGraph",
     "AssetIn",
     "AssetKey",
+    "AssetMaterialization",
     "AssetNode",
+    "AssetObservation",
     "AssetSelection",
     "AssetSpec",
     "AssetsDefinition",
+    "ConfigurableIOManager",
     "ConfigurableResource",
+    "DataVersion",
     "Definitions",
+    "EventRecord",
+    "EventType",
+    "ExecutionResult",
+    "Executor",
+    "FilesystemIOManager",
+    "IOManager",
+    "InMemoryIOManager",
+    "InProcessExecutor",
+    "InputContext",
+    "Instance",
+    "MaterializeResult",
+    "MultiprocessExecutor",
+    "Output",
+    "OutputContext",
+    "RunRecord",
+    "RunStatus",
     "asset",
     "definitions",
+    "in_process_executor",
     "load_definitions",
     "load_from_defs_folder",
+    "materialize",
     "multi_asset",
+    "multiprocess_executor",
 ]

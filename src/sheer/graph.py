@@ -290,7 +290,7 @@ class AssetGraph:
         Paths are listed nearest first (child side first): for A -> B(v) -> C(v) -> D,
         `virtual_paths("D", "A")` is `[(C, B)]`; a direct parent gives `[()]`.
         """
-        k, a = coerce_key(key), coerce_key(ancestor)
+        k, a = self.get(key).key, self.get(ancestor).key
         paths: list[tuple[AssetKey, ...]] = []
         stack: list[tuple[AssetKey, tuple[AssetKey, ...]]] = [(k, ())]
         while stack:
@@ -317,7 +317,7 @@ class _Builder:
         self._check_virtual_inputs(owners, inputs)
         parents: dict[AssetKey, frozenset[AssetKey]] = {}
         children: dict[AssetKey, list[AssetKey]] = {k: [] for k in specs}
-        for key, spec in specs.items():
+        for key, spec in list(specs.items()):
             deps = spec.dep_keys
             parents[key] = frozenset(deps)
             for d in deps:
@@ -328,9 +328,13 @@ class _Builder:
                     children[d] = []
                     parents[d] = frozenset()
                 children[d].append(key)
+        order: list[AssetKey] = []
+        try:
+            order = _toposort(parents, children)
+        except CycleError as exc:
+            self.errors.append(exc)  # reported with the other problems, not instead of them
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else MultipleDefinitionErrors(self.errors)
-        order = _toposort(parents, children)
         nodes = {
             key: AssetNode(
                 key=key,
@@ -443,7 +447,7 @@ def _duplicate_error(spec: AssetSpec, prior: Defined, item: Defined) -> Duplicat
 
 
 def _where_defined(item: Defined) -> str:
-    return (item.source if isinstance(item, AssetsDefinition) else item.source) or "<unknown>"
+    return item.source or "<unknown>"
 
 
 def _virtual_input_error(
@@ -497,7 +501,8 @@ def _find_cycle(
         node = min(p for p in parents[node] if p in left)
     cycle = path[index[node] :]
     cycle.reverse()  # walked child -> parent; print parent -> child
-    return cycle
+    first = cycle.index(min(cycle))  # start at the smallest key, as users scan for it
+    return cycle[first:] + cycle[:first]
 
 
 def _cycle_error(cycle: list[AssetKey]) -> CycleError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Union
+from typing import Any
 
 from sheer.errors import InvalidKeyError
 
@@ -107,6 +107,9 @@ class AssetKey:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("AssetKey is immutable")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("AssetKey is immutable")
+
     def __hash__(self) -> int:
         return self._hash
 
@@ -117,16 +120,26 @@ class AssetKey:
             return NotImplemented
         return self._hash == other._hash and self._parts == other._parts
 
-    def __lt__(self, other: AssetKey) -> bool:
+    # Comparing with anything but a key returns NotImplemented, so Python raises
+    # TypeError as it does for other unorderable types.
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, AssetKey):
+            return NotImplemented
         return self._parts < other._parts
 
-    def __le__(self, other: AssetKey) -> bool:
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, AssetKey):
+            return NotImplemented
         return self._parts <= other._parts
 
-    def __gt__(self, other: AssetKey) -> bool:
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, AssetKey):
+            return NotImplemented
         return self._parts > other._parts
 
-    def __ge__(self, other: AssetKey) -> bool:
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, AssetKey):
+            return NotImplemented
         return self._parts >= other._parts
 
     def __repr__(self) -> str:
@@ -142,7 +155,7 @@ class AssetKey:
 def _validate(parts: tuple[str, ...], original: object) -> None:
     if not parts:
         raise InvalidKeyError(
-            "Invalid asset key []: a key needs at least one component. "
+            f"Invalid asset key {original!r}: a key needs at least one component. "
             "Fix: pass a name such as AssetKey('orders')."
         )
     for part in parts:
@@ -158,8 +171,8 @@ def _validate(parts: tuple[str, ...], original: object) -> None:
 
 # Anything users may pass where a key is expected. Specs and definitions are
 # accepted too (see `coerce_key`).
-CoercibleToAssetKey = Union[AssetKey, str, Sequence[str]]
-CoercibleToAssetKeyPrefix = Union[str, Sequence[str]]
+CoercibleToAssetKey = AssetKey | str | Sequence[str]
+CoercibleToAssetKeyPrefix = str | Sequence[str]
 
 
 def coerce_key(arg: Any) -> AssetKey:
@@ -168,9 +181,7 @@ def coerce_key(arg: Any) -> AssetKey:
         return arg
     if isinstance(arg, (str, list, tuple)):
         return AssetKey(arg)
-    key = getattr(arg, "key", None)
-    if isinstance(key, AssetKey):
-        return key
+    # `.keys` before `.key`: a definition of several assets raises on `.key`.
     keys = getattr(arg, "keys", None)
     if keys is not None and not callable(keys):
         keys = list(keys)
@@ -180,6 +191,9 @@ def coerce_key(arg: Any) -> AssetKey:
             f"{arg!r} defines {len(keys)} assets, so it does not name one key. "
             "Fix: pass one of its keys, e.g. its .keys[0], or the spec of the asset meant."
         )
+    key = getattr(arg, "key", None)
+    if isinstance(key, AssetKey):
+        return key
     raise InvalidKeyError(
         f"Cannot use {arg!r} ({type(arg).__name__}) as an asset key. "
         "Fix: pass a string such as 'orders' or 'raw/orders', a list of strings, "
@@ -199,7 +213,7 @@ def coerce_keys(args: Iterable[Any] | None) -> list[AssetKey]:
         if not isinstance(arg, (str, list, tuple, AssetKey)) and keys is not None and not callable(
             keys
         ):
-            out.extend(keys)
+            out.extend(sorted(keys))
         else:
             out.append(coerce_key(arg))
     return out

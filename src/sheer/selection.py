@@ -68,11 +68,15 @@ class AssetSelection(ABC):
 
     @staticmethod
     def groups(*group_strs: str, include_sources: bool = False) -> AssetSelection:
-        return GroupsSelection(groups=tuple(group_strs))
+        """The assets in these groups (external ones too when `include_sources=True`)."""
+        return GroupsSelection(groups=tuple(group_strs), include_sources=include_sources)
 
     @staticmethod
     def key_prefixes(*prefixes: Any, include_sources: bool = False) -> AssetSelection:
-        return KeyPrefixesSelection(prefixes=tuple(coerce_prefix(p) for p in prefixes))
+        """The assets under these key prefixes (external ones too when `include_sources=True`)."""
+        return KeyPrefixesSelection(
+            prefixes=tuple(coerce_prefix(p) for p in prefixes), include_sources=include_sources
+        )
 
     @staticmethod
     def key_substring(substring: str) -> AssetSelection:
@@ -197,10 +201,11 @@ class KeyWildcardSelection(AssetSelection):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupsSelection(AssetSelection):
     groups: tuple[str, ...]
+    include_sources: bool = False
 
     def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        wanted = set(self.groups)
-        return {n.key for n in graph if n.group_name in wanted and not n.is_external}
+        wanted, sources = set(self.groups), self.include_sources
+        return {n.key for n in graph if n.group_name in wanted and (sources or not n.is_external)}
 
     def __str__(self) -> str:
         return " or ".join(f"group:{_quote(g)}" for g in self.groups)
@@ -209,9 +214,15 @@ class GroupsSelection(AssetSelection):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyPrefixesSelection(AssetSelection):
     prefixes: tuple[tuple[str, ...], ...]
+    include_sources: bool = False
 
     def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        return {k for k in graph.get_all_asset_keys() if any(k.has_prefix(p) for p in self.prefixes)}
+        prefixes, sources = self.prefixes, self.include_sources
+        return {
+            n.key
+            for n in graph
+            if (sources or not n.is_external) and any(n.key.has_prefix(p) for p in prefixes)
+        }
 
     def __str__(self) -> str:
         return " or ".join(f'key:"{"/".join(p)}/*"' for p in self.prefixes)

@@ -83,12 +83,12 @@ def _tokenize(text: str) -> list[_Tok]:
         elif c.isdigit() and (m := re.match(r"(\d+)\+", text[i:])):
             toks.append(_Tok("UP", m.group(), i, int(m.group(1))))
             i += m.end()
-        elif c == "*" and (i + 1 >= n or not _WORD.match(text, i + 1)):
-            prev_operand = attached and toks[-1].kind in ("WORD", "STRING", ")")
-            toks.append(_Tok("DOWN" if prev_operand else "ALL", "*", i))
-            i += 1
         elif c == "*":
-            toks.append(_Tok("UP", "*", i))  # *x: everything upstream of x
+            # *x, *(x), *"s/t": all upstream; (x)*: all downstream; alone: everything.
+            operand_after = i + 1 < n and (text[i + 1] in '("' or bool(_WORD.match(text, i + 1)))
+            operand_before = attached and toks[-1].kind in ("WORD", "STRING", ")")
+            kind = "UP" if operand_after else "DOWN" if operand_before else "ALL"
+            toks.append(_Tok(kind, "*", i))
             i += 1
         else:
             m = _WORD.match(text, i)
@@ -173,13 +173,18 @@ class _Parser:
 
     def parse_traversal(self) -> AssetSelection:
         up = self.take() if self.peek().kind == "UP" else None
-        sel = self.parse_atom()
-        if up is not None:
-            sel = UpstreamSelection(child=sel, depth=up.depth)
-        if self.peek().kind == "DOWN":
-            down = self.take()
-            sel = DownstreamSelection(child=sel, depth=down.depth)
-        return sel
+        atom = self.parse_atom()
+        down = self.take() if self.peek().kind == "DOWN" else None
+        if up is None and down is None:
+            return atom
+        if down is None:
+            return UpstreamSelection(child=atom, depth=up.depth)
+        downstream = DownstreamSelection(child=atom, depth=down.depth)
+        if up is None:
+            return downstream
+        # +x+ is x with its ancestors and its descendants (as in Dagster and dbt),
+        # not everything downstream of its ancestors.
+        return UpstreamSelection(child=atom, depth=up.depth) | downstream
 
     def parse_atom(self) -> AssetSelection:
         tok = self.take()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, overload
 
@@ -117,7 +118,7 @@ def _asset_key(
 
 def _doc(fn: Callable[..., Any]) -> str | None:
     doc = fn.__doc__
-    return doc.strip() if doc else None
+    return inspect.cleandoc(doc) if doc else None
 
 
 def multi_asset(

@@ -98,6 +98,15 @@ class Definitions:
     def get_asset_spec(self, key: Any) -> AssetSpec:
         return self.resolve_asset_graph().get(coerce_key(key)).spec
 
+    def materialize(self, selection: Any = None, *, instance: Any = None,
+                    resources: Mapping[str, Any] | None = None, executor: Any = None,
+                    raise_on_error: bool = True, tags: Mapping[str, str] | None = None) -> Any:
+        """Materialize `selection` (all materializable assets when None); see `sheer.materialize`."""
+        from sheer.execution.run import execute_selection
+
+        return execute_selection(self, selection, instance=instance, resources=resources,
+                                 executor=executor, raise_on_error=raise_on_error, tags=tags)
+
     @staticmethod
     def merge(*defs: Definitions) -> Definitions:
         """One Definitions with the assets and resources of all; a resource key given
@@ -120,7 +129,10 @@ class Definitions:
         return Definitions(assets=assets, resources=resources, executor=executor, metadata=metadata)
 
     def __repr__(self) -> str:
-        return f"<Definitions: {len(self._assets)} asset definitions, {len(self._resources)} resources>"
+        return (
+            f"<Definitions: {len(self._assets)} asset definitions, "
+            f"{len(self._resources)} resources>"
+        )
 
 
 def definitions(fn: Callable[[], Definitions]) -> Callable[[], Definitions]:

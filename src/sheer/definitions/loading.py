@@ -21,7 +21,7 @@ from typing import Any
 from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.definitions import Definitions
 from sheer.definitions.specs import AssetSpec
-from sheer.errors import DefinitionsLoadError
+from sheer.errors import DefinitionsLoadError, did_you_mean
 
 
 def load_definitions(target: str | Path) -> Definitions:
@@ -148,26 +148,40 @@ def definitions_from_modules(
     """Merge what the modules define: Definitions objects, @definitions functions, assets."""
     found_defs: list[Definitions] = []
     assets: list[AssetsDefinition | AssetSpec] = []
-    seen: set[int] = set()
+    seen: set[object] = set()
     for module in modules:
         for value in list(vars(module).values()):
-            if id(value) in seen:
+            if _identity(value) in seen:
                 continue
             if isinstance(value, (AssetsDefinition, AssetSpec)):
-                seen.add(id(value))
+                seen.add(_identity(value))
                 assets.append(value)
             elif isinstance(value, Definitions):
-                seen.add(id(value))
+                seen.add(_identity(value))
                 found_defs.append(value)
             elif callable(value) and getattr(value, "__sheer_definitions__", False):
-                seen.add(id(value))
+                seen.add(_identity(value))
                 found_defs.append(_call_definitions(value, module))
     if prefer_definitions and found_defs:
         return Definitions.merge(*found_defs)
     # Assets also held by a collected Definitions object are not added twice.
-    held = {id(a) for d in found_defs for a in d.assets}
-    loose = Definitions(assets=[a for a in assets if id(a) not in held])
+    held = {_identity(a) for d in found_defs for a in d.assets}
+    loose = Definitions(assets=[a for a in assets if _identity(a) not in held])
     return Definitions.merge(*found_defs, loose)
+
+
+def _identity(value: object) -> object:
+    """What makes two loaded objects the same definition.
+
+    A file in a defs folder that is not a package imports its neighbours under their
+    plain names ('from orders import orders'), so one definition can be loaded twice
+    as two objects; both have the same keys and the same source line.
+    """
+    if isinstance(value, AssetsDefinition) and value.source:
+        return ("asset", value.source, value.keys)
+    if isinstance(value, AssetSpec) and value.source:
+        return ("spec", value.source, value.key)
+    return id(value)
 
 
 def _call_definitions(fn: Any, module: ModuleType) -> Definitions:
@@ -182,7 +196,14 @@ def _call_definitions(fn: Any, module: ModuleType) -> Definitions:
 
 
 def _from_attribute(module: ModuleType, attr: str) -> Definitions:
-    value = getattr(module, attr, None)
+    if not hasattr(module, attr):
+        names = [n for n in vars(module) if not n.startswith("_")]
+        raise DefinitionsLoadError(
+            f"Module {module.__name__} has no attribute '{attr}'.{did_you_mean(attr, names)} "
+            f"Fix: point at a Definitions object, e.g. {module.__name__}:defs.",
+            file=getattr(module, "__file__", None),
+        )
+    value = getattr(module, attr)
     if callable(value) and not isinstance(value, (AssetsDefinition, Definitions)):
         value = value()
     if isinstance(value, Definitions):

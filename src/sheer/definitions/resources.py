@@ -49,5 +49,9 @@ class ConfigurableResource(BaseModel):
 def is_resource_annotation(annotation: Any, fn_globals: dict[str, Any]) -> bool:
     """True when a parameter annotation names a ConfigurableResource subclass."""
     if isinstance(annotation, str):
-        annotation = fn_globals.get(annotation.split("[")[0].strip(), None)
+        # A postponed annotation: look up its name, dotted names included ('res.Warehouse').
+        head, *rest = annotation.split("[")[0].strip().split(".")
+        annotation = fn_globals.get(head)
+        for part in rest:
+            annotation = getattr(annotation, part, None)
     return inspect.isclass(annotation) and issubclass(annotation, ConfigurableResource)

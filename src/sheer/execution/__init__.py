@@ -1,0 +1,45 @@
+"""Execution: plans, executors, the step runner, IO managers and `materialize()`."""
+
+from sheer.execution.context import AssetExecutionContext
+from sheer.execution.executors import (
+    Executor,
+    InProcessExecutor,
+    MultiprocessExecutor,
+    in_process_executor,
+    multiprocess_executor,
+)
+from sheer.execution.io_managers import (
+    ConfigurableIOManager,
+    FilesystemIOManager,
+    InMemoryIOManager,
+    InputContext,
+    IOManager,
+    OutputContext,
+)
+from sheer.execution.plan import ExecutionPlan, Step, build_plan
+from sheer.execution.results import MaterializeResult, Output
+from sheer.execution.run import ExecutionResult, StepExecutionError, execute_selection, materialize
+
+__all__ = [
+    "AssetExecutionContext",
+    "ConfigurableIOManager",
+    "ExecutionPlan",
+    "ExecutionResult",
+    "Executor",
+    "FilesystemIOManager",
+    "IOManager",
+    "InMemoryIOManager",
+    "InProcessExecutor",
+    "InputContext",
+    "MaterializeResult",
+    "MultiprocessExecutor",
+    "Output",
+    "OutputContext",
+    "Step",
+    "StepExecutionError",
+    "build_plan",
+    "execute_selection",
+    "in_process_executor",
+    "materialize",
+    "multiprocess_executor",
+]

@@ -1,0 +1,162 @@
+"""IO managers: how asset values are stored after a step and loaded by later steps.
+
+The default, `FilesystemIOManager`, pickles each value to a file named after the
+asset key under the instance's storage folder (values are user data, never the
+instance database). Virtual assets are derived on the fly, so an IO manager stores
+their outputs only if it says so (`handles_virtual_assets = True`, e.g. one that
+creates database views); the default ones never do.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sheer.definitions.resources import ConfigurableResource
+from sheer.errors import ExecutionError
+from sheer.keys import AssetKey
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputContext:
+    """What an IO manager knows when storing an output."""
+
+    asset_key: AssetKey
+    run_id: str
+    step_key: str
+    name: str = "result"
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    definition_metadata: Mapping[str, Any] = field(default_factory=dict)
+    is_virtual: bool = False
+    partition_key: str | None = None
+
+    @property
+    def has_asset_key(self) -> bool:
+        return True
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self.partition_key is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputContext:
+    """What an IO manager knows when loading an input: the upstream asset and who reads it."""
+
+    asset_key: AssetKey
+    downstream_asset_key: AssetKey | None
+    run_id: str
+    name: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    definition_metadata: Mapping[str, Any] = field(default_factory=dict)
+    upstream_is_virtual: bool = False
+    partition_key: str | None = None
+
+    @property
+    def has_asset_key(self) -> bool:
+        return True
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self.partition_key is not None
+
+
+class IOManager(ABC):
+    """Stores outputs and loads inputs. Subclass and define both methods."""
+
+    handles_virtual_assets: bool = False
+
+    @abstractmethod
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        """Store `obj`, the value of `context.asset_key`."""
+
+    @abstractmethod
+    def load_input(self, context: InputContext) -> Any:
+        """Load the stored value of `context.asset_key`."""
+
+
+class ConfigurableIOManager(ConfigurableResource, IOManager, ABC):
+    """An IO manager configured by typed fields, like a `ConfigurableResource`."""
+
+
+class NoStoredValueError(ExecutionError):
+    """An input was asked for that its IO manager never stored."""
+
+
+class FilesystemIOManager(ConfigurableIOManager):
+    """Pickles each asset value to `<base_dir>/<key path>`; the default IO manager.
+
+    Example:
+        >>> FilesystemIOManager(base_dir="/tmp/values").base_dir
+        '/tmp/values'
+    """
+
+    base_dir: str | None = None
+
+    def _path(self, key: AssetKey) -> Path:
+        if self.base_dir is None:
+            raise ExecutionError(
+                "FilesystemIOManager has no base_dir. Fix: pass base_dir=..., or let Sheer "
+                "use the default (the instance's storage folder)."
+            )
+        return Path(self.base_dir).joinpath(*key.parts)
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        path = self._path(context.asset_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a reader never sees half a file.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def load_input(self, context: InputContext) -> Any:
+        path = self._path(context.asset_key)
+        try:
+            with open(path, "rb") as f:
+                return pickle.load(f)
+        except FileNotFoundError:
+            raise NoStoredValueError(
+                f"Asset '{_name(context.downstream_asset_key)}' reads "
+                f"'{context.asset_key.to_user_string()}', but no value of it is stored "
+                f"(looked in {path}). Fix: materialize "
+                f"'{context.asset_key.to_user_string()}' first, or select it in the same run.",
+                key=context.asset_key,
+            ) from None
+
+
+class InMemoryIOManager(IOManager):
+    """Keeps values in this process's memory; for tests and in-process runs."""
+
+    def __init__(self) -> None:
+        self.values: dict[AssetKey, Any] = {}
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        self.values[context.asset_key] = obj
+
+    def load_input(self, context: InputContext) -> Any:
+        if context.asset_key not in self.values:
+            raise NoStoredValueError(
+                f"Asset '{_name(context.downstream_asset_key)}' reads "
+                f"'{context.asset_key.to_user_string()}', which this in-memory IO manager has "
+                "not stored (values live only in the process that made them). Fix: select "
+                f"'{context.asset_key.to_user_string()}' in the same run, or use the "
+                "filesystem IO manager.",
+                key=context.asset_key,
+            )
+        return self.values[context.asset_key]
+
+
+def _name(key: AssetKey | None) -> str:
+    return key.to_user_string() if key is not None else "<direct load>"

@@ -1,0 +1,89 @@
+"""What an asset function returns: `Output` (a value for the IO manager) and
+`MaterializeResult` (metadata, and optionally a value, without returning data)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sheer.keys import AssetKey, coerce_key
+from sheer.versioning import DataVersion
+
+_NO_VALUE = object()
+
+
+def _version(value: Any) -> DataVersion | None:
+    if value is None or isinstance(value, DataVersion):
+        return value
+    return DataVersion(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """A value returned by an asset function, with metadata and an optional data version.
+
+    Example:
+        >>> Output([1, 2], metadata={"rows": 2}, data_version="v1").data_version
+        DataVersion(value='v1')
+    """
+
+    value: Any
+    output_name: str
+    metadata: Mapping[str, Any]
+    data_version: DataVersion | None
+    tags: Mapping[str, str]
+
+    def __init__(
+        self,
+        value: Any,
+        output_name: str = "result",
+        metadata: Mapping[str, Any] | None = None,
+        data_version: Any = None,
+        *,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        s = object.__setattr__
+        s(self, "value", value)
+        s(self, "output_name", output_name)
+        s(self, "metadata", dict(metadata or {}))
+        s(self, "data_version", _version(data_version))
+        s(self, "tags", dict(tags or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class MaterializeResult:
+    """The result of an asset function that stores its data itself (a table, a view).
+
+    Nothing is handed to the IO manager unless `value=` is given.
+
+    Example:
+        >>> MaterializeResult(asset_key="orders", metadata={"rows": 3}).asset_key
+        AssetKey(['orders'])
+    """
+
+    asset_key: AssetKey | None
+    metadata: Mapping[str, Any]
+    data_version: DataVersion | None
+    tags: Mapping[str, str]
+    value: Any
+
+    def __init__(
+        self,
+        *,
+        asset_key: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        data_version: Any = None,
+        tags: Mapping[str, str] | None = None,
+        value: Any = _NO_VALUE,
+    ) -> None:
+        s = object.__setattr__
+        s(self, "asset_key", coerce_key(asset_key) if asset_key is not None else None)
+        s(self, "metadata", dict(metadata or {}))
+        s(self, "data_version", _version(data_version))
+        s(self, "tags", dict(tags or {}))
+        s(self, "value", value)
+
+    @property
+    def has_value(self) -> bool:
+        return self.value is not _NO_VALUE

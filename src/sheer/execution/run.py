@@ -1,0 +1,363 @@
+"""Running a selection: plan it, record the run, drive an executor, record every event.
+
+The coordinator (`_Recorder`) is the only writer: it writes STEP_START when a step
+is handed to the executor, and one transaction per finished step with its
+materializations (data version, code version, provenance), log lines and the step's
+end. Versions of everything the run reads are fetched in one batched query first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sheer.definitions.assets import AssetsDefinition
+from sheer.definitions.definitions import Definitions
+from sheer.definitions.specs import AssetSpec
+from sheer.errors import ExecutionError
+from sheer.events import EventRecord, EventType, clean_metadata
+from sheer.execution.executors import Executor, coerce_executor
+from sheer.execution.io_managers import FilesystemIOManager, InputContext
+from sheer.execution.plan import ExecutionPlan, Step, build_plan
+from sheer.execution.step import StepOutcome, StepRunner
+from sheer.graph import AssetGraph
+from sheer.instance import Instance
+from sheer.keys import AssetKey, coerce_key
+from sheer.selection import AssetSelection, KeysSelection, OrSelection
+from sheer.storage import NewEvent
+from sheer.versioning import VersionView, derived_data_version, unique_data_version
+
+
+class StepExecutionError(ExecutionError):
+    """A step of a run raised; carries the asset key, the run id and the user's traceback."""
+
+    def __init__(self, message: str, *, key: AssetKey | None, run_id: str, user_traceback: str) -> None:
+        super().__init__(message, key=key)
+        self.run_id = run_id
+        self.user_traceback = user_traceback
+
+
+class ExecutionResult:
+    """What `materialize` returns: success, the run id, events and the values computed."""
+
+    def __init__(self, *, run_id: str, success: bool, instance: Instance, graph: AssetGraph,
+                 runner: StepRunner, outcomes: Mapping[str, StepOutcome], plan: ExecutionPlan) -> None:
+        self.run_id = run_id
+        self.success = success
+        self._instance = instance
+        self._graph = graph
+        self._runner = runner
+        self._outcomes = dict(outcomes)
+        self._plan = plan
+
+    @property
+    def instance(self) -> Instance:
+        return self._instance
+
+    @property
+    def all_events(self) -> list[EventRecord]:
+        return self._instance.get_event_records(run_id=self.run_id)
+
+    def get_asset_materialization_events(self) -> list[EventRecord]:
+        return self._instance.get_event_records(EventType.ASSET_MATERIALIZATION, run_id=self.run_id)
+
+    def get_step_failure_events(self) -> list[EventRecord]:
+        return self._instance.get_event_records(EventType.STEP_FAILURE, run_id=self.run_id)
+
+    def get_step_skipped_events(self) -> list[EventRecord]:
+        return self._instance.get_event_records(EventType.STEP_SKIPPED, run_id=self.run_id)
+
+    @property
+    def failed_step_keys(self) -> list[str]:
+        return sorted(k for k, o in self._outcomes.items() if not o.success)
+
+    def asset_value(self, asset_key: Any) -> Any:
+        """The value an asset of this run produced (loaded through its IO manager if needed)."""
+        key = coerce_key(asset_key)
+        if key in self._runner.values:
+            return self._runner.values[key]
+        if key not in self._plan.selected_keys:
+            raise ExecutionError(
+                f"Asset '{key.to_user_string()}' was not part of run {self.run_id[:8]}. "
+                "Fix: ask for one of the assets the run materialized.", key=key)
+        node = self._graph.get(key)
+        if node.is_virtual:
+            self._runner.open()
+            try:
+                return self._runner.input_value(key, key, "result", _NullLog())
+            finally:
+                self._runner.close()
+        self._runner.open()
+        try:
+            return self._runner.io_manager_for(key).load_input(InputContext(
+                asset_key=key, downstream_asset_key=None, run_id=self.run_id, name="result"))
+        finally:
+            self._runner.close()
+
+    def output_for_node(self, node_str: str, output_name: str = "result") -> Any:
+        """The value of one output of a step, by the definition's node name."""
+        for step in self._plan.steps:
+            if step.assets_def.node_name == node_str:
+                if output_name == "result" and len(step.assets_def.specs) == 1:
+                    return self.asset_value(step.assets_def.specs[0].key)
+                return self.asset_value(step.assets_def.get_asset_key_for_output_name(output_name))
+        names = sorted({s.assets_def.node_name for s in self._plan.steps})
+        raise ExecutionError(f"No step named {node_str!r} in run {self.run_id[:8]}; steps: {names}.")
+
+    def __repr__(self) -> str:
+        return f"<ExecutionResult {self.run_id[:8]} success={self.success}>"
+
+
+class _NullLog:
+    records: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: None
+
+
+def stored_version(mat: EventRecord | None, obs: EventRecord | None, external: bool) -> str | None:
+    """A non-virtual asset's current version: its latest materialization's, or for an
+    external asset the later of its latest materialization and observation."""
+    candidates = [r for r in (mat, obs if external else None) if r is not None]
+    if not candidates:
+        return None
+    latest = max(candidates, key=lambda r: r.storage_id)
+    return latest.data.get("data_version")
+
+
+class _Recorder:
+    """Records a run's steps as the executor reports them."""
+
+    def __init__(self, instance: Instance, graph: AssetGraph, run_id: str, versions: VersionView) -> None:
+        self.instance = instance
+        self.graph = graph
+        self.run_id = run_id
+        self.versions = versions
+        self.outcomes: dict[str, StepOutcome] = {}
+        self.provenance: dict[AssetKey, Any] = {}
+
+    def on_step_start(self, step: Step) -> None:
+        for key in step.asset_keys:  # the versions of the inputs as they are read
+            self.provenance[key] = self.versions.provenance(key)
+        keys = ", ".join(k.to_user_string() for k in step.asset_keys)
+        self.instance.store_events([NewEvent(
+            event_type=EventType.STEP_START, run_id=self.run_id, timestamp=time.time(),
+            asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
+            step_key=step.key, message=f"Step {step.key} started ({keys}).",
+            data={"asset_keys": [k.to_user_string() for k in step.asset_keys]})])
+
+    def on_step_done(self, step: Step, outcome: StepOutcome) -> None:
+        self.outcomes[step.key] = outcome
+        events = [self._log_event(step, line) for line in outcome.logs]
+        timing = {"started_at": outcome.started_at, "finished_at": outcome.finished_at,
+                  "duration": outcome.finished_at - outcome.started_at}
+        if outcome.success:
+            events += [self._materialization(step, out) for out in outcome.outputs]
+            events.append(NewEvent(
+                event_type=EventType.STEP_SUCCESS, run_id=self.run_id, timestamp=time.time(),
+                step_key=step.key, message=f"Step {step.key} succeeded in {timing['duration']:.3f}s.",
+                data=timing))
+        else:
+            assert outcome.error is not None
+            names = ", ".join(k.to_user_string() for k in step.asset_keys)
+            events.append(NewEvent(
+                event_type=EventType.STEP_FAILURE, run_id=self.run_id, timestamp=time.time(),
+                asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
+                step_key=step.key,
+                message=f"Step {step.key} failed for {names}: {outcome.error.one_line()}",
+                data={**timing, "error": {"cls_name": outcome.error.cls_name,
+                                          "message": outcome.error.message,
+                                          "traceback": outcome.error.traceback}}))
+        self.instance.store_events(events)
+
+    def on_step_skipped(self, step: Step, failed_upstream: str) -> None:
+        self.outcomes[step.key] = StepOutcome(step_key=step.key, success=False, started_at=0.0,
+                                              finished_at=0.0)
+        self.instance.store_events([NewEvent(
+            event_type=EventType.STEP_SKIPPED, run_id=self.run_id, timestamp=time.time(),
+            step_key=step.key, message=f"Step {step.key} skipped: upstream step {failed_upstream} failed.",
+            data={"failed_upstream": failed_upstream})])
+
+    def _log_event(self, step: Step, line: Mapping[str, Any]) -> NewEvent:
+        return NewEvent(event_type=EventType.LOG_MESSAGE, run_id=self.run_id,
+                        timestamp=line["timestamp"], step_key=step.key, message=line["message"],
+                        data={"level": line["level"]})
+
+    def _materialization(self, step: Step, out: Any) -> NewEvent:
+        key = out.asset_key
+        node = self.graph.get(key)
+        prov = self.provenance[key]
+        if node.is_virtual:
+            version = self.versions.version(key)  # a view's version is its inputs' and code's
+        elif out.data_version is not None:
+            version = out.data_version
+        elif node.code_version is not None:
+            version = derived_data_version(node.code_version, prov.input_versions)
+        else:
+            version = unique_data_version()
+        if not node.is_virtual:
+            self.versions.update(key, version)
+        return NewEvent(
+            event_type=EventType.ASSET_MATERIALIZATION, run_id=self.run_id, timestamp=time.time(),
+            asset_key=key, step_key=step.key,
+            message=f"Materialized '{key.to_user_string()}'" + (" (virtual)" if node.is_virtual else ""),
+            data={"metadata": clean_metadata(out.metadata), "data_version": version,
+                  "code_version": node.code_version, "provenance": prov.to_json(),
+                  "tags": dict(out.tags), "is_virtual": node.is_virtual, "stored": out.stored,
+                  "user_data_version": out.data_version is not None})
+
+
+def _version_keys(graph: AssetGraph, selected: Iterable[AssetKey]) -> set[AssetKey]:
+    """Every non-virtual asset whose version the run's provenance may need."""
+    needed: set[AssetKey] = set()
+    seen_virtual: set[AssetKey] = set()
+    frontier: list[AssetKey] = []
+    for key in selected:
+        for p in graph.get(key).parent_keys:
+            if graph.get(p).is_virtual:
+                frontier.append(p)
+            else:
+                needed.add(p)
+        if graph.get(key).is_virtual:
+            frontier.append(key)
+    while frontier:
+        v = frontier.pop()
+        if v in seen_virtual:
+            continue
+        seen_virtual.add(v)
+        for p in graph.get(v).parent_keys:
+            if graph.get(p).is_virtual:
+                frontier.append(p)
+            else:
+                needed.add(p)
+    return needed
+
+
+def _is_explicit(selection: Any) -> bool:
+    if isinstance(selection, KeysSelection):
+        return True
+    if isinstance(selection, OrSelection):
+        return _is_explicit(selection.left) and _is_explicit(selection.right)
+    return False
+
+
+def resolve_run_selection(graph: AssetGraph, selection: Any) -> frozenset[AssetKey]:
+    """The executable keys a run targets; naming a lineage-only asset explicitly is an error."""
+    if selection is None:
+        return graph.materializable_asset_keys
+    sel = AssetSelection.from_coercible(selection)
+    keys = sel.resolve(graph)
+    not_runnable = sorted(k for k in keys if graph.get(k).assets_def is None)
+    if not_runnable and _is_explicit(sel):
+        k = not_runnable[0]
+        node = graph.get(k)
+        what = ("a virtual asset with no function (an AssetSpec): it is a lineage node only"
+                if node.is_virtual else "an external asset (an AssetSpec with no function): it "
+                "is updated by reports and observations, not runs")
+        raise ExecutionError(
+            f"Asset '{k.to_user_string()}' cannot be materialized: it is {what}. Fix: leave it "
+            "out of the selection; select the assets around it and Sheer orders them through it.",
+            key=k,
+        )
+    return frozenset(k for k in keys if graph.get(k).assets_def is not None)
+
+
+def execute_selection(
+    defs: Definitions,
+    selection: Any = None,
+    *,
+    instance: Instance | None = None,
+    resources: Mapping[str, Any] | None = None,
+    executor: Executor | str | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    run_id: str | None = None,
+) -> ExecutionResult:
+    """Plan and run `selection` of `defs`, recording everything in `instance`."""
+    instance = instance if instance is not None else Instance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    chosen = resolve_run_selection(graph, selection)
+    if not chosen:
+        raise ExecutionError("The selection contains no asset that can be materialized. "
+                             "Fix: select assets defined with @asset or @multi_asset.")
+    plan = build_plan(graph, chosen)
+    exe = coerce_executor(executor if executor is not None else defs.executor)
+    all_resources = {"io_manager": FilesystemIOManager(base_dir=str(instance.storage_directory)),
+                     **defs.resources, **(resources or {})}
+    exe.check(all_resources)
+    records = instance.get_latest_records(_version_keys(graph, chosen))
+
+    def stored(key: AssetKey) -> str | None:
+        r = records.get(key)
+        return stored_version(r.materialization, r.observation, graph.get(key).is_external) if r else None
+
+    run = instance.create_run(chosen, tags=tags, executor=exe.name, run_id=run_id)
+    versions = VersionView(graph, stored)
+    recorder = _Recorder(instance, graph, run.run_id, versions)
+    url = instance.url
+    factory = (lambda: instance) if exe.runs_in_process else (
+        None if url.startswith("sqlite://") and not url.startswith("sqlite:///") else
+        (lambda: Instance.from_url(url)))
+    runner = StepRunner(graph=graph, run_id=run.run_id, resources=all_resources,
+                        instance_factory=factory, keep_values=exe.runs_in_process)
+    try:
+        exe.execute(plan, runner, recorder)
+    except BaseException as exc:
+        instance.finish_run(run.run_id, False, f"The run stopped: {type(exc).__name__}: {exc}")
+        raise
+    failed = [recorder.outcomes[s.key] for s in plan.steps
+              if s.key in recorder.outcomes and recorder.outcomes[s.key].error is not None]
+    success = not failed and len(recorder.outcomes) == len(plan.steps)
+    error = _run_error(plan, failed, run.run_id) if failed else None
+    instance.finish_run(run.run_id, success, error.message if error else None)
+    result = ExecutionResult(run_id=run.run_id, success=success, instance=instance, graph=graph,
+                             runner=runner, outcomes=recorder.outcomes, plan=plan)
+    if error is not None and raise_on_error:
+        cause = failed[0].exception
+        if cause is not None:
+            raise error from cause
+        raise error
+    return result
+
+
+def _run_error(plan: ExecutionPlan, failed: Sequence[StepOutcome], run_id: str) -> StepExecutionError:
+    first = failed[0]
+    assert first.error is not None
+    step = next(s for s in plan.steps if s.key == first.step_key)
+    names = ", ".join(f"'{k.to_user_string()}'" for k in step.asset_keys)
+    more = f" ({len(failed) - 1} more steps failed)" if len(failed) > 1 else ""
+    return StepExecutionError(
+        f"Asset {names} failed in step {step.key}: {first.error.one_line()}{more}\n"
+        f"{first.error.traceback}".rstrip(),
+        key=step.asset_keys[0], run_id=run_id, user_traceback=first.error.traceback,
+    )
+
+
+def materialize(
+    assets: Sequence[AssetsDefinition | AssetSpec],
+    *,
+    instance: Instance | None = None,
+    resources: Mapping[str, Any] | None = None,
+    selection: Any = None,
+    executor: Executor | str | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+) -> ExecutionResult:
+    """Materialize assets, as Dagster's `materialize` does.
+
+    `instance=None` runs on an ephemeral instance. `selection` (keys, a selection or
+    a selection string) narrows what runs; the other assets are still in the graph,
+    so their stored values are read and virtual ones computed on the fly.
+
+    Example:
+        >>> from sheer import asset
+        >>> @asset
+        ... def a():
+        ...     return 1
+        >>> materialize([a]).asset_value("a")
+        1
+    """
+    defs = Definitions(assets=list(assets), resources=resources)
+    return execute_selection(defs, selection, instance=instance, executor=executor,
+                             raise_on_error=raise_on_error, tags=tags)

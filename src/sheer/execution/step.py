@@ -1,0 +1,337 @@
+"""Running one step: gather inputs, call the user's function, hand outputs to IO managers.
+
+`StepRunner` holds what every step of a run needs (graph, resources, IO managers)
+and runs in whichever process the executor chooses. It never writes to storage: it
+returns a `StepOutcome`, and the run's coordinator records it. Virtual parents are
+computed on the fly from their own inputs, memoized within the process, and never
+stored by the default IO managers.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from sheer.definitions.assets import AssetsDefinition
+from sheer.definitions.resources import ConfigurableResource
+from sheer.errors import ExecutionError
+from sheer.execution.context import AssetExecutionContext, StepLog
+from sheer.execution.io_managers import InputContext, IOManager, OutputContext
+from sheer.execution.plan import Step
+from sheer.execution.results import MaterializeResult, Output
+from sheer.graph import AssetGraph
+from sheer.keys import AssetKey
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputRecord:
+    """One asset produced by a step."""
+
+    asset_key: AssetKey
+    metadata: Mapping[str, Any]
+    data_version: str | None
+    tags: Mapping[str, str]
+    stored: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorInfo:
+    """A failure, as text that crosses process boundaries."""
+
+    cls_name: str
+    message: str
+    traceback: str
+
+    def one_line(self) -> str:
+        return f"{self.cls_name}: {self.message}"
+
+
+@dataclass(kw_only=True)
+class StepOutcome:
+    """What happened in a step. `exception` is kept only within the process."""
+
+    step_key: str
+    success: bool
+    started_at: float
+    finished_at: float
+    outputs: list[OutputRecord] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    error: ErrorInfo | None = None
+    exception: BaseException | None = None
+    values: dict[AssetKey, Any] = field(default_factory=dict)
+
+
+class StepRunner:
+    """Runs steps of one run; one per process."""
+
+    def __init__(
+        self,
+        *,
+        graph: AssetGraph,
+        run_id: str,
+        resources: Mapping[str, Any],
+        instance_factory: Callable[[], Any] | None,
+        keep_values: bool,
+    ) -> None:
+        self.graph = graph
+        self.run_id = run_id
+        self.resources = dict(resources)
+        self.instance_factory = instance_factory
+        self.keep_values = keep_values
+        self.values: dict[AssetKey, Any] = {}
+        self._virtual_memo: dict[AssetKey, Any] = {}
+        self._stack: ExitStack | None = None
+        self._live: dict[str, Any] | None = None
+        self._instance: Any = None
+
+    def _get_instance(self) -> Any:
+        if self._instance is None and self.instance_factory is not None:
+            self._instance = self.instance_factory()
+        return self._instance
+
+    # Resources ---------------------------------------------------------------
+    def open(self) -> None:
+        """Set up resources (ConfigurableResource.setup_for_execution) for this process."""
+        if self._live is not None:
+            return
+        self._stack = ExitStack()
+        live = {}
+        for name, res in self.resources.items():
+            if isinstance(res, ConfigurableResource):
+                live[name] = self._stack.enter_context(res.yield_for_execution(None))
+            else:
+                live[name] = res
+        self._live = live
+
+    def close(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+        self._stack = None
+        self._live = None
+
+    def _resource(self, name: str, asset: AssetKey) -> Any:
+        self.open()
+        assert self._live is not None
+        if name not in self._live:
+            known = ", ".join(sorted(self._live)) or "none"
+            raise ExecutionError(
+                f"Asset '{asset.to_user_string()}' needs the resource '{name}', which this run "
+                f"does not have (it has: {known}). Fix: pass it in "
+                f"Definitions(resources={{'{name}': ...}}) or materialize(..., resources=...).",
+                key=asset,
+            )
+        return self._live[name]
+
+    def io_manager_for(self, key: AssetKey) -> IOManager:
+        node = self.graph.get(key)
+        name = (node.assets_def.io_manager_key if node.assets_def is not None
+                else node.spec.metadata.get("sheer/io_manager_key", "io_manager"))
+        manager = self._resource(name, key)
+        if not isinstance(manager, IOManager):
+            raise ExecutionError(
+                f"Resource '{name}', the IO manager of asset '{key.to_user_string()}', is a "
+                f"{type(manager).__name__}, not an IOManager. Fix: give an IOManager under "
+                f"'{name}', or set io_manager_key= to the key of one.", key=key,
+            )
+        return manager
+
+    # Running -----------------------------------------------------------------
+    def run(self, step: Step) -> StepOutcome:
+        started = time.time()
+        log = StepLog(step.key)
+        try:
+            outputs, values = self._execute(step, log)
+            return StepOutcome(step_key=step.key, success=True, started_at=started,
+                               finished_at=time.time(), outputs=outputs, logs=log.records,
+                               values=values if self.keep_values else {})
+        except Exception as exc:
+            return StepOutcome(step_key=step.key, success=False, started_at=started,
+                               finished_at=time.time(), logs=log.records,
+                               error=_error_info(exc), exception=exc)
+
+    def _execute(self, step: Step, log: StepLog) -> tuple[list[OutputRecord], dict[AssetKey, Any]]:
+        assets_def = step.assets_def
+        selected = frozenset(step.asset_keys)
+        context = self._context(assets_def, selected, step.key, log)
+        result = self._call(assets_def, selected, context, log)
+        produced = _collect(assets_def, selected, result)
+        records: list[OutputRecord] = []
+        values: dict[AssetKey, Any] = {}
+        for key in step.asset_keys:
+            item = produced.get(key)
+            spec = assets_def.specs_by_key[key]
+            if item is None:
+                if spec.skippable:
+                    continue
+                raise ExecutionError(
+                    f"Asset '{key.to_user_string()}' was selected, but {assets_def.node_name} did "
+                    "not return or yield a result for it. Fix: yield MaterializeResult(asset_key="
+                    f"'{key.to_user_string()}') or Output(..., output_name="
+                    f"'{assets_def.get_output_name_for_asset_key(key)}').", key=key,
+                )
+            records.append(self._handle(step, key, item, context, values))
+        return records, values
+
+    def _handle(self, step: Step, key: AssetKey, item: Output | MaterializeResult,
+                context: AssetExecutionContext, values: dict[AssetKey, Any]) -> OutputRecord:
+        node = self.graph.get(key)
+        metadata = {**item.metadata, **context.output_metadata.get(key, {})}
+        has_value = isinstance(item, Output) or item.has_value
+        stored = False
+        if has_value:
+            value = item.value
+            values[key] = value
+            self.values[key] = value
+            if node.is_virtual:
+                self._virtual_memo[key] = value
+            manager = self.io_manager_for(key)
+            if not node.is_virtual or manager.handles_virtual_assets:
+                manager.handle_output(OutputContext(
+                    asset_key=key, run_id=self.run_id, step_key=step.key,
+                    name=step.assets_def.get_output_name_for_asset_key(key), metadata=metadata,
+                    definition_metadata=node.metadata, is_virtual=node.is_virtual), value)
+                stored = True
+        version = item.data_version.value if item.data_version is not None else None
+        return OutputRecord(asset_key=key, metadata=metadata, data_version=version,
+                            tags=item.tags, stored=stored)
+
+    def _context(self, assets_def: AssetsDefinition, selected: frozenset[AssetKey],
+                 step_key: str, log: StepLog) -> AssetExecutionContext:
+        self.open()
+        assert self._live is not None
+        context = AssetExecutionContext(
+            assets_def=assets_def, selected_asset_keys=selected, run_id=self.run_id,
+            step_key=step_key, instance=self._get_instance, resources=self._live,
+        )
+        context.log = log
+        return context
+
+    def _call(self, assets_def: AssetsDefinition, selected: frozenset[AssetKey],
+              context: AssetExecutionContext, log: StepLog) -> Any:
+        reader = min(selected)
+        node = self.graph.get(reader)
+        kwargs: dict[str, Any] = {}
+        params = _definition_inputs(self.graph, assets_def)
+        for param, parent in params.items():
+            kwargs[param] = self.input_value(parent, reader, param, log)
+        for name in node.resource_params:
+            kwargs[name] = self._resource(name, reader)
+        for name in assets_def.required_resource_keys:
+            self._resource(name, reader)
+        args = (context,) if assets_def.params.context is not None else ()
+        return assets_def.fn(*args, **kwargs)
+
+    def input_value(self, parent: AssetKey, reader: AssetKey, param: str, log: StepLog) -> Any:
+        """The value of `parent` for `reader`: handed over, computed (virtual) or loaded."""
+        if parent in self.values:
+            return self.values[parent]
+        node = self.graph.get(parent)
+        if node.is_virtual:
+            return self._virtual_value(parent, log)
+        return self.io_manager_for(parent).load_input(InputContext(
+            asset_key=parent, downstream_asset_key=reader, run_id=self.run_id, name=param,
+            definition_metadata=node.metadata, upstream_is_virtual=False,
+        ))
+
+    def _virtual_value(self, key: AssetKey, log: StepLog) -> Any:
+        if key in self._virtual_memo:
+            return self._virtual_memo[key]
+        node = self.graph.get(key)
+        assets_def = node.assets_def
+        if assets_def is None:  # the graph rejects this at definition time
+            raise ExecutionError(f"Virtual asset '{key.to_user_string()}' has no function.", key=key)
+        context = self._context(assets_def, frozenset([key]), f"{assets_def.node_name}(virtual)", log)
+        result = self._call(assets_def, frozenset([key]), context, log)
+        item = _collect(assets_def, frozenset([key]), result).get(key)
+        if item is None or (isinstance(item, MaterializeResult) and not item.has_value):
+            raise ExecutionError(
+                f"Virtual asset '{key.to_user_string()}' is read as data, but its function "
+                "returned no value for it. Fix: return the value (or Output(value)); a "
+                "MaterializeResult without value= gives downstream assets nothing to read.",
+                key=key,
+            )
+        self._virtual_memo[key] = item.value
+        return item.value
+
+
+def _definition_inputs(graph: AssetGraph, assets_def: AssetsDefinition) -> dict[str, AssetKey]:
+    params: dict[str, AssetKey] = {}
+    for spec in assets_def.specs:
+        if spec.key in graph:
+            params.update(graph.get(spec.key).input_params)
+    return params
+
+
+def _collect(assets_def: AssetsDefinition, selected: frozenset[AssetKey],
+             result: Any) -> dict[AssetKey, Output | MaterializeResult]:
+    """Map what the function returned or yielded to the assets it is for."""
+    items = list(result) if inspect.isgenerator(result) else None
+    single = len(assets_def.specs) == 1
+    if items is None:
+        if isinstance(result, (Output, MaterializeResult)):
+            items = [result]
+        elif single:
+            items = [Output(result)]
+        elif isinstance(result, tuple) and len(result) == len(selected):
+            order = [s.key for s in assets_def.specs if s.key in selected]
+            items = [r if isinstance(r, (Output, MaterializeResult)) else
+                     Output(r, output_name=assets_def.get_output_name_for_asset_key(k))
+                     for k, r in zip(order, result, strict=True)]
+        elif result is None:
+            items = []
+        else:
+            raise ExecutionError(
+                f"{assets_def.node_name} computes several assets but returned "
+                f"{type(result).__name__}. Fix: return or yield a MaterializeResult(asset_key=...) "
+                "or Output(value, output_name=...) per asset.", file=assets_def.source,
+            )
+    out: dict[AssetKey, Output | MaterializeResult] = {}
+    for item in items:
+        if not isinstance(item, (Output, MaterializeResult)):
+            if single:
+                item = Output(item)
+            else:
+                raise ExecutionError(
+                    f"{assets_def.node_name} yielded {type(item).__name__}; a multi_asset yields "
+                    "MaterializeResult(asset_key=...) or Output(value, output_name=...).",
+                    file=assets_def.source,
+                )
+        key = _key_of(assets_def, item)
+        if key not in selected:
+            if key in assets_def.specs_by_key:
+                continue  # a subset step ignores results for assets it does not run
+            raise ExecutionError(
+                f"{assets_def.node_name} returned a result for '{key.to_user_string()}', which "
+                "it does not define. Fix: use one of its own keys.", key=key,
+            )
+        out[key] = item
+    return out
+
+
+def _key_of(assets_def: AssetsDefinition, item: Output | MaterializeResult) -> AssetKey:
+    if isinstance(item, MaterializeResult):
+        if item.asset_key is not None:
+            return item.asset_key
+        if len(assets_def.specs) == 1:
+            return assets_def.specs[0].key
+        raise ExecutionError(
+            f"{assets_def.node_name} computes several assets, so each MaterializeResult needs "
+            "asset_key=. Fix: MaterializeResult(asset_key='...').", file=assets_def.source,
+        )
+    if item.output_name == "result" and len(assets_def.specs) == 1:
+        return assets_def.specs[0].key
+    return assets_def.get_asset_key_for_output_name(item.output_name)
+
+
+def _error_info(exc: BaseException) -> ErrorInfo:
+    # Keep the user's frames: drop the frames of this module at the top of the stack.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    return ErrorInfo(cls_name=type(exc).__name__, message=str(exc), traceback=text)

@@ -1,0 +1,308 @@
+"""Instance: where Sheer keeps runs, events and stored asset values.
+
+`Instance.ephemeral()` is in memory, `Instance.from_url(url)` opens SQLite or
+PostgreSQL, `Instance.get()` opens the project's default (`$SHEER_INSTANCE`, else
+SQLite under `$SHEER_HOME`, else `.sheer/` in the project). Reads of runs notice
+runs whose process died and mark them failed, so nothing stays "running" forever.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sheer.errors import StorageError
+from sheer.events import (
+    AssetMaterialization,
+    AssetObservation,
+    EventRecord,
+    EventType,
+    RunRecord,
+    RunStatus,
+    clean_metadata,
+)
+from sheer.keys import AssetKey, coerce_key
+from sheer.storage import LatestRecords, NewEvent, SqlStorage
+
+_HOST = socket.gethostname()
+
+
+def process_start_marker(pid: int) -> str | None:
+    """The start time of process `pid` (Linux), to tell it from a later process reusing the id."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def process_alive(pid: int, marker: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if marker is not None:
+        current = process_start_marker(pid)
+        if current is not None and current != marker:
+            return False
+        state = _process_state(pid)
+        if state == "Z":  # a zombie has exited; only its parent has not reaped it
+            return False
+    return True
+
+
+def _process_state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().decode(errors="replace").rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return None
+
+
+class Instance:
+    """Runs, the event log, the latest-record index and stored values.
+
+    Example:
+        >>> instance = Instance.ephemeral()
+        >>> instance.report_runless_asset_event(AssetMaterialization("orders", data_version="v1"))
+        >>> instance.get_latest_materialization("orders").data_version
+        DataVersion(value='v1')
+    """
+
+    def __init__(self, storage: SqlStorage, root_dir: Path | None) -> None:
+        self._storage = storage
+        self._root_dir = root_dir
+        self._temp_dir: str | None = None
+
+    # Opening -----------------------------------------------------------------
+    @classmethod
+    def ephemeral(cls) -> Instance:
+        """An in-memory instance; stored values go to a temporary folder removed at exit."""
+        return cls(SqlStorage("sqlite://"), None)
+
+    @classmethod
+    def from_url(cls, url: str, root_dir: str | Path | None = None) -> Instance:
+        """Open the instance at a SQLAlchemy URL (`sqlite:///path.db`, `postgresql+psycopg://...`)."""
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            path = Path(url[len("sqlite:///") :])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            root = Path(root_dir) if root_dir is not None else path.parent
+        else:
+            root = Path(root_dir) if root_dir is not None else _default_home()
+        return cls(SqlStorage(url), root)
+
+    @classmethod
+    def get(cls) -> Instance:
+        """The project's instance: `$SHEER_INSTANCE` (a URL), else SQLite in `$SHEER_HOME`,
+        else in `.sheer/` of the project in the current directory."""
+        url = os.environ.get("SHEER_INSTANCE")
+        if url:
+            return cls.from_url(url)
+        home = _default_home()
+        home.mkdir(parents=True, exist_ok=True)
+        return cls.from_url(f"sqlite:///{home / 'sheer.db'}", root_dir=home)
+
+    @property
+    def storage(self) -> SqlStorage:
+        return self._storage
+
+    @property
+    def url(self) -> str:
+        return self._storage.url
+
+    @property
+    def storage_directory(self) -> Path:
+        """Where the default IO manager stores asset values."""
+        if self._root_dir is not None:
+            return self._root_dir / "storage"
+        if self._temp_dir is None:
+            self._temp_dir = tempfile.mkdtemp(prefix="sheer-")
+            atexit.register(shutil.rmtree, self._temp_dir, True)
+        return Path(self._temp_dir) / "storage"
+
+    def dispose(self) -> None:
+        self._storage.dispose()
+
+    # Asset reads -----------------------------------------------------------
+    def get_latest_materialization(self, key: Any) -> EventRecord | None:
+        """The latest materialization of one asset, or None."""
+        k = coerce_key(key)
+        return self.get_latest_materializations([k]).get(k)
+
+    def get_latest_materializations(self, keys: Iterable[Any]) -> dict[AssetKey, EventRecord]:
+        """The latest materialization of each key that has one, in one query."""
+        records = self._storage.get_latest_records([coerce_key(k) for k in keys])
+        return {k: r.materialization for k, r in records.items() if r.materialization}
+
+    def get_latest_records(self, keys: Iterable[Any] | None = None) -> dict[AssetKey, LatestRecords]:
+        """Latest materialization and observation of each key (all when None), in one query."""
+        return self._storage.get_latest_records(
+            None if keys is None else [coerce_key(k) for k in keys]
+        )
+
+    def get_event_records(
+        self,
+        event_type: EventType | None = None,
+        *,
+        asset_key: Any = None,
+        run_id: str | None = None,
+        after_id: int | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+        ascending: bool = True,
+    ) -> list[EventRecord]:
+        """Events filtered by type, asset and run; page with `after_id` (ascending) or
+        `before_id` (descending) and `limit`."""
+        return self._storage.get_event_records(
+            event_type=event_type,
+            asset_key=coerce_key(asset_key) if asset_key is not None else None,
+            run_id=run_id,
+            after_id=after_id,
+            before_id=before_id,
+            limit=limit,
+            ascending=ascending,
+        )
+
+    def fetch_materializations(self, key: Any, limit: int = 10) -> list[EventRecord]:
+        """The newest materializations of one asset, newest first."""
+        return self.get_event_records(
+            EventType.ASSET_MATERIALIZATION, asset_key=key, limit=limit, ascending=False
+        )
+
+    # Asset writes ------------------------------------------------------------
+    def report_runless_asset_event(self, asset_event: AssetMaterialization | AssetObservation) -> None:
+        """Record a materialization or observation that happened outside a run."""
+        if isinstance(asset_event, AssetMaterialization):
+            kind = EventType.ASSET_MATERIALIZATION
+            verb = "materialized (reported)"
+        elif isinstance(asset_event, AssetObservation):
+            kind = EventType.ASSET_OBSERVATION
+            verb = "observed (reported)"
+        else:
+            raise StorageError(
+                f"report_runless_asset_event takes an AssetMaterialization or an "
+                f"AssetObservation, not {type(asset_event).__name__}."
+            )
+        data: dict[str, Any] = {
+            "metadata": clean_metadata(asset_event.metadata),
+            "description": asset_event.description,
+            "tags": dict(asset_event.tags),
+            "data_version": asset_event.data_version.value if asset_event.data_version else None,
+        }
+        self._storage.store_events([
+            NewEvent(
+                event_type=kind,
+                timestamp=time.time(),
+                asset_key=asset_event.asset_key,
+                partition=asset_event.partition,
+                message=f"Asset '{asset_event.asset_key.to_user_string()}' {verb}.",
+                data=data,
+            )
+        ])
+
+    def store_events(self, events: list[NewEvent]) -> list[int]:
+        return self._storage.store_events(events)
+
+    # Runs ----------------------------------------------------------------------
+    def create_run(
+        self, asset_selection: Iterable[AssetKey], *, tags: Mapping[str, str] | None = None,
+        executor: str | None = None, run_id: str | None = None,
+    ) -> RunRecord:
+        """Record a new run, started by this process, and its RUN_START event."""
+        now = time.time()
+        run = RunRecord(
+            run_id=run_id or uuid.uuid4().hex,
+            status=RunStatus.STARTED,
+            asset_selection=tuple(sorted(asset_selection)),
+            tags=dict(tags or {}),
+            executor=executor,
+            created_at=now,
+            started_at=now,
+            ended_at=None,
+        )
+        pid = os.getpid()
+        self._storage.add_run(run, pid=pid, pid_started=process_start_marker(pid), hostname=_HOST)
+        self._storage.store_events([
+            NewEvent(event_type=EventType.RUN_START, run_id=run.run_id, timestamp=now,
+                     message=f"Run {run.run_id[:8]} started for {len(run.asset_selection)} assets.",
+                     data={"asset_selection": [k.to_user_string() for k in run.asset_selection]})
+        ])
+        return run
+
+    def finish_run(self, run_id: str, success: bool, error: str | None = None) -> None:
+        status = RunStatus.SUCCESS if success else RunStatus.FAILURE
+        kind = EventType.RUN_SUCCESS if success else EventType.RUN_FAILURE
+        message = f"Run {run_id[:8]} {'succeeded' if success else 'failed'}."
+        if error:
+            message = f"{message} {error}"
+        self._storage.finish_run(
+            run_id, status,
+            NewEvent(event_type=kind, run_id=run_id, timestamp=time.time(), message=message,
+                     data={"error": error} if error else {}),
+            error=error,
+        )
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """One run, or None; a run whose process died is reported (and recorded) as failed."""
+        rows = self._storage.get_run_rows(run_id=run_id)
+        return self._check_alive(rows)[0] if rows else None
+
+    def get_runs(self, status: RunStatus | None = None, limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first."""
+        if status is None:
+            return self._check_alive(self._storage.get_run_rows(limit=limit))
+        # A dead STARTED run turns FAILURE on read, so filter after the liveness check.
+        runs = self._check_alive(self._storage.get_run_rows())
+        return [r for r in runs if r.status is status][:limit]
+
+    def _check_alive(self, rows: list[tuple[RunRecord, int | None, str | None, str | None]]) -> list[RunRecord]:
+        out = []
+        for run, pid, marker, host in rows:
+            if (run.status is RunStatus.STARTED and pid is not None and host == _HOST
+                    and not process_alive(pid, marker)):
+                run = self._mark_dead(run, pid)
+            out.append(run)
+        return out
+
+    def _mark_dead(self, run: RunRecord, pid: int) -> RunRecord:
+        error = f"The run's process ({pid}) ended without finishing the run (killed or crashed)."
+        self._storage.finish_run(
+            run.run_id, RunStatus.FAILURE,
+            NewEvent(event_type=EventType.RUN_FAILURE, run_id=run.run_id, timestamp=time.time(),
+                     message=f"Run {run.run_id[:8]} failed. {error}", data={"error": error}),
+            error=error, only_if_started=True,
+        )
+        rows = self._storage.get_run_rows(run_id=run.run_id)
+        return rows[0][0] if rows else run
+
+    # Key/values (the automation cursor and daemon state live here) -------------
+    def set_value(self, key: str, value: str) -> None:
+        self._storage.set_kv(key, value)
+
+    def get_value(self, key: str) -> str | None:
+        return self._storage.get_kv(key)
+
+    def __repr__(self) -> str:
+        return f"<Instance {self.url}>"
+
+
+def _default_home() -> Path:
+    home = os.environ.get("SHEER_HOME")
+    if home:
+        return Path(home)
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "pyproject.toml").is_file():
+            return candidate / ".sheer"
+    return here / ".sheer"

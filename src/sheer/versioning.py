@@ -1,0 +1,192 @@
+"""Data versions and provenance: the facts staleness is computed from.
+
+Pure functions only. A non-virtual asset's version is stored with its latest
+materialization (or observation); a virtual asset's version is never stored: it is
+`hash(code_version, sorted((parent, version(parent))))`, computed from its inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sheer.keys import AssetKey
+
+if TYPE_CHECKING:
+    from sheer.graph import AssetGraph
+
+MISSING_VERSION = "<missing>"  # stands in, inside hashes, for a parent never materialized
+
+
+@dataclass(frozen=True, slots=True)
+class DataVersion:
+    """An opaque string identifying the contents of an asset.
+
+    Example:
+        >>> DataVersion("v1") == DataVersion("v1")
+        True
+    """
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, str) or not self.value:
+            raise ValueError(f"A DataVersion is a non-empty string, not {self.value!r}.")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _digest(payload: Any) -> str:
+    text = json.dumps(payload, separators=(",", ":"), sort_keys=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def virtual_version(code_version: str | None, parents: Iterable[tuple[AssetKey, str | None]]) -> str:
+    """The version of a virtual asset from its definition and its parents' versions."""
+    pairs = sorted((k.to_user_string(), v if v is not None else MISSING_VERSION) for k, v in parents)
+    return _digest(["virtual", code_version, pairs])
+
+
+def derived_data_version(code_version: str, inputs: Mapping[AssetKey, str | None]) -> str:
+    """The default version of an asset with a code version: a hash of it and its inputs."""
+    pairs = sorted((k.to_user_string(), v if v is not None else MISSING_VERSION) for k, v in inputs.items())
+    return _digest(["derived", code_version, pairs])
+
+
+def unique_data_version() -> str:
+    """A fresh version, for assets with neither a user version nor a code version."""
+    return uuid.uuid4().hex[:24]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Provenance:
+    """What a materialization was computed from.
+
+    Attributes:
+        code_version: the asset's code version at the time.
+        input_versions: each direct parent's version when the inputs were read
+            (for a virtual parent, its computed version).
+        through_virtual: the versions of the non-virtual ancestors reached through
+            virtual parents.
+        virtual_code_versions: the code versions of the virtual assets passed through.
+    """
+
+    code_version: str | None
+    input_versions: Mapping[AssetKey, str | None] = field(default_factory=dict)
+    through_virtual: Mapping[AssetKey, str | None] = field(default_factory=dict)
+    virtual_code_versions: Mapping[AssetKey, str | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        def enc(m: Mapping[AssetKey, Any]) -> dict[str, Any]:
+            return {k.to_user_string(): v for k, v in m.items()}
+
+        return {
+            "code_version": self.code_version,
+            "input_versions": enc(self.input_versions),
+            "through_virtual": enc(self.through_virtual),
+            "virtual_code_versions": enc(self.virtual_code_versions),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Provenance:
+        def dec(m: Mapping[str, Any] | None) -> dict[AssetKey, Any]:
+            return {AssetKey(k): v for k, v in (m or {}).items()}
+
+        return cls(
+            code_version=raw.get("code_version"),
+            input_versions=dec(raw.get("input_versions")),
+            through_virtual=dec(raw.get("through_virtual")),
+            virtual_code_versions=dec(raw.get("virtual_code_versions")),
+        )
+
+
+class VersionView:
+    """Current versions over a graph: stored ones for non-virtual assets, computed
+    (and memoized) ones for virtual assets.
+
+    `stored(key)` gives the latest stored version of a non-virtual asset, or None.
+    Set a new version with `update(key, version)` as a run materializes assets; the
+    memo of virtual versions is dropped for what depends on it.
+    """
+
+    def __init__(self, graph: AssetGraph, stored: Callable[[AssetKey], str | None]) -> None:
+        self._graph = graph
+        self._stored = stored
+        self._overrides: dict[AssetKey, str | None] = {}
+        self._memo: dict[AssetKey, str] = {}
+
+    def version(self, key: AssetKey) -> str | None:
+        node = self._graph.get(key)
+        if not node.is_virtual:
+            if key in self._overrides:
+                return self._overrides[key]
+            return self._stored(key)
+        memo = self._memo.get(key)
+        if memo is not None:
+            return memo
+        # Iterative post-order so long virtual chains cannot exhaust the stack.
+        stack = [key]
+        while stack:
+            top = stack[-1]
+            pending = [
+                p
+                for p in self._graph.get(top).parent_keys
+                if self._graph.get(p).is_virtual and p not in self._memo
+            ]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            if top in self._memo:
+                continue
+            top_node = self._graph.get(top)
+            self._memo[top] = virtual_version(
+                top_node.code_version, ((p, self.version(p)) for p in top_node.parent_keys)
+            )
+        return self._memo[key]
+
+    def update(self, key: AssetKey, version: str | None) -> None:
+        self._overrides[key] = version
+        if self._memo:
+            stale = self._graph.downstream_keys([key]) & self._memo.keys()
+            for k in stale:
+                del self._memo[k]
+
+    def provenance(self, key: AssetKey) -> Provenance:
+        """The provenance of a materialization of `key` computed from the current versions."""
+        graph = self._graph
+        node = graph.get(key)
+        inputs = {p: self.version(p) for p in sorted(node.parent_keys)}
+        through: dict[AssetKey, str | None] = {}
+        virtual_codes: dict[AssetKey, str | None] = {}
+        virtual_parents = [p for p in node.parent_keys if graph.get(p).is_virtual]
+        if virtual_parents:
+            reached = set().union(*(graph.non_virtual_ancestors(p) for p in virtual_parents))
+            for a in sorted(reached):
+                through[a] = self.version(a)
+            for v in _virtual_between(graph, key):
+                virtual_codes[v] = graph.get(v).code_version
+        return Provenance(
+            code_version=node.code_version,
+            input_versions=inputs,
+            through_virtual=through,
+            virtual_code_versions=virtual_codes,
+        )
+
+
+def _virtual_between(graph: AssetGraph, key: AssetKey) -> list[AssetKey]:
+    """The virtual assets reached from `key` through virtual parents only."""
+    seen: set[AssetKey] = set()
+    frontier = [p for p in graph.get(key).parent_keys if graph.get(p).is_virtual]
+    while frontier:
+        v = frontier.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        frontier.extend(p for p in graph.get(v).parent_keys if graph.get(p).is_virtual)
+    return sorted(seen)
