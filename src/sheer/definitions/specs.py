@@ -10,7 +10,6 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from sheer.errors import DefinitionError
@@ -18,7 +17,6 @@ from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_p
 
 DEFAULT_GROUP_NAME = "default"
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def caller_location() -> str | None:
@@ -31,10 +29,32 @@ def caller_location() -> str | None:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A read-only dict that still pickles (MappingProxyType does not), so definitions
+    can travel to worker processes."""
+
+    __slots__ = ()
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("this mapping is read-only; use replace_attributes() to change it")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+    __ior__ = _readonly  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda kv: kv[0])))
+
+
+_EMPTY: Mapping[str, Any] = FrozenDict()
+
+
 def freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if not value:
         return _EMPTY
-    return MappingProxyType(dict(value))
+    return FrozenDict(value)
 
 
 @dataclass(frozen=True, slots=True)
