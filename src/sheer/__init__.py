@@ -16,6 +16,7 @@ from sheer.definitions import (
     load_definitions,
     load_from_defs_folder,
     multi_asset,
+    observable_source_asset,
 )
 from sheer.events import (
     AssetMaterialization,
@@ -37,16 +38,19 @@ from sheer.execution import (
     IOManager,
     MaterializeResult,
     MultiprocessExecutor,
+    ObserveResult,
     Output,
     OutputContext,
     in_process_executor,
     materialize,
     multiprocess_executor,
+    observe,
 )
 from sheer.graph import AssetGraph, AssetNode
 from sheer.instance import Instance
 from sheer.keys import AssetKey
 from sheer.selection import AssetSelection
+from sheer.staleness import StaleCause, StaleCauseCategory, StaleStatus, StaleStatusResolver
 from sheer.versioning import DataVersion
 
 __version__ = "0.1.0"
@@ -79,10 +83,15 @@ __all__ = [
     "Instance",
     "MaterializeResult",
     "MultiprocessExecutor",
+    "ObserveResult",
     "Output",
     "OutputContext",
     "RunRecord",
     "RunStatus",
+    "StaleCause",
+    "StaleCauseCategory",
+    "StaleStatus",
+    "StaleStatusResolver",
     "asset",
     "definitions",
     "in_process_executor",
@@ -91,4 +100,6 @@ __all__ = [
     "materialize",
     "multi_asset",
     "multiprocess_executor",
+    "observable_source_asset",
+    "observe",
 ]

@@ -61,7 +61,7 @@ class AssetNode:
     @property
     def is_materializable(self) -> bool:
         """True when a function computes it (virtual assets with a function included)."""
-        return self.assets_def is not None
+        return self.assets_def is not None and not self.assets_def.is_observation
 
     @property
     def is_executable(self) -> bool:
@@ -69,8 +69,14 @@ class AssetNode:
 
     @property
     def is_external(self) -> bool:
-        """True for a spec with no function that is not virtual: updated by reports only."""
-        return self.assets_def is None and not self.spec.is_virtual
+        """True for a non-virtual asset no run materializes: a spec with no function
+        (updated by reports) or an observable source asset (updated by observations)."""
+        return not self.spec.is_virtual and not self.is_materializable
+
+    @property
+    def is_observable(self) -> bool:
+        """True for an external asset with an observation function."""
+        return self.assets_def is not None and self.assets_def.is_observation
 
     @property
     def code_version(self) -> str | None:

@@ -58,6 +58,17 @@ def derived_data_version(code_version: str, inputs: Mapping[AssetKey, str | None
     return _digest(["derived", code_version, pairs])
 
 
+def stored_version(materialization: Any, observation: Any, external: bool) -> str | None:
+    """A non-virtual asset's current version from its latest records: the latest
+    materialization's, or for an external asset the later of materialization and
+    observation (records carry `storage_id` and `data`)."""
+    candidates = [r for r in (materialization, observation if external else None) if r is not None]
+    if not candidates:
+        return None
+    latest = max(candidates, key=lambda r: r.storage_id)
+    return latest.data.get("data_version")
+
+
 def unique_data_version() -> str:
     """A fresh version, for assets with neither a user version nor a code version."""
     return uuid.uuid4().hex[:24]

@@ -8,6 +8,7 @@ from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.decorators import asset, multi_asset
 from sheer.definitions.definitions import Definitions, definitions
 from sheer.definitions.loading import load_definitions, load_from_defs_folder
+from sheer.definitions.observable import observable_source_asset
 from sheer.definitions.resources import ConfigurableResource
 from sheer.definitions.specs import AssetDep, AssetIn, AssetSpec
 
@@ -23,4 +24,5 @@ __all__ = [
     "load_definitions",
     "load_from_defs_folder",
     "multi_asset",
+    "observable_source_asset",
 ]

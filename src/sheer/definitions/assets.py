@@ -124,6 +124,7 @@ class AssetsDefinition:
     required_resource_keys: frozenset[str] = frozenset()
     op_tags: Mapping[str, Any] | None = None
     source: str = ""
+    is_observation: bool = False
 
     @property
     def keys(self) -> frozenset[AssetKey]:

@@ -107,6 +107,12 @@ class Definitions:
         return execute_selection(self, selection, instance=instance, resources=resources,
                                  executor=executor, raise_on_error=raise_on_error, tags=tags)
 
+    def stale_status(self, instance: Any) -> Mapping[AssetKey, Any]:
+        """The StaleStatus of every asset given what `instance` recorded (one batched read)."""
+        from sheer.staleness import stale_status_of
+
+        return stale_status_of(self, instance)
+
     @staticmethod
     def merge(*defs: Definitions) -> Definitions:
         """One Definitions with the assets and resources of all; a resource key given

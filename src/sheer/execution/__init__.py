@@ -17,7 +17,8 @@ from sheer.execution.io_managers import (
     OutputContext,
 )
 from sheer.execution.plan import ExecutionPlan, Step, build_plan
-from sheer.execution.results import MaterializeResult, Output
+from sheer.execution.observe import observe
+from sheer.execution.results import MaterializeResult, ObserveResult, Output
 from sheer.execution.run import ExecutionResult, StepExecutionError, execute_selection, materialize
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "InputContext",
     "MaterializeResult",
     "MultiprocessExecutor",
+    "ObserveResult",
     "Output",
     "OutputContext",
     "Step",
@@ -42,4 +44,5 @@ __all__ = [
     "in_process_executor",
     "materialize",
     "multiprocess_executor",
+    "observe",
 ]

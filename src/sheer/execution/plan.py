@@ -158,7 +158,7 @@ def _group_by_definition(
     by_def: dict[int, tuple[AssetsDefinition, list[AssetKey]]] = {}
     for key in graph.toposort(chosen):
         node = graph.get(key)
-        if node.assets_def is None:
+        if node.assets_def is None or not node.is_materializable:
             raise ExecutionError(
                 f"Asset '{key.to_user_string()}' has no function, so it cannot run. "
                 "Fix: leave it out of the selection.", key=key,

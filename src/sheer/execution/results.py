@@ -87,3 +87,32 @@ class MaterializeResult:
     @property
     def has_value(self) -> bool:
         return self.value is not _NO_VALUE
+
+
+@dataclass(frozen=True, slots=True)
+class ObserveResult:
+    """What an observation function returns: the data version seen, and metadata.
+
+    Example:
+        >>> ObserveResult(data_version="etag-42").data_version
+        DataVersion(value='etag-42')
+    """
+
+    asset_key: AssetKey | None
+    metadata: Mapping[str, Any]
+    data_version: DataVersion | None
+    tags: Mapping[str, str]
+
+    def __init__(
+        self,
+        *,
+        asset_key: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        data_version: Any = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        s = object.__setattr__
+        s(self, "asset_key", coerce_key(asset_key) if asset_key is not None else None)
+        s(self, "metadata", dict(metadata or {}))
+        s(self, "data_version", _version(data_version))
+        s(self, "tags", dict(tags or {}))

@@ -26,7 +26,12 @@ from sheer.instance import Instance
 from sheer.keys import AssetKey, coerce_key
 from sheer.selection import AssetSelection, KeysSelection, OrSelection
 from sheer.storage import NewEvent
-from sheer.versioning import VersionView, derived_data_version, unique_data_version
+from sheer.versioning import (
+    VersionView,
+    derived_data_version,
+    stored_version,
+    unique_data_version,
+)
 
 
 class StepExecutionError(ExecutionError):
@@ -114,16 +119,6 @@ class _NullLog:
 
     def __getattr__(self, name: str) -> Any:
         return lambda *a, **k: None
-
-
-def stored_version(mat: EventRecord | None, obs: EventRecord | None, external: bool) -> str | None:
-    """A non-virtual asset's current version: its latest materialization's, or for an
-    external asset the later of its latest materialization and observation."""
-    candidates = [r for r in (mat, obs if external else None) if r is not None]
-    if not candidates:
-        return None
-    latest = max(candidates, key=lambda r: r.storage_id)
-    return latest.data.get("data_version")
 
 
 class _Recorder:
@@ -248,19 +243,24 @@ def resolve_run_selection(graph: AssetGraph, selection: Any) -> frozenset[AssetK
         return graph.materializable_asset_keys
     sel = AssetSelection.from_coercible(selection)
     keys = sel.resolve(graph)
-    not_runnable = sorted(k for k in keys if graph.get(k).assets_def is None)
+    not_runnable = sorted(k for k in keys if not graph.get(k).is_materializable)
     if not_runnable and _is_explicit(sel):
         k = not_runnable[0]
         node = graph.get(k)
-        what = ("a virtual asset with no function (an AssetSpec): it is a lineage node only"
-                if node.is_virtual else "an external asset (an AssetSpec with no function): it "
-                "is updated by reports and observations, not runs")
+        if node.is_virtual:
+            what = "a virtual asset with no function (an AssetSpec): it is a lineage node only"
+        elif node.is_observable:
+            what = ("an observable source asset: it is observed, not materialized "
+                    "(use sheer.observe)")
+        else:
+            what = ("an external asset (an AssetSpec with no function): it is updated by "
+                    "reports and observations, not runs")
         raise ExecutionError(
             f"Asset '{k.to_user_string()}' cannot be materialized: it is {what}. Fix: leave it "
             "out of the selection; select the assets around it and Sheer orders them through it.",
             key=k,
         )
-    return frozenset(k for k in keys if graph.get(k).assets_def is not None)
+    return frozenset(k for k in keys if graph.get(k).is_materializable)
 
 
 def execute_selection(

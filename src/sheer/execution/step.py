@@ -200,6 +200,12 @@ class StepRunner:
         return OutputRecord(asset_key=key, metadata=metadata, data_version=version,
                             tags=item.tags, stored=stored)
 
+    def call_function(self, assets_def: AssetsDefinition, key: AssetKey, step_key: str,
+                      log: StepLog) -> Any:
+        """Call a definition's function for one key, with its inputs and resources."""
+        context = self._context(assets_def, frozenset([key]), step_key, log)
+        return self._call(assets_def, frozenset([key]), context, log)
+
     def _context(self, assets_def: AssetsDefinition, selected: frozenset[AssetKey],
                  step_key: str, log: StepLog) -> AssetExecutionContext:
         self.open()
