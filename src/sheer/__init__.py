@@ -4,6 +4,7 @@ The public API uses Dagster's names, so `import sheer as dg` runs Dagster-style 
 for everything Sheer covers. Everything not listed in `__all__` is internal.
 """
 
+from sheer.automation import AutomationCondition, evaluate_automation_conditions
 from sheer.definitions import (
     AssetDep,
     AssetIn,
@@ -67,6 +68,7 @@ __all__ = [
     "AssetSelection",
     "AssetSpec",
     "AssetsDefinition",
+    "AutomationCondition",
     "ConfigurableIOManager",
     "ConfigurableResource",
     "DataVersion",
@@ -94,6 +96,7 @@ __all__ = [
     "StaleStatusResolver",
     "asset",
     "definitions",
+    "evaluate_automation_conditions",
     "in_process_executor",
     "load_definitions",
     "load_from_defs_folder",

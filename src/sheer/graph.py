@@ -9,6 +9,7 @@ storage or execution.
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -138,7 +139,15 @@ class AssetGraph:
         cls, defined: Iterable[Defined], resource_keys: Iterable[str] = ()
     ) -> AssetGraph:
         """Build and validate the graph; raises every definition problem at once."""
-        return _Builder(list(defined), frozenset(resource_keys)).build()
+        # The build allocates many small objects and creates no cycles, so the cyclic
+        # garbage collector would only rescan them (a third of the time at 20k assets).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return _Builder(list(defined), frozenset(resource_keys)).build()
+        finally:
+            if enabled:
+                gc.enable()
 
     # Look-ups ---------------------------------------------------------------
     def get(self, key: Any) -> AssetNode:

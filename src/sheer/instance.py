@@ -217,28 +217,57 @@ class Instance:
     # Runs ----------------------------------------------------------------------
     def create_run(
         self, asset_selection: Iterable[AssetKey], *, tags: Mapping[str, str] | None = None,
-        executor: str | None = None, run_id: str | None = None,
+        executor: str | None = None, run_id: str | None = None, queued: bool = False,
     ) -> RunRecord:
-        """Record a new run, started by this process, and its RUN_START event."""
+        """Record a new run, started by this process, and its RUN_START event.
+
+        With `queued=True` the run is only reserved (QUEUED, held by this process) for a
+        process launched next to claim with `claim_run`; a daemon does this so the run
+        counts as in progress from the moment it is requested.
+        """
         now = time.time()
         run = RunRecord(
             run_id=run_id or uuid.uuid4().hex,
-            status=RunStatus.STARTED,
+            status=RunStatus.QUEUED if queued else RunStatus.STARTED,
             asset_selection=tuple(sorted(asset_selection)),
             tags=dict(tags or {}),
             executor=executor,
             created_at=now,
-            started_at=now,
+            started_at=None if queued else now,
             ended_at=None,
         )
         pid = os.getpid()
         self._storage.add_run(run, pid=pid, pid_started=process_start_marker(pid), hostname=_HOST)
-        self._storage.store_events([
-            NewEvent(event_type=EventType.RUN_START, run_id=run.run_id, timestamp=now,
-                     message=f"Run {run.run_id[:8]} started for {len(run.asset_selection)} assets.",
-                     data={"asset_selection": [k.to_user_string() for k in run.asset_selection]})
-        ])
+        if not queued:
+            self._storage.store_events([self._run_start_event(run.run_id, run.asset_selection, now)])
         return run
+
+    def claim_run(self, run_id: str) -> RunRecord:
+        """Start a QUEUED run in this process (the one launched to execute it)."""
+        run = self.get_run(run_id)
+        if run is None or run.status is not RunStatus.QUEUED:
+            state = "does not exist" if run is None else f"is {run.status.value}"
+            raise StorageError(
+                f"Run {run_id} cannot be started here: it {state}. Fix: launch a new run "
+                "instead of reusing this id."
+            )
+        pid = os.getpid()
+        now = time.time()
+        if not self._storage.claim_run(
+            run_id, pid=pid, pid_started=process_start_marker(pid), hostname=_HOST,
+            event=self._run_start_event(run_id, run.asset_selection, now),
+        ):
+            raise StorageError(f"Run {run_id} was claimed by another process first.")
+        claimed = self.get_run(run_id)
+        assert claimed is not None
+        return claimed
+
+    @staticmethod
+    def _run_start_event(run_id: str, keys: Iterable[AssetKey], now: float) -> NewEvent:
+        names = [k.to_user_string() for k in keys]
+        return NewEvent(event_type=EventType.RUN_START, run_id=run_id, timestamp=now,
+                        message=f"Run {run_id[:8]} started for {len(names)} assets.",
+                        data={"asset_selection": names})
 
     def finish_run(self, run_id: str, success: bool, error: str | None = None) -> None:
         status = RunStatus.SUCCESS if success else RunStatus.FAILURE
@@ -269,7 +298,8 @@ class Instance:
     def _check_alive(self, rows: list[tuple[RunRecord, int | None, str | None, str | None]]) -> list[RunRecord]:
         out = []
         for run, pid, marker, host in rows:
-            if (run.status is RunStatus.STARTED and pid is not None and host == _HOST
+            unfinished = run.status in (RunStatus.STARTED, RunStatus.QUEUED)
+            if (unfinished and pid is not None and host == _HOST
                     and not process_alive(pid, marker)):
                 run = self._mark_dead(run, pid)
             out.append(run)

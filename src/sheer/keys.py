@@ -175,11 +175,23 @@ CoercibleToAssetKey = AssetKey | str | Sequence[str]
 CoercibleToAssetKeyPrefix = str | Sequence[str]
 
 
+_FROM_STRING: dict[str, AssetKey] = {}
+_FROM_STRING_LIMIT = 1_000_000
+
+
 def coerce_key(arg: Any) -> AssetKey:
     """Coerce what users pass as a key: a string ('s/t'), a list, a key, a spec or a definition."""
     if isinstance(arg, AssetKey):
         return arg
-    if isinstance(arg, (str, list, tuple)):
+    if isinstance(arg, str):
+        # The same names recur across deps, ins and selections: build each key once.
+        key = _FROM_STRING.get(arg)
+        if key is None:
+            key = AssetKey(arg)
+            if len(_FROM_STRING) < _FROM_STRING_LIMIT:
+                _FROM_STRING[arg] = key
+        return key
+    if isinstance(arg, (list, tuple)):
         return AssetKey(arg)
     # `.keys` before `.key`: a definition of several assets raises on `.key`.
     keys = getattr(arg, "keys", None)

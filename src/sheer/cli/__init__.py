@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from sheer.cli.render import lineage_tree, lineage_text, defs_table
 from sheer.definitions.definitions import Definitions
@@ -45,7 +46,8 @@ class _Group(click.Group):
         except SheerError as exc:
             if ctx.params.get("debug"):
                 raise
-            Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {exc.message}")
+            err = Console(stderr=True, highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(exc.message)}")
             sys.exit(1)
 
 
@@ -80,3 +82,66 @@ def lineage(module: str | None, file: str | None, selection: str | None, plain: 
     graph = load_target(module, file).resolve_asset_graph()
     keys = AssetSelection.from_string(selection).resolve(graph) if selection else None
     console.print(lineage_text(graph, keys) if plain else lineage_tree(graph, keys))
+
+
+def _instance_option(fn):  # type: ignore[no-untyped-def]
+    return click.option("--instance", "instance_url", envvar="SHEER_INSTANCE",
+                        help="Instance URL (default: $SHEER_INSTANCE, else .sheer/ in the project).")(fn)
+
+
+@main.command("launch")
+@_target_options
+@_instance_option
+@click.option("--assets", "selection", required=True, help="What to materialize, e.g. '+daily_revenue'.")
+@click.option("--executor", type=click.Choice(["in_process", "multiprocess"]), default=None)
+@click.option("--run-id", default=None, help="Start this queued run (used by the daemon).")
+@click.option("--tag", "tags", multiple=True, help="A run tag, key=value (repeatable).")
+@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+def launch_command(module: str | None, file: str | None, instance_url: str | None, selection: str,
+                   executor: str | None, run_id: str | None, tags: tuple[str, ...],
+                   quiet: bool) -> None:
+    """Materialize a selection; exits non-zero if the run fails."""
+    from sheer.cli.run_commands import launch
+
+    launch(load_target(module, file), selection, instance_url, executor, run_id, tags, quiet)
+
+
+@main.group("automation")
+def automation_group() -> None:
+    """Declarative automation: evaluate conditions and launch what they request."""
+
+
+@automation_group.command("tick")
+@_target_options
+@_instance_option
+def automation_tick(module: str | None, file: str | None, instance_url: str | None) -> None:
+    """Run one tick: print what was requested and why, and launch it."""
+    from sheer.cli.run_commands import make_daemon, print_tick
+
+    daemon = make_daemon(load_target(module, file), instance_url, module, file)
+    try:
+        print_tick(daemon.tick())
+        daemon.wait_for_children()
+    finally:
+        from sheer.automation.daemon import LEASE_NAME
+
+        daemon.store.release_lease(LEASE_NAME, daemon.owner)
+
+
+@automation_group.command("run")
+@_target_options
+@_instance_option
+@click.option("--interval", default="30s", help="Time between ticks, e.g. 30s, 500ms, 2m.")
+@click.option("--max-ticks", type=int, default=None, help="Stop after this many ticks.")
+def automation_run(module: str | None, file: str | None, instance_url: str | None,
+                   interval: str, max_ticks: int | None) -> None:
+    """Tick every --interval until stopped (Ctrl-C)."""
+    from sheer.cli.run_commands import make_daemon, parse_interval, print_tick
+
+    seconds = parse_interval(interval)
+    daemon = make_daemon(load_target(module, file), instance_url, module, file)
+    console.print(f"automation daemon {daemon.owner} ticking every {seconds:g}s on {daemon.instance.url}")
+    try:
+        daemon.run_forever(seconds, max_ticks=max_ticks, on_tick=print_tick)
+    except KeyboardInterrupt:
+        console.print("stopped")

@@ -16,7 +16,7 @@ from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.definitions import Definitions
 from sheer.definitions.specs import AssetSpec
 from sheer.errors import ExecutionError
-from sheer.events import EventRecord, EventType, clean_metadata
+from sheer.events import EventRecord, EventType, RunStatus, clean_metadata
 from sheer.execution.executors import Executor, coerce_executor
 from sheer.execution.io_managers import FilesystemIOManager, InputContext
 from sheer.execution.plan import ExecutionPlan, Step, build_plan
@@ -292,7 +292,11 @@ def execute_selection(
         r = records.get(key)
         return stored_version(r.materialization, r.observation, graph.get(key).is_external) if r else None
 
-    run = instance.create_run(chosen, tags=tags, executor=exe.name, run_id=run_id)
+    existing = instance.get_run(run_id) if run_id is not None else None
+    if existing is not None and existing.status is RunStatus.QUEUED:
+        run = instance.claim_run(run_id)  # reserved by a launcher (the automation daemon)
+    else:
+        run = instance.create_run(chosen, tags=tags, executor=exe.name, run_id=run_id)
     versions = VersionView(graph, stored)
     recorder = _Recorder(instance, graph, run.run_id, versions)
     url = instance.url

@@ -97,13 +97,54 @@ kv = Table(
 )
 
 
+automation_ticks = Table(
+    "automation_ticks",
+    metadata,
+    Column("id", _EventId, primary_key=True, autoincrement=True),
+    Column("timestamp", Float, nullable=False),
+    Column("evaluation_id", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # SUCCESS, SKIPPED, FAILURE
+    Column("requested", Text, nullable=False),  # JSON list of user strings
+    Column("run_ids", Text, nullable=False),  # JSON list
+    Column("error", Text),
+    Column("duration", Float),
+    Index("ix_ticks_time", "timestamp"),
+)
+
+automation_evaluations = Table(
+    "automation_evaluations",
+    metadata,
+    Column("tick_id", _EventId, primary_key=True),
+    Column("asset_key", Text, primary_key=True),
+    Column("value", Integer, nullable=False),
+    Column("requested", Integer, nullable=False),
+    Column("error", Text),
+    Column("tree", Text),  # JSON explanation tree
+    Index("ix_evaluations_asset", "asset_key", "tick_id"),
+)
+
+# Leases: one holder at a time per name (e.g. the automation daemon), until it expires.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("owner", String(255), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+
 def _migration_1(conn: Connection) -> None:
     for table in (runs, event_logs, asset_latest, kv):
         table.create(conn, checkfirst=True)
 
 
+def _migration_2(conn: Connection) -> None:
+    for table in (automation_ticks, automation_evaluations, leases):
+        table.create(conn, checkfirst=True)
+
+
 # Append new migrations here; never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2]
 CURRENT_VERSION = len(MIGRATIONS)
 
 

@@ -155,13 +155,29 @@ class SqlStorage:
                 )
             )
 
+    def claim_run(self, run_id: str, *, pid: int, pid_started: str | None, hostname: str,
+                  event: NewEvent) -> bool:
+        """Move a QUEUED run to STARTED in this process and write its RUN_START, atomically."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(runs).where(runs.c.run_id == run_id)
+                .where(runs.c.status == RunStatus.QUEUED.value)
+                .values(status=RunStatus.STARTED.value, started_at=event.timestamp or time.time(),
+                        pid=pid, pid_started=pid_started, hostname=hostname)
+            )
+            if done.rowcount != 1:
+                return False
+            self._insert_event(conn, event)
+            return True
+
     def finish_run(self, run_id: str, status: RunStatus, event: NewEvent,
                    error: str | None = None, *, only_if_started: bool = False) -> bool:
         """Set a run's final status and write its closing event, atomically."""
         with self.engine.begin() as conn:
             stmt = update(runs).where(runs.c.run_id == run_id)
             if only_if_started:
-                stmt = stmt.where(runs.c.status == RunStatus.STARTED.value)
+                stmt = stmt.where(runs.c.status.in_([RunStatus.STARTED.value,
+                                                      RunStatus.QUEUED.value]))
             done = conn.execute(
                 stmt.values(status=status.value, ended_at=event.timestamp or time.time(), error=error)
             )

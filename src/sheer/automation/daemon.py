@@ -1,0 +1,169 @@
+"""The automation daemon: evaluate a tick, launch what it requests, record it, repeat.
+
+Each tick reads the cursor from the instance, evaluates every condition, records the
+tick with every asset's evaluation, stores the new cursor, and launches the
+requested assets as one run (the plan orders them) in a subprocess. A lease in
+storage lets only one daemon act on an instance; a restarted daemon continues from
+the stored cursor, so nothing is requested twice.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sheer.automation.evaluator import (
+    AutomationCursor,
+    AutomationTickResult,
+    evaluate_automation_conditions,
+)
+from sheer.events import RunStatus
+from sheer.graph import AssetGraph
+from sheer.instance import Instance
+from sheer.keys import AssetKey
+from sheer.storage.automation import AutomationStorage
+
+CURSOR_KEY = "automation/cursor"
+LEASE_NAME = "automation/daemon"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickOutcome:
+    """What one tick did."""
+
+    tick_id: int | None
+    result: AutomationTickResult | None
+    run_ids: tuple[str, ...]
+    requested: tuple[AssetKey, ...]
+    skipped_reason: str | None = None
+
+
+def expand_for_launch(graph: AssetGraph, keys: frozenset[AssetKey]) -> list[AssetKey]:
+    """Requested keys plus the siblings that non-subsettable multi_assets must run with."""
+    out = set(keys)
+    for k in keys:
+        assets_def = graph.get(k).assets_def
+        if assets_def is not None and not assets_def.can_subset and len(assets_def.specs) > 1:
+            out.update(s.key for s in assets_def.specs if graph.get(s.key).is_materializable)
+    return graph.toposort(out)
+
+
+class AutomationDaemon:
+    """Runs ticks for one project against one instance.
+
+    Args:
+        defs: the project's definitions.
+        instance: where the cursor, ticks and runs live.
+        launch_args: how a subprocess finds the definitions (`["-f", "defs.py"]`,
+            `["-m", "pkg.defs"]`, or `[]` for the project's defs folder); None runs
+            requested assets in this process instead (for tests and embedding).
+        owner: this daemon's name in the lease.
+    """
+
+    def __init__(self, defs: Any, instance: Instance, *, launch_args: Sequence[str] | None = None,
+                 owner: str | None = None, lease_ttl: float = 120.0, cwd: str | None = None) -> None:
+        self.defs = defs
+        self.instance = instance
+        self.launch_args = list(launch_args) if launch_args is not None else None
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease_ttl = lease_ttl
+        self.cwd = cwd
+        self.store = AutomationStorage(instance.storage)
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._stop = threading.Event()
+
+    def tick(self, evaluation_time: float | None = None) -> TickOutcome:
+        """Evaluate once and launch what is requested, if this daemon holds the lease."""
+        self._reap()
+        if not self.store.acquire_lease(LEASE_NAME, self.owner, self.lease_ttl):
+            return TickOutcome(tick_id=None, result=None, run_ids=(), requested=(),
+                               skipped_reason="another daemon holds the lease on this instance")
+        started = time.time()
+        cursor = AutomationCursor.from_json(self.instance.get_value(CURSOR_KEY))
+        result = evaluate_automation_conditions(self.defs, self.instance, cursor=cursor,
+                                                evaluation_time=evaluation_time)
+        graph = self.defs.resolve_asset_graph()
+        requested = expand_for_launch(graph, result.get_requested_keys())
+        run_ids: list[str] = []
+        error = None
+        # The cursor is saved before launching: a crash after this point may lose a
+        # launch, but can never request the same assets twice.
+        self.instance.set_value(CURSOR_KEY, result.cursor.to_json())
+        if requested:
+            try:
+                run_ids.append(self._launch(requested))
+            except Exception as exc:  # recorded on the tick; the loop goes on
+                error = f"Launching a run for {len(requested)} assets failed: {exc}"
+        evaluations = [e.to_json() for e in result.results.values()]
+        status = "FAILURE" if error else ("SUCCESS" if requested else "SKIPPED")
+        errors = [e["error"] for e in evaluations if e.get("error")]
+        tick_id = self.store.add_tick(
+            timestamp=result.evaluation_time, evaluation_id=result.cursor.evaluation_id,
+            status=status, requested=requested, run_ids=run_ids,
+            error=error or ("; ".join(errors) if errors else None),
+            duration=time.time() - started, evaluations=evaluations)
+        return TickOutcome(tick_id=tick_id, result=result, run_ids=tuple(run_ids),
+                           requested=tuple(requested))
+
+    def _launch(self, keys: list[AssetKey]) -> str:
+        tags = {"sheer/from_automation": "true"}
+        if self.launch_args is None:
+            from sheer.execution.run import execute_selection
+
+            result = execute_selection(self.defs, keys, instance=self.instance, tags=tags,
+                                       raise_on_error=False)
+            return result.run_id
+        run = self.instance.create_run(keys, tags=tags, executor="in_process", queued=True)
+        selection = " or ".join(f'key:"{k.to_user_string()}"' for k in keys)
+        cmd = [sys.executable, "-m", "sheer", "launch", "--assets", selection,
+               "--instance", self.instance.url, "--run-id", run.run_id, "--quiet",
+               *self.launch_args]
+        self._children[run.run_id] = subprocess.Popen(
+            cmd, cwd=self.cwd, stdin=subprocess.DEVNULL, start_new_session=True)
+        return run.run_id
+
+    def _reap(self) -> None:
+        """Mark runs whose launcher exited before starting them as failed."""
+        for run_id, child in list(self._children.items()):
+            code = child.poll()
+            if code is None:
+                continue
+            del self._children[run_id]
+            run = self.instance.get_run(run_id)
+            if run is not None and run.status is RunStatus.QUEUED:
+                self.instance.finish_run(run_id, False,
+                                         f"The run's process exited with code {code} before "
+                                         "starting the run (see the daemon's output).")
+
+    def run_forever(self, interval: float, max_ticks: int | None = None,
+                    on_tick: Any = None) -> None:
+        """Tick every `interval` seconds until `stop()` (or `max_ticks`)."""
+        count = 0
+        try:
+            while not self._stop.is_set():
+                outcome = self.tick()
+                if on_tick is not None:
+                    on_tick(outcome)
+                count += 1
+                if max_ticks is not None and count >= max_ticks:
+                    break
+                self._stop.wait(interval)
+        finally:
+            self.store.release_lease(LEASE_NAME, self.owner)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wait_for_children(self, timeout: float = 60.0) -> None:
+        deadline = time.time() + timeout
+        for child in list(self._children.values()):
+            child.wait(timeout=max(0.0, deadline - time.time()))
+        self._reap()

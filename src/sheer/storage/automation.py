@@ -1,0 +1,124 @@
+"""Storage for automation: ticks, per-asset evaluations, and leases.
+
+Leases make sure only one daemon acts on an instance: a holder renews its lease each
+tick; another daemon may take it only once it has expired.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from sheer.events import from_json, to_json
+from sheer.keys import AssetKey
+from sheer.storage.schema import automation_evaluations, automation_ticks, leases
+from sheer.storage.sql import SqlStorage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickRecord:
+    """One automation tick as stored."""
+
+    tick_id: int
+    timestamp: float
+    evaluation_id: int
+    status: str
+    requested: tuple[AssetKey, ...]
+    run_ids: tuple[str, ...]
+    error: str | None
+    duration: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvaluationRecord:
+    """One asset's evaluation on one tick, with its explanation tree."""
+
+    tick_id: int
+    asset_key: AssetKey
+    value: bool
+    requested: bool
+    error: str | None
+    tree: dict[str, Any] | None
+
+
+class AutomationStorage:
+    """Ticks, evaluations and leases, in the instance's database."""
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self.engine = storage.engine
+
+    def add_tick(self, *, timestamp: float, evaluation_id: int, status: str,
+                 requested: Iterable[AssetKey], run_ids: Sequence[str], error: str | None,
+                 duration: float | None, evaluations: Iterable[dict[str, Any]]) -> int:
+        """Record a tick and its evaluations in one transaction; returns the tick id."""
+        with self.engine.begin() as conn:
+            result = conn.execute(insert(automation_ticks).values(
+                timestamp=timestamp, evaluation_id=evaluation_id, status=status,
+                requested=to_json(sorted(k.to_user_string() for k in requested)),
+                run_ids=to_json(list(run_ids)), error=error, duration=duration))
+            tick_id = int(result.inserted_primary_key[0])
+            rows = [{"tick_id": tick_id, "asset_key": e["key"], "value": int(e["value"]),
+                     "requested": int(e["requested"]), "error": e.get("error"),
+                     "tree": to_json(e["tree"]) if e.get("tree") is not None else None}
+                    for e in evaluations]
+            if rows:
+                conn.execute(insert(automation_evaluations), rows)
+        return tick_id
+
+    def get_ticks(self, limit: int = 50, before_id: int | None = None) -> list[TickRecord]:
+        stmt = select(automation_ticks).order_by(automation_ticks.c.id.desc()).limit(limit)
+        if before_id is not None:
+            stmt = stmt.where(automation_ticks.c.id < before_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        return [TickRecord(tick_id=r["id"], timestamp=r["timestamp"],
+                           evaluation_id=r["evaluation_id"], status=r["status"],
+                           requested=tuple(AssetKey(k) for k in from_json(r["requested"]) or []),
+                           run_ids=tuple(from_json(r["run_ids"]) or []), error=r["error"],
+                           duration=r["duration"]) for r in rows]
+
+    def get_evaluations(self, *, tick_id: int | None = None, asset_key: AssetKey | None = None,
+                        limit: int = 100) -> list[EvaluationRecord]:
+        stmt = select(automation_evaluations)
+        conds = []
+        if tick_id is not None:
+            conds.append(automation_evaluations.c.tick_id == tick_id)
+        if asset_key is not None:
+            conds.append(automation_evaluations.c.asset_key == asset_key.to_user_string())
+        if conds:
+            stmt = stmt.where(and_(*conds))
+        stmt = stmt.order_by(automation_evaluations.c.tick_id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        return [EvaluationRecord(tick_id=r["tick_id"], asset_key=AssetKey(r["asset_key"]),
+                                 value=bool(r["value"]), requested=bool(r["requested"]),
+                                 error=r["error"],
+                                 tree=from_json(r["tree"]) if r["tree"] else None) for r in rows]
+
+    def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
+        """Take or renew the lease `name` for `owner`; False while another holds it."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(leases)
+                .where(leases.c.name == name)
+                .where(or_(leases.c.owner == owner, leases.c.expires_at < now))
+                .values(owner=owner, expires_at=now + ttl)
+            )
+            if taken.rowcount == 1:
+                return True
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(leases).values(name=name, owner=owner, expires_at=now + ttl))
+            return True
+        except IntegrityError:
+            return False  # another owner holds a live lease
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(leases).where(leases.c.name == name, leases.c.owner == owner))
