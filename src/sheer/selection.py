@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,8 +51,8 @@ class AssetSelection(ABC):
 
     # Builders ---------------------------------------------------------------
     @staticmethod
-    def all(include_external_assets: bool = True) -> AssetSelection:
-        """Every asset (external ones too, unless `include_external_assets=False`)."""
+    def all(include_external_assets: bool = False) -> AssetSelection:
+        """Every asset; external ones only with `include_external_assets=True` (as in Dagster)."""
         return AllSelection(include_external=include_external_assets)
 
     @staticmethod
@@ -159,6 +158,11 @@ def _quote(text: str) -> str:
     return text if text.replace("_", "").replace("/", "").isalnum() else f'"{text}"'
 
 
+def _any_of(terms: list[str]) -> str:
+    # Parenthesized when several, so `not`, `and` and traversals apply to all of them.
+    return terms[0] if len(terms) == 1 else f"({' or '.join(terms)})"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AllSelection(AssetSelection):
     include_external: bool = True
@@ -169,7 +173,7 @@ class AllSelection(AssetSelection):
         return set(graph.get_all_asset_keys() - graph.external_asset_keys)
 
     def __str__(self) -> str:
-        return "*"
+        return "*" if self.include_external else "(* and not is:external)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,7 +187,9 @@ class KeysSelection(AssetSelection):
         return set(self.keys)
 
     def __str__(self) -> str:
-        return " or ".join(f"key:{_quote(k.to_user_string())}" for k in self.keys) or "none"
+        if not self.keys:
+            return "none"
+        return _any_of([f"key:{_quote(k.to_user_string())}" for k in self.keys])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,7 +214,7 @@ class GroupsSelection(AssetSelection):
         return {n.key for n in graph if n.group_name in wanted and (sources or not n.is_external)}
 
     def __str__(self) -> str:
-        return " or ".join(f"group:{_quote(g)}" for g in self.groups)
+        return _any_of([f"group:{_quote(g)}" for g in self.groups])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,7 +231,7 @@ class KeyPrefixesSelection(AssetSelection):
         }
 
     def __str__(self) -> str:
-        return " or ".join(f'key:"{"/".join(p)}/*"' for p in self.prefixes)
+        return _any_of([f'key:"{"/".join(p)}/*"' for p in self.prefixes])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -377,11 +383,3 @@ class SubtractSelection(AssetSelection):
 def resolve_selection(selection: Any, target: Any) -> frozenset[AssetKey]:
     """Resolve a selection, a selection string or a collection of keys/definitions."""
     return AssetSelection.from_coercible(selection).resolve(target)
-
-
-def union_of(selections: Iterable[AssetSelection]) -> AssetSelection:
-    items = list(selections)
-    out = items[0]
-    for s in items[1:]:
-        out = out | s
-    return out

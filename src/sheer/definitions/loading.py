@@ -75,6 +75,8 @@ def load_from_defs_folder(
     files = sorted(
         p for p in folder.rglob("*.py") if "__pycache__" not in p.parts and not _hidden(p, folder)
     )
+    # Import finders cache directory listings; files added since the last load must be seen.
+    importlib.invalidate_caches()
     modules = [_import_defs_file(f, folder) for f in files]
     return definitions_from_modules(modules, prefer_definitions=False)
 
