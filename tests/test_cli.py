@@ -57,13 +57,14 @@ def test_list_defs_shows_every_asset_and_marks_virtual_ones(runner):
         "virtual",
         "deps",
         "code version",
+        "automation",
     ]
     rows = table_rows(result.stdout)
     assert list(rows) == ["A", "B", "C", "D"]
-    assert rows["A"] == ["A", "quickstart", "table", "", "", ""]
-    assert rows["B"] == ["B", "quickstart", "view", "yes", "A", ""]
-    assert rows["C"] == ["C", "quickstart", "view", "yes", "B", ""]
-    assert rows["D"] == ["D", "quickstart", "table", "", "C", ""]
+    assert rows["A"] == ["A", "quickstart", "table", "", "", "", ""]
+    assert rows["B"] == ["B", "quickstart", "view", "yes", "A", "", ""]
+    assert rows["C"] == ["C", "quickstart", "view", "yes", "B", "", ""]
+    assert rows["D"] == ["D", "quickstart", "table", "", "C", "", ""]
 
 
 def test_list_defs_with_a_selection(runner):

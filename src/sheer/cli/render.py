@@ -1,14 +1,30 @@
-"""Rich renderings of library results for the terminal: tables, trees, edge lists."""
+"""Terminal renderings of library results: tables, trees, exports. No logic of their own."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import time
+from collections.abc import Collection, Iterable
+from typing import Any
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
+from sheer.events import EventRecord, EventType, RunRecord, RunStatus
+from sheer.execution.plan import ExecutionPlan
 from sheer.graph import AssetGraph, AssetNode
 from sheer.keys import AssetKey
+from sheer.staleness import StaleStatus, StaleStatusResolver
+
+STATUS_STYLE = {StaleStatus.FRESH: "green", StaleStatus.STALE: "yellow",
+                StaleStatus.MISSING: "red"}
+RUN_STYLE = {RunStatus.SUCCESS: "green", RunStatus.FAILURE: "red", RunStatus.STARTED: "cyan",
+             RunStatus.QUEUED: "blue", RunStatus.CANCELED: "dim"}
+
+
+def _shown(graph: AssetGraph, keys: Collection[AssetKey] | None) -> list[AssetNode]:
+    return [n for n in graph if keys is None or n.key in keys]
 
 
 def node_label(node: AssetNode) -> str:
@@ -21,21 +37,34 @@ def node_label(node: AssetNode) -> str:
 
 
 def defs_table(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> Table:
-    table = Table(title=f"{len(keys) if keys is not None else len(graph)} assets")
-    for column in ("key", "group", "kinds", "virtual", "deps", "code version"):
+    nodes = _shown(graph, keys)
+    table = Table(title=f"{len(nodes)} assets")
+    for column in ("key", "group", "kinds", "virtual", "deps", "code version", "automation"):
         table.add_column(column)
-    for node in graph:
-        if keys is not None and node.key not in keys:
-            continue
+    for node in nodes:
         table.add_row(
-            node.key.to_user_string(),
-            node.group_name,
-            ", ".join(sorted(node.kinds)),
+            node.key.to_user_string(), node.group_name, ", ".join(sorted(node.kinds)),
             "yes" if node.is_virtual else "",
             ", ".join(k.to_user_string() for k in sorted(node.parent_keys)),
             node.code_version or "",
+            str(node.automation_condition) if node.automation_condition is not None else "",
         )
     return table
+
+
+def defs_json(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> list[dict[str, Any]]:
+    return [{
+        "key": n.key.to_user_string(),
+        "group": n.group_name,
+        "kinds": sorted(n.kinds),
+        "is_virtual": n.is_virtual,
+        "is_external": n.is_external,
+        "deps": [k.to_user_string() for k in sorted(n.parent_keys)],
+        "code_version": n.code_version,
+        "automation_condition": (str(n.automation_condition)
+                                 if n.automation_condition is not None else None),
+        "description": n.description,
+    } for n in _shown(graph, keys)]
 
 
 def lineage_tree(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> Tree:
@@ -43,34 +72,127 @@ def lineage_tree(graph: AssetGraph, keys: Collection[AssetKey] | None = None) ->
     shown = set(keys) if keys is not None else set(graph.get_all_asset_keys())
     tree = Tree("[bold]lineage[/] [dim](virtual assets in cyan)[/]")
     printed: set[AssetKey] = set()
-    roots = [n for n in graph if n.key in shown and not (n.parent_keys & shown)]
-    for root in roots:
-        _grow(tree, graph, root, shown, printed)
+    for root in (n for n in graph if n.key in shown and not (n.parent_keys & shown)):
+        stack = [(tree, root)]
+        while stack:
+            parent, node = stack.pop()
+            if node.key in printed:
+                parent.add(f"{node_label(node)} [dim](see above)[/]")
+                continue
+            printed.add(node.key)
+            branch = parent.add(node_label(node))
+            for child in sorted(node.child_keys & shown, reverse=True):
+                stack.append((branch, graph.get(child)))
     return tree
 
 
-def _grow(parent: Tree, graph: AssetGraph, node: AssetNode, shown: set[AssetKey],
-          printed: set[AssetKey]) -> None:
-    if node.key in printed:
-        parent.add(f"{node_label(node)} [dim](see above)[/]")
-        return
-    printed.add(node.key)
-    branch = parent.add(node_label(node))
-    for child in sorted(node.child_keys & shown):
-        _grow(branch, graph, graph.get(child), shown, printed)
+def _edges(graph: AssetGraph, keys: Collection[AssetKey] | None) -> Iterable[tuple[AssetKey, AssetKey]]:
+    shown = set(keys) if keys is not None else set(graph.get_all_asset_keys())
+    for node in graph:
+        if node.key in shown:
+            for child in sorted(node.child_keys & shown):
+                yield node.key, child
 
 
 def lineage_text(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> str:
     """One line per edge, 'a -> b', virtual assets marked with (v)."""
-    shown = set(keys) if keys is not None else set(graph.get_all_asset_keys())
-
     def name(k: AssetKey) -> str:
         return k.to_user_string() + (" (v)" if graph.get(k).is_virtual else "")
 
-    lines = []
-    for node in graph:
-        if node.key not in shown:
-            continue
-        for child in sorted(node.child_keys & shown):
-            lines.append(f"{name(node.key)} -> {name(child)}")
+    return "\n".join(f"{name(a)} -> {name(b)}" for a, b in _edges(graph, keys))
+
+
+def lineage_dot(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> str:
+    """Graphviz: virtual assets dashed, external ones grey."""
+    lines = ["digraph lineage {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
+    for node in _shown(graph, keys):
+        style = ('style="dashed,rounded", color=cyan4' if node.is_virtual
+                 else 'style="rounded,filled", fillcolor=grey90' if node.is_external else "")
+        label = node.key.to_user_string() + ("\\n(virtual)" if node.is_virtual else "")
+        lines.append(f'  "{node.key.to_user_string()}" [label="{label}"{", " + style if style else ""}];')
+    for a, b in _edges(graph, keys):
+        lines.append(f'  "{a.to_user_string()}" -> "{b.to_user_string()}";')
+    lines.append("}")
     return "\n".join(lines)
+
+
+def lineage_mermaid(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> str:
+    """Mermaid flowchart: virtual assets get the dashed `virtual` class."""
+    ids = {n.key: f"n{i}" for i, n in enumerate(graph)}
+    lines = ["graph LR"]
+    for node in _shown(graph, keys):
+        label = node.key.to_user_string() + (" (virtual)" if node.is_virtual else "")
+        lines.append(f'  {ids[node.key]}["{label}"]')
+        if node.is_virtual:
+            lines.append(f"  class {ids[node.key]} virtual")
+    for a, b in _edges(graph, keys):
+        lines.append(f"  {ids[a]} --> {ids[b]}")
+    lines.append("  classDef virtual stroke-dasharray: 5 5")
+    return "\n".join(lines)
+
+
+def _causes(resolver: StaleStatusResolver, key: AssetKey) -> list[str]:
+    return [str(c) for c in resolver.get_stale_root_causes(key)]
+
+
+def status_table(resolver: StaleStatusResolver, keys: Collection[AssetKey] | None = None) -> Table:
+    graph = resolver.asset_graph
+    table = Table(title="asset status")
+    for column in ("asset", "status", "why"):
+        table.add_column(column)
+    for node in _shown(graph, keys):
+        st = resolver.get_status(node.key)
+        name = node.key.to_user_string() + (" (virtual)" if node.is_virtual else "")
+        why = "; ".join(f"stale: {c}" for c in _causes(resolver, node.key)) if st is StaleStatus.STALE else ""
+        table.add_row(name, Text(st.value, style=STATUS_STYLE[st]), why)
+    return table
+
+
+def status_json(resolver: StaleStatusResolver, keys: Collection[AssetKey] | None = None) -> list[dict[str, Any]]:
+    out = []
+    for node in _shown(resolver.asset_graph, keys):
+        version = resolver.get_current_data_version(node.key)
+        out.append({"key": node.key.to_user_string(), "status": resolver.get_status(node.key).value,
+                    "is_virtual": node.is_virtual, "root_causes": _causes(resolver, node.key),
+                    "data_version": version.value if version else None})
+    return out
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
+
+
+def runs_table(runs: list[RunRecord]) -> Table:
+    table = Table(title=f"{len(runs)} recent runs")
+    for column in ("run", "status", "started", "duration", "assets", "tags"):
+        table.add_column(column)
+    for run in runs:
+        duration = f"{run.duration:.2f}s" if run.duration is not None else ""
+        table.add_row(run.run_id[:8], Text(run.status.value, style=RUN_STYLE[run.status]),
+                      _when(run.started_at or run.created_at), duration,
+                      str(len(run.asset_selection)),
+                      ", ".join(f"{k}={v}" for k, v in run.tags.items()))
+    return table
+
+
+def run_detail(run: RunRecord, events: list[EventRecord]) -> Group:
+    head = Text.assemble((f"run {run.run_id}  ", "bold"),
+                         (run.status.value, RUN_STYLE[run.status]),
+                         f"  {len(run.asset_selection)} assets")
+    table = Table()
+    for column in ("time", "event", "step", "message"):
+        table.add_column(column)
+    for e in events:
+        table.add_row(time.strftime("%H:%M:%S", time.localtime(e.timestamp)), e.event_type.value,
+                      e.step_key or "", e.message.splitlines()[0] if e.message else "")
+    parts: list[Any] = [head, table]
+    for e in events:
+        if e.event_type is EventType.STEP_FAILURE and e.error:
+            parts.append(Text(f"\n{e.step_key} failed:\n{e.error.get('traceback', '')}", style="red"))
+    if run.error and not any(e.event_type is EventType.STEP_FAILURE for e in events):
+        parts.append(Text(f"\n{run.error}", style="red"))
+    return Group(*parts)
+
+
+def plan_lines(plan: ExecutionPlan) -> list[str]:
+    return plan.describe()

@@ -1,61 +1,143 @@
-"""`sheer launch` and `sheer automation ...`: thin commands over execution and automation."""
+"""Commands that run things: `launch`, `automation tick`, `automation run`."""
 
 from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+import time
+from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sheer.automation.daemon import AutomationDaemon, TickOutcome
+from sheer.automation.daemon import LEASE_NAME, AutomationDaemon, TickOutcome
+from sheer.cli import instance_option, target_options
+from sheer.cli.project import load_target, open_instance, target_args
 from sheer.errors import SheerError
-from sheer.execution.run import execute_selection
-from sheer.instance import Instance
+from sheer.execution.plan import ExecutionPlan, Step
+from sheer.execution.run import RunListener, execute_selection, plan_selection
+from sheer.execution.step import StepOutcome
 
-console = Console(highlight=False)
-
-
-def open_instance(url: str | None) -> Instance:
-    """`--instance URL`, else `$SHEER_INSTANCE`, else the project's default instance."""
-    if url:
-        return Instance.from_url(url)
-    return Instance.get()
+console = Console(highlight=False, soft_wrap=True)
 
 
-def target_args(module: str | None, file: str | None) -> list[str]:
-    """How a subprocess finds the same definitions."""
-    if module:
-        return ["-m", module]
-    if file:
-        return ["-f", str(Path(file).resolve())]
-    return []
+def register(main: click.Group) -> None:
+    main.add_command(launch)
+    main.add_command(automation_group)
+
+
+class ProgressListener(RunListener):
+    """A live display of a run: steps done / running / failed, and elapsed time."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: Any = None
+        self.running: list[str] = []
+        self.failed: list[str] = []
+        self.skipped = 0
+
+    def run_started(self, run_id: str, plan: ExecutionPlan) -> None:
+        self.task = self.progress.add_task(f"run {run_id[:8]}", total=len(plan.steps))
+
+    def _describe(self) -> None:
+        parts = []
+        if self.running:
+            parts.append(f"running: {', '.join(self.running[:4])}")
+        if self.failed:
+            parts.append(f"[red]failed: {', '.join(self.failed)}[/]")
+        if self.skipped:
+            parts.append(f"skipped: {self.skipped}")
+        self.progress.update(self.task, description=" | ".join(parts) or "done")
+
+    def step_started(self, step: Step) -> None:
+        self.running.append(step.key)
+        self._describe()
+
+    def step_finished(self, step: Step, outcome: StepOutcome) -> None:
+        self.running.remove(step.key)
+        if not outcome.success:
+            self.failed.append(step.key)
+        self.progress.advance(self.task)
+        self._describe()
+
+    def step_skipped(self, step: Step) -> None:
+        self.skipped += 1
+        self.progress.advance(self.task)
+        self._describe()
+
+
+@click.command("launch")
+@target_options
+@instance_option
+@click.option("--assets", "selection", required=True,
+              help="What to materialize: a selection such as '*', '+daily_revenue', 'a d'.")
+@click.option("--executor", type=click.Choice(["in_process", "multiprocess"]), default=None)
+@click.option("--dry-run", is_flag=True, help="Print the plan (with ordering through virtual assets).")
+@click.option("--run-id", default=None, help="Start this queued run (used by the daemon).")
+@click.option("--tag", "tags", multiple=True, help="A run tag, key=value (repeatable).")
+@click.option("--quiet", is_flag=True, help="No progress display; print nothing on success.")
+def launch(module: str | None, file: str | None, instance_url: str | None, selection: str,
+           executor: str | None, dry_run: bool, run_id: str | None, tags: tuple[str, ...],
+           quiet: bool) -> None:
+    """Materialize a selection with a live progress display; exit 1 if the run fails.
+
+    \b
+    Examples:
+      sheer launch --assets '*'
+      sheer launch --assets 'orders daily_revenue'
+      sheer launch --assets '+daily_revenue' --executor multiprocess --dry-run
+    """
+    defs = load_target(module, file)
+    if dry_run:
+        for line in plan_selection(defs, selection).describe():
+            console.print(line)
+        return
+    bad = [t for t in tags if "=" not in t]
+    if bad:
+        raise SheerError(f"Tag {bad[0]!r} is not key=value. Fix: --tag team=data.")
+    tag_map = dict(t.split("=", 1) for t in tags)
+    instance = open_instance(instance_url)
+    started = time.time()
+    if quiet:
+        result = execute_selection(defs, selection, instance=instance, executor=executor,
+                                   raise_on_error=False, tags=tag_map, run_id=run_id)
+    else:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            result = execute_selection(defs, selection, instance=instance, executor=executor,
+                                       raise_on_error=False, tags=tag_map, run_id=run_id,
+                                       listener=ProgressListener(progress))
+    _summary(result, time.time() - started, quiet)
+
+
+def _summary(result: Any, elapsed: float, quiet: bool) -> None:
+    events = result.get_asset_materialization_events()
+    failures = result.get_step_failure_events()
+    skipped = result.get_step_skipped_events()
+    if not quiet or not result.success:
+        names = ", ".join(e.asset_key.to_user_string() for e in events if e.asset_key)
+        word = "[green]succeeded[/]" if result.success else "[red]failed[/]"
+        console.print(f"run {result.run_id[:8]} {word} in {elapsed:.2f}s: "
+                      f"{len(events)} materialized ({names}), {len(failures)} failed, "
+                      f"{len(skipped)} skipped")
+    if not result.success:
+        message = failures[0].message if failures else "the run failed"
+        error = failures[0].error if failures else None
+        if error and error.get("traceback"):
+            Console(stderr=True, highlight=False, soft_wrap=True).print(error["traceback"].rstrip(),
+                                                                        markup=False)
+        raise SheerError(f"Run {result.run_id[:8]} failed. {message.splitlines()[0]} "
+                         f"Fix the asset, then run `sheer runs show {result.run_id[:8]}` for details.")
 
 
 def parse_interval(text: str) -> float:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text)
     if not m:
         raise click.BadParameter(f"{text!r} is not a duration; use e.g. 30s, 500ms, 2m")
-    value, unit = float(m.group(1)), m.group(2) or "s"
-    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
-
-
-def launch(defs, selection: str, instance_url: str | None, executor: str | None,  # type: ignore[no-untyped-def]
-           run_id: str | None, tags: tuple[str, ...], quiet: bool) -> None:
-    instance = open_instance(instance_url)
-    tag_map = dict(t.split("=", 1) for t in tags)
-    result = execute_selection(defs, selection, instance=instance, executor=executor,
-                               raise_on_error=False, tags=tag_map, run_id=run_id)
-    events = result.get_asset_materialization_events()
-    if not quiet:
-        names = ", ".join(e.asset_key.to_user_string() for e in events if e.asset_key)
-        console.print(f"Run {result.run_id[:8]}: materialized {len(events)} assets: {names}")
-    if not result.success:
-        failures = result.get_step_failure_events()
-        message = failures[0].message if failures else "the run failed"
-        raise SheerError(f"Run {result.run_id[:8]} failed. {message}")
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2) or "s"]
 
 
 def print_tick(outcome: TickOutcome) -> None:
@@ -67,7 +149,13 @@ def print_tick(outcome: TickOutcome) -> None:
     for column in ("asset", "true", "requested", "why"):
         table.add_column(column)
     for key, evaluation in sorted(result.results.items()):
-        why = evaluation.error or _true_parts(evaluation.tree)
+        tree = evaluation.tree
+        if evaluation.error or tree is None:
+            why = evaluation.error or ""
+        elif tree.value:
+            why = ", ".join(c.label for c in tree.children if c.value) or tree.label
+        else:
+            why = "not: " + (", ".join(c.label for c in tree.children if not c.value) or tree.label)
         table.add_row(key.to_user_string(), "yes" if evaluation.value else "",
                       "yes" if evaluation.requested else "", why)
     console.print(table)
@@ -75,15 +163,53 @@ def print_tick(outcome: TickOutcome) -> None:
         console.print(f"launched run {', '.join(r[:8] for r in outcome.run_ids)}")
 
 
-def _true_parts(tree) -> str:  # type: ignore[no-untyped-def]
-    if tree is None:
-        return ""
-    parts = [c.label for c in tree.children if c.value] if tree.children else []
-    return ", ".join(parts) if tree.value else "not: " + ", ".join(
-        c.label for c in tree.children if not c.value)
-
-
-def make_daemon(defs, instance_url: str | None, module: str | None,  # type: ignore[no-untyped-def]
-                file: str | None) -> AutomationDaemon:
-    return AutomationDaemon(defs, open_instance(instance_url),
+def _daemon(module: str | None, file: str | None, instance_url: str | None) -> AutomationDaemon:
+    return AutomationDaemon(load_target(module, file), open_instance(instance_url),
                             launch_args=target_args(module, file), cwd=os.getcwd())
+
+
+@click.group("automation")
+def automation_group() -> None:
+    """Declarative automation: evaluate conditions and launch what they request."""
+
+
+@automation_group.command("tick")
+@target_options
+@instance_option
+def automation_tick(module: str | None, file: str | None, instance_url: str | None) -> None:
+    """Run one tick: print what was requested and why, launch it, wait for it.
+
+    \b
+    Example:
+      sheer automation tick
+    """
+    daemon = _daemon(module, file, instance_url)
+    try:
+        print_tick(daemon.tick())
+        daemon.wait_for_children()
+    finally:
+        daemon.store.release_lease(LEASE_NAME, daemon.owner)
+
+
+@automation_group.command("run")
+@target_options
+@instance_option
+@click.option("--interval", default="30s", show_default=True,
+              help="Time between ticks, e.g. 30s, 500ms, 2m.")
+@click.option("--max-ticks", type=int, default=None, help="Stop after this many ticks.")
+def automation_run(module: str | None, file: str | None, instance_url: str | None,
+                   interval: str, max_ticks: int | None) -> None:
+    """Tick every --interval until stopped (Ctrl-C).
+
+    \b
+    Example:
+      sheer automation run --interval 30s
+    """
+    seconds = parse_interval(interval)
+    daemon = _daemon(module, file, instance_url)
+    console.print(f"automation daemon {daemon.owner} ticking every {seconds:g}s on "
+                  f"{daemon.instance.url}")
+    try:
+        daemon.run_forever(seconds, max_ticks=max_ticks, on_tick=print_tick)
+    except KeyboardInterrupt:
+        console.print("stopped")

@@ -121,14 +121,35 @@ class _NullLog:
         return lambda *a, **k: None
 
 
+class RunListener:
+    """Told about a run's progress after each event is recorded (e.g. a progress display).
+
+    Override what you need; every method does nothing by default.
+    """
+
+    def run_started(self, run_id: str, plan: ExecutionPlan) -> None:
+        """The run was recorded and its plan is about to execute."""
+
+    def step_started(self, step: Step) -> None:
+        """A step was handed to the executor."""
+
+    def step_finished(self, step: Step, outcome: StepOutcome) -> None:
+        """A step succeeded or failed (`outcome.success`)."""
+
+    def step_skipped(self, step: Step) -> None:
+        """A step was skipped because an upstream step failed."""
+
+
 class _Recorder:
     """Records a run's steps as the executor reports them."""
 
-    def __init__(self, instance: Instance, graph: AssetGraph, run_id: str, versions: VersionView) -> None:
+    def __init__(self, instance: Instance, graph: AssetGraph, run_id: str, versions: VersionView,
+                 listener: RunListener | None = None) -> None:
         self.instance = instance
         self.graph = graph
         self.run_id = run_id
         self.versions = versions
+        self.listener = listener or RunListener()
         self.outcomes: dict[str, StepOutcome] = {}
         self.provenance: dict[AssetKey, Any] = {}
 
@@ -141,6 +162,7 @@ class _Recorder:
             asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
             step_key=step.key, message=f"Step {step.key} started ({keys}).",
             data={"asset_keys": [k.to_user_string() for k in step.asset_keys]})])
+        self.listener.step_started(step)
 
     def on_step_done(self, step: Step, outcome: StepOutcome) -> None:
         self.outcomes[step.key] = outcome
@@ -165,6 +187,7 @@ class _Recorder:
                                           "message": outcome.error.message,
                                           "traceback": outcome.error.traceback}}))
         self.instance.store_events(events)
+        self.listener.step_finished(step, outcome)
 
     def on_step_skipped(self, step: Step, failed_upstream: str) -> None:
         self.outcomes[step.key] = StepOutcome(step_key=step.key, success=False, started_at=0.0,
@@ -173,6 +196,7 @@ class _Recorder:
             event_type=EventType.STEP_SKIPPED, run_id=self.run_id, timestamp=time.time(),
             step_key=step.key, message=f"Step {step.key} skipped: upstream step {failed_upstream} failed.",
             data={"failed_upstream": failed_upstream})])
+        self.listener.step_skipped(step)
 
     def _log_event(self, step: Step, line: Mapping[str, Any]) -> NewEvent:
         return NewEvent(event_type=EventType.LOG_MESSAGE, run_id=self.run_id,
@@ -263,6 +287,16 @@ def resolve_run_selection(graph: AssetGraph, selection: Any) -> frozenset[AssetK
     return frozenset(k for k in keys if graph.get(k).is_materializable)
 
 
+def plan_selection(defs: Definitions, selection: Any = None) -> ExecutionPlan:
+    """The plan a run of `selection` would execute (for dry runs)."""
+    graph = defs.resolve_asset_graph()
+    chosen = resolve_run_selection(graph, selection)
+    if not chosen:
+        raise ExecutionError("The selection contains no asset that can be materialized. "
+                             "Fix: select assets defined with @asset or @multi_asset.")
+    return build_plan(graph, chosen)
+
+
 def execute_selection(
     defs: Definitions,
     selection: Any = None,
@@ -273,6 +307,7 @@ def execute_selection(
     raise_on_error: bool = True,
     tags: Mapping[str, str] | None = None,
     run_id: str | None = None,
+    listener: RunListener | None = None,
 ) -> ExecutionResult:
     """Plan and run `selection` of `defs`, recording everything in `instance`."""
     instance = instance if instance is not None else Instance.ephemeral()
@@ -298,7 +333,8 @@ def execute_selection(
     else:
         run = instance.create_run(chosen, tags=tags, executor=exe.name, run_id=run_id)
     versions = VersionView(graph, stored)
-    recorder = _Recorder(instance, graph, run.run_id, versions)
+    recorder = _Recorder(instance, graph, run.run_id, versions, listener)
+    recorder.listener.run_started(run.run_id, plan)
     url = instance.url
     factory = (lambda: instance) if exe.runs_in_process else (
         None if url.startswith("sqlite://") and not url.startswith("sqlite:///") else
