@@ -1,40 +1,92 @@
-"""The quickstart, end to end: load the project and show its lineage.
-
-Run with `make demo`. Later steps of the tour (runs, staleness, automation) extend
-this script as those capabilities land.
+"""The quickstart, end to end (`make demo`): views as virtual assets, staleness through
+them, and runs ordered through them. Runs on the embedded default: a SQLite instance
+and a DuckDB file under .sheer/quickstart/.
 """
 
+from __future__ import annotations
+
+import shutil
+import sys
 from pathlib import Path
 
 from rich.console import Console
 
 import sheer as dg
-from sheer.cli.render import lineage_tree
+from sheer.cli.render import lineage_tree, status_table
+from sheer.execution.run import plan_selection
 
-HERE = Path(__file__).parent
+sys.path.insert(0, str(Path(__file__).parent))
+from warehouse import make_defs, orders_csv, quickstart_home
+
+NEW_ORDERS = "1013,2026-11-05,acme,500.00,complete\n1014,2026-11-06,hooli,80.00,complete\n"
+
+console = Console(highlight=False, soft_wrap=True)
 
 
-def chain(graph: dg.AssetGraph) -> str:
-    """The graph's keys in topological order, virtual ones marked."""
-    names = []
-    for node in graph:
-        mark = " (virtual)" if node.is_virtual else ""
-        names.append(f"{node.key.to_user_string()}{mark}")
-    return " -> ".join(names)
+def step(text: str) -> None:
+    console.print(f"\n[bold cyan]==>[/] [bold]{text}[/]")
+
+
+def show_status(defs: dg.Definitions, instance: dg.Instance) -> None:
+    resolver = dg.StaleStatusResolver(instance, defs)
+    statuses = resolver.get_all()
+    console.print(status_table(resolver))
+    for key, status in statuses.items():
+        for cause in resolver.get_stale_root_causes(key) if status is dg.StaleStatus.STALE else []:
+            console.print(f"{key.to_user_string()} is stale: {cause}")
+
+
+def show_revenue(defs: dg.Definitions, instance: dg.Instance) -> None:
+    import duckdb  # daily_revenue is a DuckDB table: read it directly
+
+    with duckdb.connect(str(quickstart_home() / "warehouse.duckdb"), read_only=True) as conn:
+        rows = conn.execute("select order_date, revenue from daily_revenue order by 1").fetchall()
+    for day, revenue in rows:
+        console.print(f"  {str(day)[:10]}  {revenue:>8.2f}")
+    console.print(f"  total       {sum(r for _, r in rows):>8.2f}")
 
 
 def main() -> None:
-    console = Console(highlight=False)
-    defs = dg.load_definitions(HERE / "defs.py")
+    home = quickstart_home()
+    shutil.rmtree(home, ignore_errors=True)  # every demo starts from scratch
+    home.mkdir(parents=True)
+    instance = dg.Instance.from_url(f"sqlite:///{home / 'sheer.db'}")
+    defs = make_defs(home)
     graph = defs.resolve_asset_graph()
-    console.rule("[bold]Sheer quickstart")
-    console.print(f"Loaded {len(graph)} assets from examples/quickstart/defs.py\n")
+
+    console.rule("[bold]Sheer quickstart: views as virtual assets")
     console.print(lineage_tree(graph))
-    console.print(f"\nLineage: {chain(graph)}")
-    virtual = sorted(k.to_user_string() for k in graph.virtual_asset_keys)
-    console.print(f"Virtual assets (derived on the fly, never materialized alone): {virtual}")
-    ancestors = sorted(k.to_user_string() for k in graph.non_virtual_ancestors("D"))
-    console.print(f"D's nearest non-virtual ancestors, seen through the views: {ancestors}")
+    chain = " -> ".join(n.key.to_user_string() + (" (virtual)" if n.is_virtual else "")
+                        for n in graph)
+    console.print(f"Lineage: {chain}   (the seed's A -> B -> C -> D)")
+
+    step("Materialize everything (the views are created in DuckDB)")
+    result = defs.materialize(instance=instance)
+    console.print(f"run {result.run_id[:8]}: success={result.success}")
+    show_status(defs, instance)
+    show_revenue(defs, instance)
+
+    step("New orders arrive: append them to the CSV and re-materialize orders alone")
+    with orders_csv(home).open("a") as f:
+        f.write(NEW_ORDERS)
+    defs.materialize(["orders"], instance=instance)
+    console.print("The views always show current data, so they stay fresh; daily_revenue is")
+    console.print("stale, and the root cause is seen through both views:")
+    show_status(defs, instance)
+
+    step("Launch orders and daily_revenue together, without the views")
+    for line in plan_selection(defs, ["orders", "daily_revenue"]).describe():
+        console.print(f"  {line}")
+    result = defs.materialize(["orders", "daily_revenue"], instance=instance)
+    console.print(f"run {result.run_id[:8]}: success={result.success}")
+    console.print("New revenue:")
+    show_revenue(defs, instance)
+    show_status(defs, instance)
+
+    db = home / "sheer.db"
+    console.print("\n[bold]Next:[/] explore the same project from the command line:")
+    console.print(f"  sheer status -f examples/quickstart/warehouse.py --instance sqlite:///{db}")
+    console.print(f"  sheer runs --instance sqlite:///{db}")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,15 @@ class ExecutionError(SheerError):
     """A run could not be planned or did not complete."""
 
 
+class StepExecutionError(ExecutionError):
+    """A step of a run raised; carries the asset key, the run id and the user's traceback."""
+
+    def __init__(self, message: str, *, key: Any, run_id: str, user_traceback: str) -> None:
+        super().__init__(message, key=key)
+        self.run_id = run_id
+        self.user_traceback = user_traceback
+
+
 class StorageError(SheerError):
     """The instance's storage cannot be opened, migrated, read or written."""
 

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sheer.definitions.resources import ConfigurableResource
 from sheer.errors import ExecutionError
@@ -70,7 +70,7 @@ class InputContext:
 class IOManager(ABC):
     """Stores outputs and loads inputs. Subclass and define both methods."""
 
-    handles_virtual_assets: bool = False
+    handles_virtual_assets: ClassVar[bool] = False
 
     @abstractmethod
     def handle_output(self, context: OutputContext, obj: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.definitions import Definitions
 from sheer.definitions.specs import AssetSpec
-from sheer.errors import ExecutionError
+from sheer.errors import ExecutionError, StepExecutionError
 from sheer.events import EventRecord, EventType, RunStatus, clean_metadata
 from sheer.execution.executors import Executor, coerce_executor
 from sheer.execution.io_managers import FilesystemIOManager, InputContext
@@ -32,15 +32,6 @@ from sheer.versioning import (
     stored_version,
     unique_data_version,
 )
-
-
-class StepExecutionError(ExecutionError):
-    """A step of a run raised; carries the asset key, the run id and the user's traceback."""
-
-    def __init__(self, message: str, *, key: AssetKey | None, run_id: str, user_traceback: str) -> None:
-        super().__init__(message, key=key)
-        self.run_id = run_id
-        self.user_traceback = user_traceback
 
 
 class ExecutionResult:
@@ -151,11 +142,8 @@ class _Recorder:
         self.versions = versions
         self.listener = listener or RunListener()
         self.outcomes: dict[str, StepOutcome] = {}
-        self.provenance: dict[AssetKey, Any] = {}
 
     def on_step_start(self, step: Step) -> None:
-        for key in step.asset_keys:  # the versions of the inputs as they are read
-            self.provenance[key] = self.versions.provenance(key)
         keys = ", ".join(k.to_user_string() for k in step.asset_keys)
         self.instance.store_events([NewEvent(
             event_type=EventType.STEP_START, run_id=self.run_id, timestamp=time.time(),
@@ -206,7 +194,11 @@ class _Recorder:
     def _materialization(self, step: Step, out: Any) -> NewEvent:
         key = out.asset_key
         node = self.graph.get(key)
-        prov = self.provenance[key]
+        # Read now, not at step start: the step's earlier outputs (in topological order)
+        # have updated their versions, so an output that depends on a sibling records the
+        # sibling's new version. Nothing else it reads can change while its step runs:
+        # every selected asset it reads, directly or through virtual assets, ran before.
+        prov = self.versions.provenance(key)
         if node.is_virtual:
             version = self.versions.version(key)  # a view's version is its inputs' and code's
         elif out.data_version is not None:
@@ -273,18 +265,33 @@ def resolve_run_selection(graph: AssetGraph, selection: Any) -> frozenset[AssetK
         node = graph.get(k)
         if node.is_virtual:
             what = "a virtual asset with no function (an AssetSpec): it is a lineage node only"
+            then = "select the assets around it and Sheer orders them through it"
         elif node.is_observable:
             what = ("an observable source asset: it is observed, not materialized "
                     "(use sheer.observe)")
+            then = "the assets that read it use its stored value"
         else:
             what = ("an external asset (an AssetSpec with no function): it is updated by "
                     "reports and observations, not runs")
+            then = "the assets that read it use its stored value"
         raise ExecutionError(
             f"Asset '{k.to_user_string()}' cannot be materialized: it is {what}. Fix: leave it "
-            "out of the selection; select the assets around it and Sheer orders them through it.",
+            f"out of the selection; {then}.",
             key=k,
         )
     return frozenset(k for k in keys if graph.get(k).is_materializable)
+
+
+def _validate_io_managers(graph: AssetGraph, resources: Mapping[str, Any]) -> None:
+    """Let each IO manager check the assets it stores (e.g. two keys, one table)."""
+    by_manager: dict[str, list[AssetKey]] = {}
+    for node in graph:
+        if node.assets_def is not None:
+            by_manager.setdefault(node.assets_def.io_manager_key, []).append(node.key)
+    for name, keys in by_manager.items():
+        hook = getattr(resources.get(name), "validate_assets", None)
+        if callable(hook):
+            hook(keys)
 
 
 def plan_selection(defs: Definitions, selection: Any = None) -> ExecutionPlan:
@@ -321,6 +328,7 @@ def execute_selection(
     all_resources = {"io_manager": FilesystemIOManager(base_dir=str(instance.storage_directory)),
                      **defs.resources, **(resources or {})}
     exe.check(all_resources)
+    _validate_io_managers(graph, all_resources)
     records = instance.get_latest_records(_version_keys(graph, chosen))
 
     def stored(key: AssetKey) -> str | None:
@@ -337,8 +345,7 @@ def execute_selection(
     recorder.listener.run_started(run.run_id, plan)
     url = instance.url
     factory = (lambda: instance) if exe.runs_in_process else (
-        None if url.startswith("sqlite://") and not url.startswith("sqlite:///") else
-        (lambda: Instance.from_url(url)))
+        None if instance.is_in_memory else (lambda: Instance.from_url(url)))
     runner = StepRunner(graph=graph, run_id=run.run_id, resources=all_resources,
                         instance_factory=factory, keep_values=exe.runs_in_process)
     try:

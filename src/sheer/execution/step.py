@@ -233,10 +233,20 @@ class StepRunner:
         return assets_def.fn(*args, **kwargs)
 
     def input_value(self, parent: AssetKey, reader: AssetKey, param: str, log: StepLog) -> Any:
-        """The value of `parent` for `reader`: handed over, computed (virtual) or loaded."""
+        """The value of `parent` for `reader`: handed over, computed (virtual) or loaded.
+
+        A virtual parent whose IO manager handles virtual assets (a database view) is
+        read through it, like a table; any other virtual parent is computed on the fly.
+        """
+        node = self.graph.get(parent)
+        manager = self.io_manager_for(parent) if node.is_virtual else None
+        if manager is not None and manager.handles_virtual_assets:
+            return manager.load_input(InputContext(
+                asset_key=parent, downstream_asset_key=reader, run_id=self.run_id, name=param,
+                definition_metadata=node.metadata, upstream_is_virtual=True,
+            ))
         if parent in self.values:
             return self.values[parent]
-        node = self.graph.get(parent)
         if node.is_virtual:
             return self._virtual_value(parent, log)
         return self.io_manager_for(parent).load_input(InputContext(

@@ -1,0 +1,127 @@
+"""DuckDBIOManager: asset values as DuckDB tables, and views as virtual assets.
+
+A returned pandas / polars DataFrame or pyarrow Table becomes the table named after
+the asset key (`schema.table`: the key's last two components, schema `main` for a
+one-part key). A `SQLView` returned by a virtual asset becomes `CREATE OR REPLACE
+VIEW`. Downstream assets read both the same way, with a SELECT: no data is copied
+for a view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import duckdb
+from pydantic import Field
+
+from sheer.duckdb.views import SQLView, qualified, table_name
+from sheer.errors import DefinitionError, ExecutionError
+from sheer.execution.io_managers import (
+    ConfigurableIOManager,
+    InputContext,
+    NoStoredValueError,
+    OutputContext,
+)
+from sheer.keys import AssetKey
+
+
+class DuckDBIOManager(ConfigurableIOManager):
+    """Stores asset values as tables of a DuckDB database and creates views.
+
+    Example:
+        >>> manager = DuckDBIOManager(database=".sheer/warehouse.duckdb")
+        >>> manager.handles_virtual_assets
+        True
+    """
+
+    database: str
+    schema_: str = Field(default="main", alias="schema")
+    output_type: Literal["pandas", "polars", "arrow"] = "pandas"
+
+    handles_virtual_assets: ClassVar[bool] = True  # views are created and read in the database
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self.database != ":memory:":
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(self.database)
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        schema, table = table_name(context.asset_key, self.schema_)
+        name = qualified(context.asset_key, self.schema_)
+        conn = self._connect()
+        try:
+            conn.execute(f'create schema if not exists "{schema}"')
+            if isinstance(obj, SQLView):
+                self._create_view(conn, context.asset_key, name, obj.sql)
+            elif obj is None:
+                return  # the asset stored its data itself (e.g. with DuckDBResource)
+            elif _is_frame(obj):
+                conn.register("__sheer_output", obj)
+                try:
+                    conn.execute(f"create or replace table {name} as select * from __sheer_output")
+                finally:
+                    conn.unregister("__sheer_output")
+            else:
+                raise ExecutionError(
+                    f"Asset '{context.asset_key.to_user_string()}' returned "
+                    f"{type(obj).__name__}, which the DuckDB IO manager cannot store as table "
+                    f"{schema}.{table}. Fix: return a pandas or polars DataFrame or a pyarrow "
+                    "Table (or a SQLView from a virtual asset).", key=context.asset_key)
+        finally:
+            conn.close()
+
+    def _create_view(self, conn: duckdb.DuckDBPyConnection, key: AssetKey, name: str,
+                     sql: str) -> None:
+        try:
+            conn.execute(f"create or replace view {name} as {sql}")
+        except duckdb.Error as exc:
+            raise ExecutionError(
+                f"View '{key.to_user_string()}' could not be created: DuckDB says: {exc}\n"
+                f"SQL:\n{sql}\nFix: correct the SQL (or materialize the tables it reads first).",
+                key=key) from None
+
+    def load_input(self, context: InputContext) -> Any:
+        name = qualified(context.asset_key, self.schema_)
+        conn = self._connect()
+        try:
+            relation = conn.sql(f"select * from {name}")
+            if self.output_type == "polars":
+                return relation.pl()
+            if self.output_type == "arrow":
+                return relation.arrow()
+            return relation.df()
+        except duckdb.CatalogException:
+            what = "view" if context.upstream_is_virtual else "table"
+            reader = (context.downstream_asset_key.to_user_string()
+                      if context.downstream_asset_key else "this run")
+            upstream = context.asset_key.to_user_string()
+            hint = (f"run the view once: sheer launch --assets {upstream}" if context.upstream_is_virtual
+                    else f"materialize it first: sheer launch --assets {upstream}")
+            raise NoStoredValueError(
+                f"Asset '{reader}' reads '{upstream}', but the {what} {name} does not exist in "
+                f"{self.database}. Fix: {hint}.", key=context.asset_key) from None
+        except duckdb.Error as exc:
+            raise ExecutionError(
+                f"Reading '{context.asset_key.to_user_string()}' from {name} failed: {exc}",
+                key=context.asset_key) from None
+        finally:
+            conn.close()
+
+    def validate_assets(self, keys: Iterable[AssetKey]) -> None:
+        """Two keys must not map to one table (e.g. 'orders' and 'main/orders')."""
+        seen: dict[tuple[str, str], AssetKey] = {}
+        for key in sorted(keys):
+            name = table_name(key, self.schema_)
+            if name in seen:
+                raise DefinitionError(
+                    f"Assets '{seen[name].to_user_string()}' and '{key.to_user_string()}' would "
+                    f"both be stored as DuckDB table {name[0]}.{name[1]}. Fix: rename one, or give "
+                    "it another key prefix (the prefix is the schema).", key=key)
+            seen[name] = key
+
+
+def _is_frame(obj: Any) -> bool:
+    module = type(obj).__module__.split(".")[0]
+    return module in ("pandas", "polars", "pyarrow")

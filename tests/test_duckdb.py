@@ -1,0 +1,192 @@
+"""DuckDB views as virtual assets, and the quickstart warehouse end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+import sheer as dg
+from sheer.duckdb import DuckDBIOManager, DuckDBResource, SQLView, sql_view
+from sheer.errors import DefinitionError, StepExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "examples" / "quickstart"
+
+
+def load_warehouse():
+    spec = importlib.util.spec_from_file_location("quickstart_warehouse", QUICKSTART / "warehouse.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUICKSTART_HOME", str(tmp_path / "qs"))
+    return load_warehouse()
+
+
+def statuses(defs, instance):
+    return {k.to_user_string(): v.value for k, v in defs.stale_status(instance).items()}
+
+
+def revenue(home: Path) -> dict[str, float]:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        rows = conn.execute("select order_date, revenue from daily_revenue order by 1").fetchall()
+    return {str(day)[:10]: round(value, 2) for day, value in rows}
+
+
+def test_the_quickstart_story_end_to_end(warehouse, tmp_path):
+    home = tmp_path / "qs"
+    defs = warehouse.make_defs(home)
+    instance = dg.Instance.from_url(f"sqlite:///{tmp_path / 'i.db'}")
+
+    assert defs.materialize(instance=instance).success
+    assert set(statuses(defs, instance).values()) == {"FRESH"}
+    assert revenue(home) == {"2026-11-01": 329.15, "2026-11-02": 99.99, "2026-11-03": 150.0,
+                             "2026-11-04": 76.1, "2026-11-05": 220.0}
+
+    with warehouse.orders_csv(home).open("a") as f:
+        f.write("1013,2026-11-05,acme,500.00,complete\n1014,2026-11-06,hooli,80.00,complete\n")
+    defs.materialize(["orders"], instance=instance)
+    assert statuses(defs, instance) == {"orders": "FRESH", "valid_orders": "FRESH",
+                                        "recent_orders": "FRESH", "daily_revenue": "STALE"}
+    causes = dg.StaleStatusResolver(instance, defs).get_stale_root_causes("daily_revenue")
+    assert [str(c) for c in causes] == [
+        "orders has a new data version (via recent_orders, valid_orders)"]
+
+    # Launched together without the views: orders first, through both views.
+    result = defs.materialize(["orders", "daily_revenue"], instance=instance)
+    starts = [e.step_key for e in result.all_events if e.event_type is dg.EventType.STEP_START]
+    assert starts == ["orders", "daily_revenue"]
+    assert revenue(home)["2026-11-05"] == 720.0
+    assert revenue(home)["2026-11-06"] == 80.0
+    assert set(statuses(defs, instance).values()) == {"FRESH"}
+
+
+def test_reloading_the_same_csv_makes_nothing_stale(warehouse, tmp_path):
+    defs = warehouse.make_defs(tmp_path / "qs")
+    instance = dg.Instance.ephemeral()
+    defs.materialize(instance=instance)
+    defs.materialize(["orders"], instance=instance)
+    assert statuses(defs, instance)["daily_revenue"] == "FRESH"
+
+
+def test_editing_a_views_sql_makes_it_and_its_tables_stale(warehouse, tmp_path):
+    home = tmp_path / "qs"
+    instance = dg.Instance.ephemeral()
+    warehouse.make_defs(home).materialize(instance=instance)
+    edited = warehouse.make_defs(
+        home, valid_orders_sql="select * from {orders} where status = 'complete' and amount > 50")
+    assert statuses(edited, instance) == {"orders": "FRESH", "valid_orders": "STALE",
+                                          "recent_orders": "FRESH", "daily_revenue": "STALE"}
+    causes = dg.StaleStatusResolver(instance, edited).get_stale_root_causes("daily_revenue")
+    assert [str(c) for c in causes] == ["valid_orders has a new code version (via recent_orders)"]
+
+    edited.materialize(["valid_orders", "daily_revenue"], instance=instance)
+    assert set(statuses(edited, instance).values()) == {"FRESH"}
+    assert all(v > 50 for v in revenue(home).values())
+
+
+def test_the_view_code_version_is_a_hash_of_its_sql():
+    a = sql_view("v", "select * from {t}")
+    b = sql_view("v", "select * from {t} where 1 = 1")
+    assert a.specs[0].code_version != b.specs[0].code_version
+    assert sql_view("v", "select * from {t}", code_version="7").specs[0].code_version == "7"
+
+
+def test_a_view_is_a_virtual_asset_whose_deps_come_from_its_sql():
+    view = sql_view("recent", "with x as (select * from {orders}) select * from x join customers using (id)")
+    assert view.is_virtual
+    assert sorted(k.to_user_string() for k in view.specs[0].dep_keys) == ["customers", "orders"]
+    assert isinstance(view.fn(None), SQLView)
+
+
+def test_declared_deps_that_disagree_with_the_sql_are_an_error():
+    with pytest.raises(DefinitionError) as info:
+        sql_view("v", "select * from {a} join b using (id)", deps=["a", "c"])
+    assert info.value.message.startswith(
+        "View 'v': its SQL reads 'b' which deps= does not list and deps= lists 'c' which its "
+        "SQL does not read. Fix: make them agree, e.g. deps=[\"a\", \"b\"], or leave deps= out "
+        "to take them from the SQL.")
+
+
+def test_a_view_in_another_schema_reads_the_prefix_as_schema():
+    view = sql_view("v", "select * from {raw/orders}")
+    assert view.specs[0].dep_keys == (dg.AssetKey(["raw", "orders"]),)
+    assert '"raw"."orders"' in view.fn(None).sql
+
+
+def _small_defs(tmp_path, view_sql="select * from {numbers} where n > 1"):
+    database = str(tmp_path / "w.duckdb")
+
+    @dg.asset
+    def numbers() -> pd.DataFrame:
+        return pd.DataFrame({"n": [1, 2, 3]})
+
+    view = sql_view("big_numbers", view_sql)
+
+    @dg.asset
+    def total(big_numbers: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"total": [int(big_numbers["n"].sum())]})
+
+    return dg.Definitions(assets=[numbers, view, total],
+                          resources={"io_manager": DuckDBIOManager(database=database),
+                                     "duckdb": DuckDBResource(database=database)})
+
+
+def test_downstream_assets_read_a_view_like_a_table(tmp_path):
+    defs = _small_defs(tmp_path)
+    result = defs.materialize(instance=dg.Instance.ephemeral())
+    assert result.asset_value("total")["total"].tolist() == [5]
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        kinds = dict(conn.execute(
+            "select table_name, table_type from information_schema.tables").fetchall())
+    assert kinds == {"numbers": "BASE TABLE", "big_numbers": "VIEW", "total": "BASE TABLE"}
+
+
+def test_a_view_whose_sql_fails_fails_the_run_cleanly_with_duckdbs_error_and_the_sql(tmp_path):
+    defs = _small_defs(tmp_path, view_sql="select * from {numbers} where no_such_column > 1")
+    instance = dg.Instance.ephemeral()
+    with pytest.raises(StepExecutionError) as info:
+        defs.materialize(instance=instance)
+    text = str(info.value)
+    assert "View 'big_numbers' could not be created: DuckDB says:" in text
+    assert "no_such_column" in text
+    assert 'SQL:\nselect * from "main"."numbers" where no_such_column > 1' in text
+    # numbers was recorded before the failure; total was skipped
+    assert instance.get_latest_materialization("numbers") is not None
+    assert instance.get_latest_materialization("total") is None
+
+
+def test_reading_a_view_that_was_never_created_says_to_run_it_once(tmp_path):
+    defs = _small_defs(tmp_path)
+    instance = dg.Instance.ephemeral()
+    defs.materialize(["numbers"], instance=instance)
+    with pytest.raises(StepExecutionError) as info:
+        defs.materialize(["total"], instance=instance)
+    assert ("Asset 'total' reads 'big_numbers', but the view \"main\".\"big_numbers\" does not "
+            "exist in") in str(info.value)
+    assert "Fix: run the view once: sheer launch --assets big_numbers." in str(info.value)
+
+
+def test_two_keys_on_one_table_is_an_error(tmp_path):
+    @dg.asset(key="orders")
+    def a() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1]})
+
+    @dg.asset(key=["main", "orders"])
+    def b() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1]})
+
+    defs = dg.Definitions(assets=[a, b], resources={
+        "io_manager": DuckDBIOManager(database=str(tmp_path / "w.duckdb"))})
+    with pytest.raises(DefinitionError) as info:
+        defs.materialize(instance=dg.Instance.ephemeral())
+    assert info.value.message == (
+        "Assets 'main/orders' and 'orders' would both be stored as DuckDB table main.orders. "
+        "Fix: rename one, or give it another key prefix (the prefix is the schema).")
