@@ -7,6 +7,7 @@ the user's traceback, never Sheer's.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -18,7 +19,8 @@ from rich.markup import escape
 
 from sheer.errors import DefinitionsLoadError, SheerError
 
-_SHEER_DIR = __file__.rsplit("/cli/", 1)[0]
+# With the separator, so that a user package named like `sheer_etl` is not taken for ours.
+_SHEER_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep
 
 
 def user_traceback(exc: BaseException) -> str:
@@ -75,9 +77,9 @@ def instance_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from sheer.cli import inspect_commands, run_commands, scaffold
+    from sheer.cli import dev, inspect_commands, run_commands, scaffold
 
-    for module in (inspect_commands, run_commands, scaffold):
+    for module in (inspect_commands, run_commands, scaffold, dev):
         module.register(main)
 
 

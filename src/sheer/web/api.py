@@ -1,0 +1,195 @@
+"""The UI's JSON payloads: pure functions of (definitions, instance) -> dicts.
+
+Each payload is built with batched reads (the whole graph with statuses is one read
+of the latest records plus one of the unfinished runs), so the server stays a thin
+router over this module and the library.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from sheer.definitions.definitions import Definitions
+from sheer.events import EventRecord, EventType, RunRecord, RunStatus
+from sheer.graph import AssetGraph, AssetNode
+from sheer.instance import Instance
+from sheer.keys import AssetKey
+from sheer.selection import AssetSelection
+from sheer.staleness import StaleCause, StaleStatus, StaleStatusResolver
+from sheer.storage.automation import AutomationStorage
+
+_RECENT_RUNS = 200
+
+
+def _name(key: AssetKey) -> str:
+    return key.to_user_string()
+
+
+def _condition(node: AssetNode) -> str | None:
+    return str(node.automation_condition) if node.automation_condition is not None else None
+
+
+def _run_states(graph: AssetGraph, instance: Instance) -> dict[AssetKey, str]:
+    """'running' for assets of unfinished runs; 'failed' where the latest run that
+    targeted an asset failed without materializing it."""
+    states: dict[AssetKey, str] = {}
+    seen: set[AssetKey] = set()
+    records = instance.get_latest_records(None)
+    for run in instance.get_runs(limit=_RECENT_RUNS):  # newest first
+        for key in run.asset_selection:
+            if key in seen or key not in graph:
+                continue
+            seen.add(key)
+            if not run.is_finished:
+                states[key] = "running"
+            elif run.status is RunStatus.FAILURE:
+                r = records.get(key)
+                if r is None or r.last_run_id != run.run_id:
+                    states[key] = "failed"
+    return states
+
+
+def cause_json(cause: StaleCause) -> dict[str, Any]:
+    return {"text": str(cause), "category": cause.category.value, "key": _name(cause.key),
+            "dependency": _name(cause.dependency) if cause.dependency else None,
+            "via": [_name(k) for k in cause.via]}
+
+
+def graph_payload(defs: Definitions, instance: Instance) -> dict[str, Any]:
+    """Every asset with its definition summary, status, root causes and run state."""
+    graph = defs.resolve_asset_graph()
+    resolver = StaleStatusResolver(instance, defs)
+    statuses = resolver.get_all()
+    states = _run_states(graph, instance)
+    assets = []
+    for node in graph:
+        status = statuses[node.key]
+        causes = resolver.get_stale_root_causes(node.key) if status is StaleStatus.STALE else []
+        assets.append({
+            "key": _name(node.key), "group": node.group_name, "kinds": sorted(node.kinds),
+            "is_virtual": node.is_virtual, "is_external": node.is_external,
+            "is_materializable": node.is_materializable,
+            "deps": [_name(k) for k in sorted(node.parent_keys)],
+            "code_version": node.code_version, "description": node.description,
+            "automation_condition": _condition(node), "status": status.value,
+            "run_state": states.get(node.key), "root_causes": [str(c) for c in causes],
+        })
+    edges = [[_name(p), _name(n.key)] for n in graph for p in sorted(n.parent_keys)]
+    return {"assets": assets, "edges": edges, "groups": sorted(graph.group_names),
+            "generated_at": time.time()}
+
+
+def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[str, Any]:
+    """One asset: definition, status and why, and its latest materializations."""
+    graph = defs.resolve_asset_graph()
+    node = graph.get(key)  # unknown keys raise UnknownAssetError (404)
+    resolver = StaleStatusResolver(instance, defs)
+    status = resolver.get_status(key)
+    version = resolver.get_current_data_version(key)
+    materializations = [_materialization_json(r) for r in instance.fetch_materializations(key, 10)]
+    evaluations = AutomationStorage(instance.storage).get_evaluations(asset_key=key, limit=1)
+    return {
+        "key": _name(key), "group": node.group_name, "kinds": sorted(node.kinds),
+        "description": node.description, "is_virtual": node.is_virtual,
+        "is_external": node.is_external, "is_materializable": node.is_materializable,
+        "code_version": node.code_version, "automation_condition": _condition(node),
+        "deps": [_name(k) for k in sorted(node.parent_keys)],
+        "children": [_name(k) for k in sorted(node.child_keys)],
+        "non_virtual_ancestors": [_name(k) for k in sorted(graph.non_virtual_ancestors(key))],
+        "metadata": {k: _plain(v) for k, v in node.metadata.items()},
+        "status": status.value, "data_version": version.value if version else None,
+        "stale_causes": [cause_json(c) for c in resolver.get_stale_causes(key)],
+        "root_causes": [cause_json(c) for c in resolver.get_stale_root_causes(key)],
+        "materializations": materializations,
+        "latest_evaluation": ({"tick_id": evaluations[0].tick_id, "value": evaluations[0].value,
+                               "requested": evaluations[0].requested,
+                               "error": evaluations[0].error, "tree": evaluations[0].tree}
+                              if evaluations else None),
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
+
+
+def _materialization_json(r: EventRecord) -> dict[str, Any]:
+    prov = r.provenance
+    return {"storage_id": r.storage_id, "run_id": r.run_id, "timestamp": r.timestamp,
+            "data_version": r.data.get("data_version"), "code_version": r.code_version,
+            "metadata": r.metadata, "is_virtual": r.data.get("is_virtual", False),
+            "provenance": prov.to_json() if prov else None}
+
+
+def select_payload(defs: Definitions, text: str) -> dict[str, Any]:
+    """The keys a selection string names (bad selections raise SelectionError: 400)."""
+    keys = AssetSelection.from_string(text).resolve(defs.resolve_asset_graph())
+    return {"selection": text, "keys": sorted(_name(k) for k in keys)}
+
+
+def run_json(run: RunRecord) -> dict[str, Any]:
+    return {"run_id": run.run_id, "status": run.status.value, "created_at": run.created_at,
+            "started_at": run.started_at, "ended_at": run.ended_at, "duration": run.duration,
+            "assets": [_name(k) for k in run.asset_selection], "tags": dict(run.tags),
+            "executor": run.executor, "error": run.error}
+
+
+def runs_payload(instance: Instance, limit: int) -> dict[str, Any]:
+    return {"runs": [run_json(r) for r in instance.get_runs(limit=limit)]}
+
+
+def run_payload(instance: Instance, run: RunRecord) -> dict[str, Any]:
+    """A run with its steps (timings, status, error) and every event."""
+    events = instance.get_event_records(run_id=run.run_id)
+    return {"run": run_json(run), "steps": _steps(events), "events": [_event_json(e) for e in events]}
+
+
+def _event_json(e: EventRecord) -> dict[str, Any]:
+    out = {"storage_id": e.storage_id, "timestamp": e.timestamp, "type": e.event_type.value,
+           "step": e.step_key, "asset": _name(e.asset_key) if e.asset_key else None,
+           "message": e.message}
+    if e.error:
+        out["error"] = dict(e.error)
+    if e.event_type is EventType.LOG_MESSAGE:
+        out["level"] = e.data.get("level")
+    return out
+
+
+def _steps(events: Iterable[EventRecord]) -> list[dict[str, Any]]:
+    steps: dict[str, dict[str, Any]] = {}
+    ends = {EventType.STEP_SUCCESS: "success", EventType.STEP_FAILURE: "failure",
+            EventType.STEP_SKIPPED: "skipped"}
+    for e in events:
+        if e.step_key is None:
+            continue
+        step = steps.setdefault(e.step_key, {"step": e.step_key, "status": "running",
+                                             "started_at": None, "finished_at": None,
+                                             "duration": None, "assets": [], "error": None})
+        if e.event_type is EventType.STEP_START:
+            step["started_at"] = e.timestamp
+            step["assets"] = list(e.data.get("asset_keys", []))
+        elif e.event_type in ends:
+            step["status"] = ends[e.event_type]
+            step["finished_at"] = e.timestamp
+            step["duration"] = e.data.get("duration")
+            if e.error:
+                step["error"] = dict(e.error)
+    return list(steps.values())
+
+
+def ticks_payload(instance: Instance, limit: int) -> dict[str, Any]:
+    ticks = AutomationStorage(instance.storage).get_ticks(limit=limit)
+    return {"ticks": [{"tick_id": t.tick_id, "timestamp": t.timestamp, "status": t.status,
+                       "evaluation_id": t.evaluation_id,
+                       "requested": [_name(k) for k in t.requested], "run_ids": list(t.run_ids),
+                       "error": t.error, "duration": t.duration} for t in ticks]}
+
+
+def evaluations_payload(instance: Instance, *, tick_id: int | None = None,
+                        asset_key: AssetKey | None = None, limit: int = 100) -> dict[str, Any]:
+    evaluations = AutomationStorage(instance.storage).get_evaluations(
+        tick_id=tick_id, asset_key=asset_key, limit=limit)
+    return {"evaluations": [{"tick_id": e.tick_id, "key": _name(e.asset_key), "value": e.value,
+                             "requested": e.requested, "error": e.error, "tree": e.tree}
+                            for e in evaluations]}

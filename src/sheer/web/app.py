@@ -1,0 +1,255 @@
+"""The UI server: one route table over `sheer.web.api`, with the safety rules.
+
+- It binds to 127.0.0.1 unless told otherwise (see `sheer dev`).
+- State-changing requests are POSTs that must carry an allowed Origin and the
+  per-session token (`X-Sheer-Token`, which the page reads from its own HTML).
+- With an auth token (remote use), every request must present it: the
+  `Authorization: Bearer ...` header, or the cookie set by opening `/?auth=TOKEN`.
+- Bad requests get a 4xx JSON error; an unexpected failure gets a 500 JSON error
+  without a stack trace. No endpoint runs code other than the defined assets.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from sheer.definitions.definitions import Definitions
+from sheer.errors import SheerError, UnknownAssetError
+from sheer.execution.run import execute_selection, plan_selection
+from sheer.instance import Instance
+from sheer.keys import AssetKey
+from sheer.web import api
+
+STATIC = Path(__file__).parent / "static"
+AUTH_COOKIE = "sheer_auth"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class UIState:
+    """What the routes share: definitions, instance, the session token, launched runs."""
+
+    def __init__(self, defs: Definitions, instance: Instance, *, auth_token: str | None,
+                 allowed_origins: set[str]) -> None:
+        self.defs = defs
+        self.instance = instance
+        self.session_token = secrets.token_urlsafe(24)
+        self.auth_token = auth_token
+        self.allowed_origins = allowed_origins
+        self.threads: dict[str, threading.Thread] = {}
+
+    def launch(self, selection: Any) -> str:
+        """Plan (so bad selections fail now, as a 400), then run in a background thread."""
+        plan = plan_selection(self.defs, selection)
+        keys = sorted(plan.selected_keys)
+        run = self.instance.create_run(keys, tags={"sheer/from_ui": "true"}, queued=True,
+                                       executor="in_process")
+
+        def work() -> None:
+            execute_selection(self.defs, keys, instance=self.instance, run_id=run.run_id,
+                              raise_on_error=False, tags={"sheer/from_ui": "true"})
+
+        thread = threading.Thread(target=work, name=f"sheer-run-{run.run_id[:8]}", daemon=True)
+        self.threads[run.run_id] = thread
+        thread.start()
+        return run.run_id
+
+
+def _state(request: Request) -> UIState:
+    return request.app.state.ui  # type: ignore[no-any-return]
+
+
+def _int(request: Request, name: str, default: int, most: int = 1000) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) <= most:
+        raise ApiError(400, f"Query parameter {name} must be a whole number from 1 to {most}.")
+    return int(raw)
+
+
+def _key(request: Request) -> AssetKey:
+    try:
+        return AssetKey(request.path_params["key"])
+    except SheerError as exc:
+        raise ApiError(400, exc.message) from None
+
+
+# Routes ----------------------------------------------------------------------------
+async def index(request: Request) -> Response:
+    ui = _state(request)
+    given = request.query_params.get("auth")
+    if given is not None and ui.auth_token is not None:
+        if not hmac.compare_digest(given, ui.auth_token):
+            raise ApiError(401, "Wrong auth token.")
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(AUTH_COOKIE, given, httponly=True, samesite="strict")
+        return response
+    page = (STATIC / "index.html").read_text()
+    return HTMLResponse(page.replace("{{SHEER_TOKEN}}", ui.session_token))
+
+
+def graph(request: Request) -> Response:
+    ui = _state(request)
+    return JSONResponse(api.graph_payload(ui.defs, ui.instance))
+
+
+def asset(request: Request) -> Response:
+    ui = _state(request)
+    return JSONResponse(api.asset_payload(ui.defs, ui.instance, _key(request)))
+
+
+def asset_evaluations(request: Request) -> Response:
+    ui = _state(request)
+    key = _key(request)
+    ui.defs.resolve_asset_graph().get(key)
+    return JSONResponse(api.evaluations_payload(ui.instance, asset_key=key,
+                                                limit=_int(request, "limit", 20)))
+
+
+def select(request: Request) -> Response:
+    text = request.query_params.get("q", "").strip()
+    if not text:
+        raise ApiError(400, "Give a selection in ?q=, e.g. ?q=%2Bdaily_revenue.")
+    return JSONResponse(api.select_payload(_state(request).defs, text))
+
+
+def runs(request: Request) -> Response:
+    return JSONResponse(api.runs_payload(_state(request).instance, _int(request, "limit", 50)))
+
+
+def run(request: Request) -> Response:
+    ui = _state(request)
+    record = ui.instance.get_run(request.path_params["run_id"])
+    if record is None:
+        raise ApiError(404, f"No run {request.path_params['run_id']!r}.")
+    return JSONResponse(api.run_payload(ui.instance, record))
+
+
+async def launch(request: Request) -> Response:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except json.JSONDecodeError:
+        raise ApiError(400, "The body must be JSON: {\"selection\": \"...\"}.") from None
+    selection = body.get("selection") if isinstance(body, dict) else None
+    if not selection or not isinstance(selection, (str, list)):
+        raise ApiError(400, "Give what to materialize: {\"selection\": \"a d\"} or a list of keys.")
+    ui = _state(request)
+    from starlette.concurrency import run_in_threadpool
+
+    run_id = await run_in_threadpool(ui.launch, selection)
+    return JSONResponse({"run_id": run_id}, status_code=201)
+
+
+def ticks(request: Request) -> Response:
+    return JSONResponse(api.ticks_payload(_state(request).instance, _int(request, "limit", 50)))
+
+
+def tick(request: Request) -> Response:
+    raw = request.path_params["tick_id"]
+    return JSONResponse(api.evaluations_payload(_state(request).instance, tick_id=int(raw),
+                                                limit=_int(request, "limit", 10000, most=100000)))
+
+
+def session(request: Request) -> Response:
+    ui = _state(request)
+    return JSONResponse({"instance": ui.instance.url, "assets": len(ui.defs.resolve_asset_graph()),
+                         "auth_required": ui.auth_token is not None})
+
+
+ROUTES = [
+    Route("/", index),
+    Route("/api/session", session),
+    Route("/api/graph", graph),
+    Route("/api/select", select),
+    Route("/api/assets/{key:path}/evaluations", asset_evaluations),
+    Route("/api/assets/{key:path}", asset),
+    Route("/api/runs", runs, methods=["GET"]),
+    Route("/api/runs", launch, methods=["POST"]),
+    Route("/api/runs/{run_id}", run),
+    Route("/api/automation/ticks", ticks),
+    Route("/api/automation/ticks/{tick_id:int}", tick),
+]
+
+
+# Safety and errors -----------------------------------------------------------------
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+async def guard(request: Request, call_next: Handler) -> Response:
+    ui = _state(request)
+    if ui.auth_token is not None and not (request.url.path == "/" and "auth" in request.query_params):
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        given = given or request.cookies.get(AUTH_COOKIE, "")
+        if not hmac.compare_digest(given, ui.auth_token):
+            return _error(401, "This server needs its auth token: open /?auth=TOKEN once, or send "
+                               "'Authorization: Bearer TOKEN'.")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if request.method != "POST":
+            return _error(405, f"{request.method} is not allowed; state changes are POSTs.")
+        origin = request.headers.get("origin")
+        if origin is None or origin not in ui.allowed_origins:
+            return _error(403, f"Origin {origin!r} may not change state on this server.")
+        token = request.headers.get("x-sheer-token", "")
+        if not hmac.compare_digest(token, ui.session_token):
+            return _error(403, "Missing or wrong session token (X-Sheer-Token). Reload the page.")
+    try:
+        return await call_next(request)
+    except Exception as exc:  # never a stack trace to the client
+        return _exception_response(exc)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _exception_response(exc: Exception) -> JSONResponse:
+    if isinstance(exc, ApiError):
+        return _error(exc.status, exc.message)
+    if isinstance(exc, UnknownAssetError):
+        return _error(404, exc.message)
+    if isinstance(exc, SheerError):
+        return _error(400, exc.message)
+    if isinstance(exc, HTTPException):
+        return _error(exc.status_code, str(exc.detail))
+    return _error(500, f"Internal error ({type(exc).__name__}); see the server's log.")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    return _exception_response(exc)
+
+
+def create_app(defs: Definitions, instance: Instance, *, auth_token: str | None = None,
+               host: str = "127.0.0.1", port: int = 3000,
+               extra_origins: set[str] | None = None) -> Starlette:
+    """The UI application for one project and instance."""
+    origins = {f"http://{host}:{port}", f"http://127.0.0.1:{port}", f"http://localhost:{port}",
+               *(extra_origins or set())}
+    from starlette.middleware import Middleware
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    app = Starlette(
+        routes=[*ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
+        exception_handlers={HTTPException: _http_error, Exception: _http_error},
+    )
+    app.state.ui = UIState(defs, instance, auth_token=auth_token, allowed_origins=origins)
+    return app
