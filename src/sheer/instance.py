@@ -19,6 +19,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from sheer.errors import StorageError
 from sheer.events import (
     AssetMaterialization,
@@ -94,9 +97,19 @@ class Instance:
     @classmethod
     def from_url(cls, url: str, root_dir: str | Path | None = None) -> Instance:
         """Open the instance at a SQLAlchemy URL (`sqlite:///path.db`, `postgresql+psycopg://...`)."""
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        if _in_memory(url):  # values go where the database goes: away with the process
+            root = Path(root_dir) if root_dir is not None else None
+        elif url.startswith("sqlite:///"):
             path = Path(url[len("sqlite:///") :])
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"Cannot open the instance storage at {url}: cannot create the folder "
+                    f"{path.parent} ({exc.strerror}). Fix: point the URL at a folder you can "
+                    "write to.",
+                    file=url,
+                ) from exc
             root = Path(root_dir) if root_dir is not None else path.parent
         else:
             root = Path(root_dir) if root_dir is not None else _default_home()
@@ -120,6 +133,11 @@ class Instance:
     @property
     def url(self) -> str:
         return self._storage.url
+
+    @property
+    def is_in_memory(self) -> bool:
+        """True for an in-memory SQLite instance, which no other process can open."""
+        return _in_memory(self.url)
 
     @property
     def storage_directory(self) -> Path:
@@ -325,6 +343,14 @@ class Instance:
 
     def __repr__(self) -> str:
         return f"<Instance {self.url}>"
+
+
+def _in_memory(url: str) -> bool:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False  # not a URL: opening the storage says so
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 def _default_home() -> Path:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import heapq
 import multiprocessing
 import os
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -65,13 +68,14 @@ class StepQueue:
                 heapq.heappush(self._ready, (self._rank[child], child))
 
     def failed(self, step: Step) -> list[Step]:
-        """Mark `step` failed; returns the steps skipped because of it, in plan order."""
+        """Mark `step` failed; returns the steps skipped because of it, in plan order
+        (not those an earlier failure already skipped)."""
         self._open -= 1
         skipped: set[str] = set()
         frontier = list(self._children[step.key])
         while frontier:
             k = frontier.pop()
-            if k in skipped:
+            if k in skipped or self._remaining[k] < 0:
                 continue
             skipped.add(k)
             frontier.extend(self._children[k])
@@ -139,9 +143,30 @@ _WORKER_RUNNER: StepRunner | None = None
 _WORKER_STEPS: dict[str, Step] = {}
 
 
+def _exit_with_coordinator(coordinator: int) -> None:
+    """Worker initializer: end this worker when the run's process is gone (killed, say).
+
+    Otherwise an orphaned worker waits forever for steps (it holds both ends of the
+    pool's queues, so it never sees them close), or keeps running a step of a run
+    already reported failed.
+    """
+
+    def watch() -> None:
+        while os.getppid() == coordinator:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sheer-coordinator-watch", daemon=True).start()
+
+
 def _run_in_worker(step_key: str) -> StepOutcome:
     assert _WORKER_RUNNER is not None
-    outcome = _WORKER_RUNNER.run(_WORKER_STEPS[step_key])
+    try:
+        outcome = _WORKER_RUNNER.run(_WORKER_STEPS[step_key])
+    finally:
+        # Resources live for one step in a worker, as in a process per step: a worker
+        # is never told when the run ends, so it could not tear them down later.
+        _WORKER_RUNNER.close()
     outcome.exception = None  # exceptions may not pickle; the text travels in `error`
     outcome.values = {}
     return outcome
@@ -175,24 +200,37 @@ class MultiprocessExecutor(Executor):
         queue = StepQueue(plan)
         _WORKER_RUNNER = runner
         _WORKER_STEPS = {s.key: s for s in plan.steps}
+        pool = _new_pool(workers)
         try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                running: dict[Future[StepOutcome], Step] = {}
-                while not queue.finished:
-                    while queue.has_ready() and len(running) < workers:
-                        step = queue.pop()
-                        hooks.on_step_start(step)
-                        running[pool.submit(_run_in_worker, step.key)] = step
-                    if not running:
-                        break
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in sorted(done, key=lambda f: running[f].key):
-                        step = running.pop(future)
-                        _finish(queue, step, _outcome_of(future, step), hooks)
+            running: dict[Future[StepOutcome], Step] = {}
+            while not queue.finished:
+                while queue.has_ready() and len(running) < workers:
+                    step = queue.pop()
+                    hooks.on_step_start(step)
+                    try:
+                        future = pool.submit(_run_in_worker, step.key)
+                    except BrokenProcessPool:
+                        # A worker died (killed, out of memory): the steps it took down are
+                        # reported failed; the rest of the run goes on in a fresh pool.
+                        pool.shutdown(wait=False)
+                        pool = _new_pool(workers)
+                        future = pool.submit(_run_in_worker, step.key)
+                    running[future] = step
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: running[f].key):
+                    step = running.pop(future)
+                    _finish(queue, step, _outcome_of(future, step), hooks)
         finally:
+            pool.shutdown()
             _WORKER_RUNNER = None
             _WORKER_STEPS = {}
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_exit_with_coordinator, initargs=(os.getpid(),))
 
 
 def _outcome_of(future: Future[StepOutcome], step: Step) -> StepOutcome:

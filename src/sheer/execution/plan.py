@@ -240,6 +240,7 @@ def _cycle_error(cycle: list[str], steps: list[Step]) -> ExecutionError:
         "outputs feed another selected asset that feeds the same multi_asset back. Fix: make "
         "the multi_asset subsettable (can_subset=True) so Sheer can run its outputs as "
         "separate steps, or leave one asset of the cycle out of the selection.",
+        key=by_key[cycle[0]].asset_keys[0],
     )
 
 

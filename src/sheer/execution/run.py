@@ -161,6 +161,7 @@ class _Recorder:
             events += [self._materialization(step, out) for out in outcome.outputs]
             events.append(NewEvent(
                 event_type=EventType.STEP_SUCCESS, run_id=self.run_id, timestamp=time.time(),
+                asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
                 step_key=step.key, message=f"Step {step.key} succeeded in {timing['duration']:.3f}s.",
                 data=timing))
         else:
@@ -182,6 +183,7 @@ class _Recorder:
                                               finished_at=0.0)
         self.instance.store_events([NewEvent(
             event_type=EventType.STEP_SKIPPED, run_id=self.run_id, timestamp=time.time(),
+            asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
             step_key=step.key, message=f"Step {step.key} skipped: upstream step {failed_upstream} failed.",
             data={"failed_upstream": failed_upstream})])
         self.listener.step_skipped(step)
