@@ -11,7 +11,7 @@ from sheer.cli import main
 from sheer.errors import UnknownAssetError
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICKSTART = "examples/quickstart/defs.py"
+QUICKSTART = "examples/seed_chain/defs.py"
 GUIDES = re.compile(r"^[\s│├└─]+")
 
 
@@ -129,7 +129,7 @@ def test_module_and_file_together_is_a_usage_error(runner):
 
 
 def test_a_module_target(runner, monkeypatch, clean_imports):
-    monkeypatch.chdir(ROOT / "examples" / "quickstart")
+    monkeypatch.chdir(ROOT / "examples" / "seed_chain")
     result = runner.invoke(main, ["lineage", "-m", "defs", "--plain"])
     assert result.exit_code == 0, result.output
     assert result.stdout == "A -> B (v)\nB (v) -> C (v)\nC (v) -> D\n"

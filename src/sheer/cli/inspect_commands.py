@@ -42,7 +42,12 @@ def _keys(graph, selection):  # type: ignore[no-untyped-def]
 
 @click.group("list")
 def list_group() -> None:
-    """List what the project defines."""
+    """List what the project defines.
+
+    \b
+    Example:
+      sheer list defs --json
+    """
 
 
 @list_group.command("defs")
@@ -67,7 +72,12 @@ def list_defs(module: str | None, file: str | None, selection: str | None, as_js
 
 @click.group("check")
 def check_group() -> None:
-    """Validate what the project defines."""
+    """Validate what the project defines.
+
+    \b
+    Example:
+      sheer check defs
+    """
 
 
 @check_group.command("defs")

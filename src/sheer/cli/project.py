@@ -15,6 +15,7 @@ import click
 
 from sheer.definitions.definitions import Definitions
 from sheer.definitions.loading import load_definitions, load_from_defs_folder
+from sheer.errors import DefinitionsLoadError, StorageError
 from sheer.instance import Instance
 
 
@@ -29,7 +30,13 @@ def project_root(start: Path | None = None) -> Path | None:
 def sheer_config(root: Path | None) -> dict[str, str]:
     if root is None:
         return {}
-    data = tomllib.loads((root / "pyproject.toml").read_text())
+    pyproject = root / "pyproject.toml"
+    try:
+        data = tomllib.loads(pyproject.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        # `from None`: the handler would print tomllib's frames as if they were user code.
+        raise DefinitionsLoadError(f"Cannot read {pyproject}: {exc}. Fix: correct the TOML "
+                                   "syntax.", file=str(pyproject)) from None
     return dict(data.get("tool", {}).get("sheer", {}))
 
 
@@ -55,9 +62,16 @@ def load_target(module: str | None, file: str | None) -> Definitions:
 
 def open_instance(url: str | None) -> Instance:
     """`--instance URL` (click also reads $SHEER_INSTANCE into it), else the default."""
-    if url:
-        return Instance.from_url(url)
-    return Instance.get()
+    try:
+        return Instance.from_url(url) if url else Instance.get()
+    except (OSError, ImportError) as exc:
+        # A database driver that is not installed (SQLAlchemy raises ImportError), or a
+        # default folder that cannot be created: not StorageErrors of the storage layer.
+        fix = ("install the database driver the URL names, e.g. pip install psycopg"
+               if isinstance(exc, ImportError) else "point it at a folder you can write to")
+        raise StorageError(
+            f"Cannot open the instance storage at {url or 'the default location'}: "
+            f"{type(exc).__name__}: {exc}. Fix: {fix}.", file=url) from exc
 
 
 def target_args(module: str | None, file: str | None) -> list[str]:

@@ -129,8 +129,9 @@ def _summary(result: Any, elapsed: float, quiet: bool) -> None:
         if error and error.get("traceback"):
             Console(stderr=True, highlight=False, soft_wrap=True).print(error["traceback"].rstrip(),
                                                                         markup=False)
-        raise SheerError(f"Run {result.run_id[:8]} failed. {message.splitlines()[0]} "
-                         f"Fix the asset, then run `sheer runs show {result.run_id[:8]}` for details.")
+        first = message.splitlines()[0].rstrip(".") if message else "the run failed"
+        raise SheerError(f"Run {result.run_id[:8]} failed. {first}. Fix the asset, then run "
+                         f"`sheer runs show {result.run_id[:8]}` for details.")
 
 
 def parse_interval(text: str) -> float:
@@ -170,7 +171,13 @@ def _daemon(module: str | None, file: str | None, instance_url: str | None) -> A
 
 @click.group("automation")
 def automation_group() -> None:
-    """Declarative automation: evaluate conditions and launch what they request."""
+    """Declarative automation: evaluate conditions and launch what they request.
+
+    \b
+    Examples:
+      sheer automation tick
+      sheer automation run --interval 30s
+    """
 
 
 @automation_group.command("tick")

@@ -101,7 +101,13 @@ def register(main: click.Group) -> None:
 
 @click.group("scaffold")
 def scaffold_group() -> None:
-    """Create a project or a ready-to-edit definitions file."""
+    """Create a project or a ready-to-edit definitions file.
+
+    \b
+    Examples:
+      sheer scaffold project demo
+      sheer scaffold defs asset assets/orders.py
+    """
 
 
 def _identifier(name: str, what: str) -> str:

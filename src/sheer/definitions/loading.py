@@ -32,7 +32,7 @@ def load_definitions(target: str | Path) -> Definitions:
     `"module:attr"` picks one attribute. A folder is loaded as a defs folder.
 
     Example:
-        >>> defs = load_definitions("examples/quickstart/defs.py")  # doctest: +SKIP
+        >>> defs = load_definitions("examples/seed_chain/defs.py")  # doctest: +SKIP
     """
     text = str(target)
     attr = None
