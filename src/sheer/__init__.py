@@ -4,58 +4,115 @@ The public API uses Dagster's names, so `import sheer as dg` runs Dagster-style 
 for everything Sheer covers. Everything not listed in `__all__` is internal.
 """
 
-from sheer.automation import AutomationCondition, evaluate_automation_conditions
-from sheer.definitions import (
-    AssetDep,
-    AssetIn,
-    AssetsDefinition,
-    AssetSpec,
-    ConfigurableResource,
-    Definitions,
-    asset,
-    definitions,
-    load_definitions,
-    load_from_defs_folder,
-    multi_asset,
-    observable_source_asset,
-)
-from sheer.events import (
-    AssetMaterialization,
-    AssetObservation,
-    EventRecord,
-    EventType,
-    RunRecord,
-    RunStatus,
-)
-from sheer.execution import (
-    AssetExecutionContext,
-    ConfigurableIOManager,
-    ExecutionResult,
-    Executor,
-    FilesystemIOManager,
-    InMemoryIOManager,
-    InProcessExecutor,
-    InputContext,
-    IOManager,
-    MaterializeResult,
-    MultiprocessExecutor,
-    ObserveResult,
-    Output,
-    OutputContext,
-    in_process_executor,
-    materialize,
-    multiprocess_executor,
-    observe,
-)
-from sheer.graph import AssetGraph, AssetNode
-from sheer.instance import Instance
-from sheer.keys import AssetKey
-from sheer.selection import AssetSelection
-from sheer.staleness import StaleCause, StaleCauseCategory, StaleStatus, StaleStatusResolver
-from sheer.versioning import DataVersion
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sheer.automation import AutomationCondition, evaluate_automation_conditions
+    from sheer.definitions import (
+        AssetDep,
+        AssetIn,
+        AssetsDefinition,
+        AssetSpec,
+        ConfigurableResource,
+        Definitions,
+        asset,
+        definitions,
+        load_definitions,
+        load_from_defs_folder,
+        multi_asset,
+        observable_source_asset,
+    )
+    from sheer.events import (
+        AssetMaterialization,
+        AssetObservation,
+        EventRecord,
+        EventType,
+        RunRecord,
+        RunStatus,
+    )
+    from sheer.execution import (
+        AssetExecutionContext,
+        ConfigurableIOManager,
+        ExecutionResult,
+        Executor,
+        FilesystemIOManager,
+        InMemoryIOManager,
+        InProcessExecutor,
+        InputContext,
+        IOManager,
+        MaterializeResult,
+        MultiprocessExecutor,
+        ObserveResult,
+        Output,
+        OutputContext,
+        in_process_executor,
+        materialize,
+        multiprocess_executor,
+        observe,
+    )
+    from sheer.graph import AssetGraph, AssetNode
+    from sheer.instance import Instance
+    from sheer.keys import AssetKey
+    from sheer.selection import AssetSelection
+    from sheer.staleness import StaleCause, StaleCauseCategory, StaleStatus, StaleStatusResolver
+    from sheer.versioning import DataVersion
 
 __version__ = "0.1.0"
 
+# Imported on first use, so `import sheer` (and every `sheer` command) starts fast.
+_LAZY: dict[str, str] = {
+    "AssetDep": "sheer.definitions",
+    "AssetExecutionContext": "sheer.execution",
+    "AssetGraph": "sheer.graph",
+    "AssetIn": "sheer.definitions",
+    "AssetKey": "sheer.keys",
+    "AssetMaterialization": "sheer.events",
+    "AssetNode": "sheer.graph",
+    "AssetObservation": "sheer.events",
+    "AssetSelection": "sheer.selection",
+    "AssetSpec": "sheer.definitions",
+    "AssetsDefinition": "sheer.definitions",
+    "AutomationCondition": "sheer.automation",
+    "ConfigurableIOManager": "sheer.execution",
+    "ConfigurableResource": "sheer.definitions",
+    "DataVersion": "sheer.versioning",
+    "Definitions": "sheer.definitions",
+    "EventRecord": "sheer.events",
+    "EventType": "sheer.events",
+    "ExecutionResult": "sheer.execution",
+    "Executor": "sheer.execution",
+    "FilesystemIOManager": "sheer.execution",
+    "IOManager": "sheer.execution",
+    "InMemoryIOManager": "sheer.execution",
+    "InProcessExecutor": "sheer.execution",
+    "InputContext": "sheer.execution",
+    "Instance": "sheer.instance",
+    "MaterializeResult": "sheer.execution",
+    "MultiprocessExecutor": "sheer.execution",
+    "ObserveResult": "sheer.execution",
+    "Output": "sheer.execution",
+    "OutputContext": "sheer.execution",
+    "RunRecord": "sheer.events",
+    "RunStatus": "sheer.events",
+    "StaleCause": "sheer.staleness",
+    "StaleCauseCategory": "sheer.staleness",
+    "StaleStatus": "sheer.staleness",
+    "StaleStatusResolver": "sheer.staleness",
+    "asset": "sheer.definitions",
+    "definitions": "sheer.definitions",
+    "evaluate_automation_conditions": "sheer.automation",
+    "in_process_executor": "sheer.execution",
+    "load_definitions": "sheer.definitions",
+    "load_from_defs_folder": "sheer.definitions",
+    "materialize": "sheer.execution",
+    "multi_asset": "sheer.definitions",
+    "multiprocess_executor": "sheer.execution",
+    "observable_source_asset": "sheer.definitions",
+    "observe": "sheer.execution",
+}
 __all__ = [
     "AssetDep",
     "AssetExecutionContext",
@@ -106,3 +163,16 @@ __all__ = [
     "observable_source_asset",
     "observe",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sheer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
