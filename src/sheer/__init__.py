@@ -60,6 +60,11 @@ if TYPE_CHECKING:
     from sheer.staleness import StaleCause, StaleCauseCategory, StaleStatus, StaleStatusResolver
     from sheer.versioning import DataVersion
 
+# `definitions` is both a subpackage and Dagster's decorator; importing the subpackage
+# would shadow a lazily bound decorator, so the definitions (needed by any project
+# anyway) are imported now and the decorator bound last.
+from sheer.definitions import definitions
+
 __version__ = "0.1.0"
 
 # Imported on first use, so `import sheer` (and every `sheer` command) starts fast.
@@ -102,7 +107,6 @@ _LAZY: dict[str, str] = {
     "StaleStatus": "sheer.staleness",
     "StaleStatusResolver": "sheer.staleness",
     "asset": "sheer.definitions",
-    "definitions": "sheer.definitions",
     "evaluate_automation_conditions": "sheer.automation",
     "in_process_executor": "sheer.execution",
     "load_definitions": "sheer.definitions",
