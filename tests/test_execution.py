@@ -531,7 +531,7 @@ def test_an_unknown_executor_name_is_an_error():
         dg.materialize([a], executor="threads")
 
     assert str(info.value) == (
-        "Unknown executor 'threads'. Fix: use one of in_process, multiprocess, or an Executor "
+        "Unknown executor 'threads'. Fix: use one of dask, in_process, multiprocess, or an Executor "
         "object such as multiprocess_executor.configured({'max_concurrent': 4})."
     )
 

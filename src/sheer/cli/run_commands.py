@@ -73,7 +73,8 @@ class ProgressListener(RunListener):
 @instance_option
 @click.option("--assets", "selection", required=True,
               help="What to materialize: a selection such as '*', '+daily_revenue', 'a d'.")
-@click.option("--executor", type=click.Choice(["in_process", "multiprocess"]), default=None)
+@click.option("--executor", type=click.Choice(["in_process", "multiprocess", "dask"]), default=None,
+              help="in_process (default), multiprocess, or dask (a LocalCluster, or $DASK_SCHEDULER_ADDRESS).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (with ordering through virtual assets).")
 @click.option("--run-id", default=None, help="Start this queued run (used by the daemon).")
 @click.option("--tag", "tags", multiple=True, help="A run tag, key=value (repeatable).")
@@ -99,6 +100,11 @@ def launch(module: str | None, file: str | None, instance_url: str | None, selec
         raise SheerError(f"Tag {bad[0]!r} is not key=value. Fix: --tag team=data.")
     tag_map = dict(t.split("=", 1) for t in tags)
     instance = open_instance(instance_url)
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if executor == "dask" and address:
+        from sheer.execution.dask_executor import dask_executor
+
+        executor = dask_executor.configured({"address": address})  # type: ignore[assignment]
     started = time.time()
     if quiet:
         result = execute_selection(defs, selection, instance=instance, executor=executor,

@@ -1,6 +1,7 @@
 """Execution: plans, executors, the step runner, IO managers and `materialize()`."""
 
 from sheer.execution.context import AssetExecutionContext
+from sheer.execution.dask_executor import DaskExecutor, dask_executor  # imports Dask only when run
 from sheer.execution.executors import (
     Executor,
     InProcessExecutor,
@@ -24,6 +25,7 @@ from sheer.execution.run import ExecutionResult, StepExecutionError, execute_sel
 __all__ = [
     "AssetExecutionContext",
     "ConfigurableIOManager",
+    "DaskExecutor",
     "ExecutionPlan",
     "ExecutionResult",
     "Executor",
@@ -40,6 +42,7 @@ __all__ = [
     "Step",
     "StepExecutionError",
     "build_plan",
+    "dask_executor",
     "execute_selection",
     "in_process_executor",
     "materialize",

@@ -262,7 +262,12 @@ def coerce_executor(value: Executor | str | None) -> Executor:
         return value
     if isinstance(value, str) and value in _BY_NAME:
         return _BY_NAME[value]
+    if value == "dask":  # imported here: Dask is optional, and only this executor needs it
+        from sheer.execution.dask_executor import dask_executor
+
+        return dask_executor
+    names = ", ".join(sorted([*_BY_NAME, "dask"]))
     raise ExecutionError(
-        f"Unknown executor {value!r}. Fix: use one of {', '.join(sorted(_BY_NAME))}, or an "
-        "Executor object such as multiprocess_executor.configured({'max_concurrent': 4})."
+        f"Unknown executor {value!r}. Fix: use one of {names}, or an Executor object such as "
+        "multiprocess_executor.configured({'max_concurrent': 4})."
     )
