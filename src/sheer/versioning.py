@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sheer.keys import AssetKey
+from sheer.keys import AssetKey, coerce_key
 
 if TYPE_CHECKING:
     from sheer.graph import AssetGraph
@@ -41,20 +41,30 @@ class DataVersion:
         return self.value
 
 
+# json.dumps with separators builds a new encoder per call; this one gives the same text.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=False)
+
+
 def _digest(payload: Any) -> str:
-    text = json.dumps(payload, separators=(",", ":"), sort_keys=False)
+    text = _ENCODER.encode(payload)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def virtual_version(code_version: str | None, parents: Iterable[tuple[AssetKey, str | None]]) -> str:
+def virtual_version(
+    code_version: str | None, parents: Iterable[tuple[AssetKey, str | None]]
+) -> str:
     """The version of a virtual asset from its definition and its parents' versions."""
-    pairs = sorted((k.to_user_string(), v if v is not None else MISSING_VERSION) for k, v in parents)
+    pairs = sorted(
+        (k.to_user_string(), v if v is not None else MISSING_VERSION) for k, v in parents
+    )
     return _digest(["virtual", code_version, pairs])
 
 
 def derived_data_version(code_version: str, inputs: Mapping[AssetKey, str | None]) -> str:
     """The default version of an asset with a code version: a hash of it and its inputs."""
-    pairs = sorted((k.to_user_string(), v if v is not None else MISSING_VERSION) for k, v in inputs.items())
+    pairs = sorted(
+        (k.to_user_string(), v if v is not None else MISSING_VERSION) for k, v in inputs.items()
+    )
     return _digest(["derived", code_version, pairs])
 
 
@@ -62,11 +72,14 @@ def stored_version(materialization: Any, observation: Any, external: bool) -> st
     """A non-virtual asset's current version from its latest records: the latest
     materialization's, or for an external asset the later of materialization and
     observation (records carry `storage_id` and `data`)."""
-    candidates = [r for r in (materialization, observation if external else None) if r is not None]
-    if not candidates:
-        return None
-    latest = max(candidates, key=lambda r: r.storage_id)
-    return latest.data.get("data_version")
+    latest = materialization
+    if (
+        external
+        and observation is not None
+        and (latest is None or observation.storage_id > latest.storage_id)
+    ):
+        latest = observation
+    return latest.data.get("data_version") if latest is not None else None
 
 
 def unique_data_version() -> str:
@@ -105,15 +118,47 @@ class Provenance:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Provenance:
-        def dec(m: Mapping[str, Any] | None) -> dict[AssetKey, Any]:
-            return {AssetKey(k): v for k, v in (m or {}).items()}
-
         return cls(
             code_version=raw.get("code_version"),
-            input_versions=dec(raw.get("input_versions")),
-            through_virtual=dec(raw.get("through_virtual")),
-            virtual_code_versions=dec(raw.get("virtual_code_versions")),
+            input_versions=_ByName(raw.get("input_versions")),
+            through_virtual=_ByName(raw.get("through_virtual")),
+            virtual_code_versions=_ByName(raw.get("virtual_code_versions")),
         )
+
+
+class _ByName(Mapping[AssetKey, Any]):
+    """A read-only mapping by key over a stored mapping by key name.
+
+    Staleness reads the provenance of every asset and looks up a few keys in each:
+    converting every stored name to a key up front was most of its time.
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: Mapping[str, Any] | None) -> None:
+        self._raw: Mapping[str, Any] = raw or {}
+
+    def __getitem__(self, key: AssetKey) -> Any:
+        if not isinstance(key, AssetKey):
+            raise KeyError(key)
+        return self._raw[key.to_user_string()]
+
+    def get(self, key: AssetKey, default: Any = None) -> Any:
+        if not isinstance(key, AssetKey):
+            return default
+        return self._raw.get(key.to_user_string(), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, AssetKey) and key.to_user_string() in self._raw
+
+    def __iter__(self) -> Iterator[AssetKey]:
+        return (coerce_key(name) for name in self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
 
 
 class VersionView:
@@ -130,43 +175,57 @@ class VersionView:
         self._stored = stored
         self._overrides: dict[AssetKey, str | None] = {}
         self._memo: dict[AssetKey, str] = {}
+        self._virtual = graph.virtual_asset_keys
 
     def version(self, key: AssetKey) -> str | None:
-        node = self._graph.get(key)
-        if not node.is_virtual:
-            if key in self._overrides:
-                return self._overrides[key]
-            return self._stored(key)
-        memo = self._memo.get(key)
-        if memo is not None:
-            return memo
+        memo = self._memo
+        found = memo.get(key)
+        if found is not None:
+            return found
+        graph = self._graph
+        virtual = self._virtual
+        if key not in virtual:
+            return self._non_virtual(key)
         # Iterative post-order so long virtual chains cannot exhaust the stack.
         stack = [key]
         while stack:
             top = stack[-1]
-            pending = [
-                p
-                for p in self._graph.get(top).parent_keys
-                if self._graph.get(p).is_virtual and p not in self._memo
-            ]
+            parents = graph.get(top).parent_keys
+            pending = [p for p in parents if p in virtual and p not in memo]
             if pending:
                 stack.extend(pending)
                 continue
             stack.pop()
-            if top in self._memo:
+            if top in memo:
                 continue
-            top_node = self._graph.get(top)
-            self._memo[top] = virtual_version(
-                top_node.code_version, ((p, self.version(p)) for p in top_node.parent_keys)
+            memo[top] = virtual_version(
+                graph.get(top).code_version,
+                ((p, memo[p] if p in virtual else self._non_virtual(p)) for p in parents),
             )
-        return self._memo[key]
+        return memo[key]
+
+    def _non_virtual(self, key: AssetKey) -> str | None:
+        if key in self._overrides:
+            return self._overrides[key]
+        value = self._stored(key)
+        if value is None and key not in self._graph:
+            raise self._graph.unknown_key_error(coerce_key(key))
+        return value
 
     def update(self, key: AssetKey, version: str | None) -> None:
         self._overrides[key] = version
-        if self._memo:
-            stale = self._graph.downstream_keys([key]) & self._memo.keys()
-            for k in stale:
-                del self._memo[k]
+        # Drop the memo of the virtual assets whose version reads `key`'s: those reached
+        # through virtual children only (a non-virtual child's stored version stands in
+        # for it). A memoized virtual asset has all its virtual parents memoized, so the
+        # walk stops at the first child not memoized; it never visits the whole
+        # downstream graph, which made a run of every asset quadratic.
+        memo = self._memo
+        graph = self._graph
+        stack = [key]
+        while stack and memo:
+            for child in graph.get(stack.pop()).child_keys:
+                if memo.pop(child, None) is not None:
+                    stack.append(child)
 
     def provenance(self, key: AssetKey) -> Provenance:
         """The provenance of a materialization of `key` computed from the current versions."""
