@@ -309,9 +309,18 @@ class Instance:
         """Runs, newest first."""
         if status is None:
             return self._check_alive(self._storage.get_run_rows(limit=limit))
-        # A dead STARTED run turns FAILURE on read, so filter after the liveness check.
-        runs = self._check_alive(self._storage.get_run_rows())
-        return [r for r in runs if r.status is status][:limit]
+        if status in (RunStatus.SUCCESS, RunStatus.CANCELED):
+            return self._check_alive(self._storage.get_run_rows(status=status, limit=limit))
+        # Unfinished runs whose process died turn FAILURE on read: check them first, so
+        # asking for STARTED never returns a dead run and FAILURE includes it.
+        unfinished = self._check_alive(
+            self._storage.get_run_rows(status=RunStatus.STARTED)
+            + self._storage.get_run_rows(status=RunStatus.QUEUED))
+        if status is not RunStatus.FAILURE:
+            found = sorted((r for r in unfinished if r.status is status),
+                           key=lambda r: (r.created_at, r.run_id), reverse=True)
+            return found[:limit]
+        return self._check_alive(self._storage.get_run_rows(status=status, limit=limit))
 
     def _check_alive(self, rows: list[tuple[RunRecord, int | None, str | None, str | None]]) -> list[RunRecord]:
         out = []

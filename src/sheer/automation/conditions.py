@@ -1,8 +1,15 @@
 """AutomationCondition: immutable trees of operands and operators, with Dagster's names.
 
-Each node is a tiny frozen class with an `evaluate(ctx, target, path)` method that
-returns a `NodeResult`. What the nodes read (records, runs, the previous tick) comes
-from the tick's `TickContext`, loaded in a few batched queries before evaluation.
+A tick evaluates a condition for many assets at once, as Dagster does for the
+partitions of one asset: each node's `evaluate(ctx, candidates, node)` takes a set of
+candidates and returns the subset for which it is true. A candidate is an (asset
+being evaluated, target) pair, encoded by the `TickContext` as one int; the target
+is the asset itself, or under `any_deps_match` / `all_deps_match` one of its
+dependencies. `node` is the condition's place in its root's compiled tree (`EvalNode`:
+label and state path, worked out once per condition). The context records what each
+node found true, and rebuilds one asset's `NodeResult` tree from that on demand.
+What the nodes read (records, runs, the previous tick) comes from the tick's
+`TickContext`, loaded in a few batched queries before evaluation.
 `.resolve_through_virtual()` makes dependency operators look through virtual
 parents to the nearest non-virtual ancestors; on `&`, `|`, `~` and `since` it applies
 to every dependency operator inside.
@@ -13,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from croniter import croniter
 
@@ -25,8 +32,10 @@ if TYPE_CHECKING:
     from sheer.selection import AssetSelection
 
 
-@dataclass(frozen=True, slots=True)
-class NodeResult:
+# An explanation has one NodeResult per node and per dependency (a whole tick's trees
+# are about 700,000 at 20k assets), so results are named tuples: immutable, and
+# several times cheaper to create than frozen dataclasses.
+class NodeResult(NamedTuple):
     """One node's outcome for one target: the explanation tree of an evaluation."""
 
     label: str
@@ -46,6 +55,20 @@ class NodeResult:
         return out
 
 
+class EvalNode(NamedTuple):
+    """A condition's place in a compiled tree: what evaluation needs, computed once."""
+
+    cond: AutomationCondition
+    label: str
+    path: str  # where the node's state lives in the cursor ("r.1.0")
+    children: tuple[EvalNode, ...]
+
+
+def _compile(cond: AutomationCondition, path: str) -> EvalNode:
+    children = tuple(_compile(c, f"{path}.{i}") for i, c in enumerate(cond.children))
+    return EvalNode(cond, str(cond), path, children)
+
+
 class AutomationCondition(ABC):
     """When an asset should be requested; combine with `&`, `|`, `~` and the methods below.
 
@@ -55,13 +78,32 @@ class AutomationCondition(ABC):
         'eager (through virtual)'
     """
 
-    __slots__ = ()
+    # A cache of `compiled()`, kept out of equality, hashing, repr and pickling (the
+    # subclasses are dataclasses; this slot is not one of their fields).
+    __slots__ = ("_compiled",)
     label: str | None
+    # True for the dependency operators: their operand's targets are the dependencies.
+    over_dependencies = False
 
     # Evaluation ------------------------------------------------------------------
     @abstractmethod
-    def evaluate(self, ctx: TickContext, target: AssetKey, path: str) -> NodeResult:
-        """Evaluate for `target`; `path` names this node within the root's tree (for state)."""
+    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+        """The candidates for which this is true; `node` is its place in the root's tree.
+
+        Children are evaluated through `ctx.evaluate(child_node, candidates)`, which
+        records their results for explanations. Every child is evaluated on every
+        candidate (no short-circuit), so state inside stays current. `candidates` is
+        shared with siblings: never modify it, return a new set.
+        """
+
+    def compiled(self) -> tuple[EvalNode, str]:
+        """This condition as the root of a tree: its compiled nodes and its `unique_id`."""
+        try:
+            return self._compiled  # type: ignore[no-any-return]
+        except AttributeError:
+            value = (_compile(self, "r"), self.unique_id)
+            object.__setattr__(self, "_compiled", value)
+            return value
 
     @property
     def children(self) -> tuple[AutomationCondition, ...]:
@@ -88,14 +130,21 @@ class AutomationCondition(ABC):
     def resolve_through_virtual(self) -> AutomationCondition:
         """Dependency operators inside look through virtual parents to non-virtual ancestors."""
         resolved = self._map_deps(lambda d: replace(d, through_virtual=True))
-        if resolved.label and not isinstance(resolved, DepsCondition):
-            resolved = resolved.with_label(f"{resolved.label} (through virtual)")
+        suffix = " (through virtual)"
+        if (
+            resolved.label
+            and not isinstance(resolved, DepsCondition)
+            and not resolved.label.endswith(suffix)
+        ):
+            resolved = resolved.with_label(f"{resolved.label}{suffix}")
         return resolved
 
     def _map_deps(self, fn: Any) -> AutomationCondition:
         return self
 
-    def replace(self, old: AutomationCondition | str, new: AutomationCondition) -> AutomationCondition:
+    def replace(
+        self, old: AutomationCondition | str, new: AutomationCondition
+    ) -> AutomationCondition:
         """Replace every sub-condition equal to `old` (or labelled `old`) with `new`."""
         if old == self or (isinstance(old, str) and old == self.label):
             return new
@@ -106,14 +155,10 @@ class AutomationCondition(ABC):
 
     # Operators -------------------------------------------------------------------
     def __and__(self, other: AutomationCondition) -> AutomationCondition:
-        left = self.operands if isinstance(self, AndCondition) and self.label is None else (self,)
-        right = other.operands if isinstance(other, AndCondition) and other.label is None else (other,)
-        return AndCondition(operands=(*left, *right))
+        return AndCondition(operands=(*_flat(self, AndCondition), *_flat(other, AndCondition)))
 
     def __or__(self, other: AutomationCondition) -> AutomationCondition:
-        left = self.operands if isinstance(self, OrCondition) and self.label is None else (self,)
-        right = other.operands if isinstance(other, OrCondition) and other.label is None else (other,)
-        return OrCondition(operands=(*left, *right))
+        return OrCondition(operands=(*_flat(self, OrCondition), *_flat(other, OrCondition)))
 
     def __invert__(self) -> AutomationCondition:
         return NotCondition(operand=self)
@@ -129,8 +174,11 @@ class AutomationCondition(ABC):
     def since_last_handled(self) -> AutomationCondition:
         """True once this became true since the asset was last requested or updated, or
         since this condition was first evaluated."""
-        handled = (AutomationCondition.newly_requested() | AutomationCondition.newly_updated()
-                   | AutomationCondition.initial_evaluation()).with_label("handled")
+        handled = (
+            AutomationCondition.newly_requested()
+            | AutomationCondition.newly_updated()
+            | AutomationCondition.initial_evaluation()
+        ).with_label("handled")
         return self.since(handled)
 
     # Operands --------------------------------------------------------------------
@@ -215,11 +263,12 @@ class AutomationCondition(ABC):
     # Builders ----------------------------------------------------------------------
     @staticmethod
     def any_deps_updated() -> DepsCondition:
-        updated = (AutomationCondition.newly_updated()
-                   & ~AutomationCondition.executed_with_root_target()).with_label(
-                       "newly_updated_without_root")
+        updated = (
+            AutomationCondition.newly_updated() & ~AutomationCondition.executed_with_root_target()
+        ).with_label("newly_updated_without_root")
         return AutomationCondition.any_deps_match(
-            updated | AutomationCondition.will_be_requested()).with_label("any_deps_updated")
+            updated | AutomationCondition.will_be_requested()
+        ).with_label("any_deps_updated")
 
     @staticmethod
     def any_deps_missing() -> DepsCondition:
@@ -230,13 +279,17 @@ class AutomationCondition(ABC):
     @staticmethod
     def any_deps_in_progress() -> DepsCondition:
         return AutomationCondition.any_deps_match(AutomationCondition.in_progress()).with_label(
-            "any_deps_in_progress")
+            "any_deps_in_progress"
+        )
 
     @staticmethod
-    def all_deps_updated_since_cron(cron_schedule: str, cron_timezone: str = "UTC") -> DepsCondition:
+    def all_deps_updated_since_cron(
+        cron_schedule: str, cron_timezone: str = "UTC"
+    ) -> DepsCondition:
         tick = AutomationCondition.cron_tick_passed(cron_schedule, cron_timezone)
         return AutomationCondition.all_deps_match(
-            AutomationCondition.newly_updated().since(tick) | AutomationCondition.will_be_requested()
+            AutomationCondition.newly_updated().since(tick)
+            | AutomationCondition.will_be_requested()
         ).with_label(f"all_deps_updated_since_cron({cron_schedule}, {cron_timezone})")
 
     @staticmethod
@@ -245,8 +298,9 @@ class AutomationCondition(ABC):
         dependency is missing or in progress, or the asset is in progress."""
         return (
             AutomationCondition.in_latest_time_window()
-            & (AutomationCondition.newly_missing()
-               | AutomationCondition.any_deps_updated()).since_last_handled()
+            & (
+                AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated()
+            ).since_last_handled()
             & ~AutomationCondition.any_deps_missing()
             & ~AutomationCondition.any_deps_in_progress()
             & ~AutomationCondition.in_progress()
@@ -257,7 +311,9 @@ class AutomationCondition(ABC):
         """Request once per cron tick, after every dependency updated since that tick."""
         return (
             AutomationCondition.in_latest_time_window()
-            & AutomationCondition.cron_tick_passed(cron_schedule, cron_timezone).since_last_handled()
+            & AutomationCondition.cron_tick_passed(
+                cron_schedule, cron_timezone
+            ).since_last_handled()
             & AutomationCondition.all_deps_updated_since_cron(cron_schedule, cron_timezone)
         ).with_label(f"on_cron({cron_schedule}, {cron_timezone})")
 
@@ -267,8 +323,10 @@ class AutomationCondition(ABC):
         dependencies are present."""
         return (
             AutomationCondition.in_latest_time_window()
-            & AutomationCondition.missing().newly_true().since_last_handled().with_label(
-                "missing_since_last_handled")
+            & AutomationCondition.missing()
+            .newly_true()
+            .since_last_handled()
+            .with_label("missing_since_last_handled")
             & ~AutomationCondition.any_deps_missing()
         ).with_label("on_missing")
 
@@ -280,8 +338,8 @@ class Operand(AutomationCondition):
     kind: str
     label: str | None = None
 
-    def evaluate(self, ctx: TickContext, target: AssetKey, path: str) -> NodeResult:
-        return NodeResult(str(self), ctx.operand(self.kind, target, path), target=target)
+    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+        return ctx.operand(self.kind, candidates)
 
     def describe(self) -> str:
         return self.kind
@@ -293,9 +351,9 @@ class CronTickPassed(AutomationCondition):
     cron_timezone: str = "UTC"
     label: str | None = None
 
-    def evaluate(self, ctx: TickContext, target: AssetKey, path: str) -> NodeResult:
-        value = ctx.cron_tick_passed(self.cron_schedule, self.cron_timezone)
-        return NodeResult(str(self), value, target=target)
+    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+        passed = ctx.cron_tick_passed(self.cron_schedule, self.cron_timezone)
+        return set(candidates) if passed else set()
 
     def describe(self) -> str:
         return f"cron_tick_passed({self.cron_schedule}, {self.cron_timezone})"
@@ -328,14 +386,11 @@ class AndCondition(_Parent):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, operands=children)
 
-    def evaluate(self, ctx: TickContext, target: AssetKey, path: str) -> NodeResult:
-        results = []
-        value = True
-        for i, op in enumerate(self.operands):
-            r = op.evaluate(ctx, target, f"{path}.{i}")
-            results.append(r)
-            value = value and r.value
-        return NodeResult(str(self), value, tuple(results), target)
+    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+        true = set(candidates)
+        for child in node.children:
+            true &= ctx.evaluate(child, candidates)
+        return true
 
     def describe(self) -> str:
         return " & ".join(_paren(o) for o in self.operands)
@@ -353,9 +408,11 @@ class OrCondition(_Parent):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, operands=children)
 
-    def evaluate(self, ctx: TickContext, target: AssetKey, path: str) -> NodeResult:
-        results = [op.evaluate(ctx, target, f"{path}.{i}") for i, op in enumerate(self.operands)]
-        return NodeResult(str(self), any(r.value for r in results), tuple(results), target)
+    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+        true: set[int] = set()
+        for child in node.children:
+            true |= ctx.evaluate(child, candidates)
+        return true
 
     def describe(self) -> str:
         return " | ".join(_paren(o) for o in self.operands)
@@ -373,9 +430,8 @@ class NotCondition(_Parent):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, operand=children[0])
 
-    def evaluate(self, ctx: TickContext, target: AssetKey, path: str) -> NodeResult:
-        r = self.operand.evaluate(ctx, target, f"{path}.0")
-        return NodeResult(str(self), not r.value, (r,), target)
+    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+        return set(candidates) - ctx.evaluate(node.children[0], candidates)
 
     def describe(self) -> str:
         return f"~{_paren(self.operand)}"
@@ -397,12 +453,12 @@ class SinceCondition(_Parent):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, trigger=children[0], reset=children[1])
 
-    def evaluate(self, ctx: TickContext, target: AssetKey, path: str) -> NodeResult:
-        t = self.trigger.evaluate(ctx, target, f"{path}.0")
-        r = self.reset.evaluate(ctx, target, f"{path}.1")
-        value = (ctx.previous_state(path, target) or t.value) and not r.value
-        ctx.set_state(path, target, value)
-        return NodeResult(str(self), value, (t, r), target)
+    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+        trigger = ctx.evaluate(node.children[0], candidates)
+        reset = ctx.evaluate(node.children[1], candidates)
+        true = (ctx.previous_state(node.path, candidates) | trigger) - reset
+        ctx.set_state(node.path, true)
+        return true
 
     def describe(self) -> str:
         return f"({self.trigger}) since ({self.reset})"
@@ -420,11 +476,11 @@ class NewlyTrueCondition(_Parent):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, operand=children[0])
 
-    def evaluate(self, ctx: TickContext, target: AssetKey, path: str) -> NodeResult:
-        r = self.operand.evaluate(ctx, target, f"{path}.0")
-        value = r.value and not ctx.previous_state(path, target)
-        ctx.set_state(path, target, r.value)
-        return NodeResult(str(self), value, (r,), target)
+    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+        now = ctx.evaluate(node.children[0], candidates)
+        true = now - ctx.previous_state(node.path, candidates)
+        ctx.set_state(node.path, now)  # the state is the operand's value, not this node's
+        return true
 
     def describe(self) -> str:
         return f"({self.operand}).newly_true()"
@@ -439,6 +495,7 @@ class DepsCondition(_Parent):
     ancestors (`AssetGraph.non_virtual_ancestors`).
     """
 
+    over_dependencies = True
     operand: AutomationCondition
     mode: str  # "any" or "all"
     through_virtual: bool = False
@@ -458,22 +515,22 @@ class DepsCondition(_Parent):
         return fn(inner)
 
     def allow(self, selection: AssetSelection) -> DepsCondition:
-        """Only consider dependencies in `selection`."""
+        """Only consider dependencies in `selection`; allowing twice allows either, as in
+        Dagster."""
         prior = self.allow_selection
-        return replace(self, allow_selection=selection if prior is None else prior & selection)
+        return replace(self, allow_selection=selection if prior is None else prior | selection)
 
     def ignore(self, selection: AssetSelection) -> DepsCondition:
         """Do not consider dependencies in `selection`."""
         prior = self.ignore_selection
         return replace(self, ignore_selection=selection if prior is None else prior | selection)
 
-    def evaluate(self, ctx: TickContext, target: AssetKey, path: str) -> NodeResult:
-        deps = ctx.dependencies(target, self)
-        results = [self.operand.evaluate(ctx, d, f"{path}.0") for d in deps]
-        values = [r.value for r in results]
-        value = any(values) if self.mode == "any" else all(values)
-        note = "through virtual assets" if self.through_virtual else None
-        return NodeResult(str(self), value, tuple(results), target, note)
+    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+        groups, dep_candidates = ctx.expand_to_dependencies(candidates, self)
+        dep_true = ctx.evaluate(node.children[0], dep_candidates)
+        if self.mode == "any":
+            return {pair for pair, deps in groups if not dep_true.isdisjoint(deps)}
+        return {pair for pair, deps in groups if dep_true.issuperset(deps)}
 
     def describe(self) -> str:
         text = f"{self.mode}_deps_match({self.operand})"
@@ -486,6 +543,11 @@ class DepsCondition(_Parent):
     def __str__(self) -> str:
         base = self.label or self.describe()
         return f"{base} (through virtual)" if self.through_virtual else base
+
+
+def _flat(c: AutomationCondition, kind: type) -> tuple[AutomationCondition, ...]:
+    """The operands of an unlabelled `kind` (so `a & b & c` is one node), else `c` itself."""
+    return c.operands if isinstance(c, kind) and c.label is None else (c,)  # type: ignore[attr-defined]
 
 
 def _paren(c: AutomationCondition) -> str:

@@ -1,14 +1,19 @@
 """The automation daemon: evaluate a tick, launch what it requests, record it, repeat.
 
-Each tick reads the cursor from the instance, evaluates every condition, records the
-tick with every asset's evaluation, stores the new cursor, and launches the
-requested assets as one run (the plan orders them) in a subprocess. A lease in
+Each tick reads the cursor from the instance, evaluates every condition, stores the
+new cursor, launches the requested assets as one run (the plan orders them) in a
+subprocess, and records the tick with the evaluations worth keeping: as Dagster
+does, an asset's evaluation is recorded when it is true, when it failed, or when it
+differs from the last one recorded (a fingerprint per asset is kept in the instance),
+so an unchanged asset costs nothing and its latest record still explains it. A lease in
 storage lets only one daemon act on an instance; a restarted daemon continues from
 the stored cursor, so nothing is requested twice.
 """
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 import socket
 import subprocess
@@ -32,6 +37,7 @@ from sheer.keys import AssetKey
 from sheer.storage.automation import AutomationStorage
 
 CURSOR_KEY = "automation/cursor"
+FINGERPRINTS_KEY = "automation/fingerprints"
 LEASE_NAME = "automation/daemon"
 
 
@@ -68,8 +74,16 @@ class AutomationDaemon:
         owner: this daemon's name in the lease.
     """
 
-    def __init__(self, defs: Any, instance: Instance, *, launch_args: Sequence[str] | None = None,
-                 owner: str | None = None, lease_ttl: float = 120.0, cwd: str | None = None) -> None:
+    def __init__(
+        self,
+        defs: Any,
+        instance: Instance,
+        *,
+        launch_args: Sequence[str] | None = None,
+        owner: str | None = None,
+        lease_ttl: float = 120.0,
+        cwd: str | None = None,
+    ) -> None:
         self.defs = defs
         self.instance = instance
         self.launch_args = list(launch_args) if launch_args is not None else None
@@ -84,12 +98,18 @@ class AutomationDaemon:
         """Evaluate once and launch what is requested, if this daemon holds the lease."""
         self._reap()
         if not self.store.acquire_lease(LEASE_NAME, self.owner, self.lease_ttl):
-            return TickOutcome(tick_id=None, result=None, run_ids=(), requested=(),
-                               skipped_reason="another daemon holds the lease on this instance")
+            return TickOutcome(
+                tick_id=None,
+                result=None,
+                run_ids=(),
+                requested=(),
+                skipped_reason="another daemon holds the lease on this instance",
+            )
         started = time.time()
         cursor = AutomationCursor.from_json(self.instance.get_value(CURSOR_KEY))
-        result = evaluate_automation_conditions(self.defs, self.instance, cursor=cursor,
-                                                evaluation_time=evaluation_time)
+        result = evaluate_automation_conditions(
+            self.defs, self.instance, cursor=cursor, evaluation_time=evaluation_time
+        )
         graph = self.defs.resolve_asset_graph()
         requested = expand_for_launch(graph, result.get_requested_keys())
         run_ids: list[str] = []
@@ -102,32 +122,77 @@ class AutomationDaemon:
                 run_ids.append(self._launch(requested))
             except Exception as exc:  # recorded on the tick; the loop goes on
                 error = f"Launching a run for {len(requested)} assets failed: {exc}"
-        evaluations = [e.to_json() for e in result.results.values()]
+        evaluations, fingerprints = self._evaluations_to_record(result)
         status = "FAILURE" if error else ("SUCCESS" if requested else "SKIPPED")
         errors = [e["error"] for e in evaluations if e.get("error")]
         tick_id = self.store.add_tick(
-            timestamp=result.evaluation_time, evaluation_id=result.cursor.evaluation_id,
-            status=status, requested=requested, run_ids=run_ids,
+            timestamp=result.evaluation_time,
+            evaluation_id=result.cursor.evaluation_id,
+            status=status,
+            requested=requested,
+            run_ids=run_ids,
             error=error or ("; ".join(errors) if errors else None),
-            duration=time.time() - started, evaluations=evaluations)
-        return TickOutcome(tick_id=tick_id, result=result, run_ids=tuple(run_ids),
-                           requested=tuple(requested))
+            duration=time.time() - started,
+            evaluations=evaluations,
+        )
+        if fingerprints is not None:
+            self.instance.set_value(FINGERPRINTS_KEY, json.dumps(fingerprints))
+        return TickOutcome(
+            tick_id=tick_id, result=result, run_ids=tuple(run_ids), requested=tuple(requested)
+        )
+
+    def _evaluations_to_record(
+        self, result: AutomationTickResult
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """The evaluations that are true, failed, or changed since last recorded, as JSON;
+        and the new fingerprints (None when unchanged)."""
+        ids = result.cursor.condition_ids
+        now = {
+            k.to_user_string(): f"{ids[k]}:{digest}" for k, digest in result.fingerprints().items()
+        }
+        before = json.loads(self.instance.get_value(FINGERPRINTS_KEY) or "{}")
+        chosen = [
+            e
+            for k, e in result.results.items()
+            if e.value or e.error or before.get(k.to_user_string()) != now.get(k.to_user_string())
+        ]
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # explanation trees: many small objects, no cycles
+        try:
+            evaluations = [e.to_json() for e in chosen]
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return evaluations, (None if now == before else now)
 
     def _launch(self, keys: list[AssetKey]) -> str:
         tags = {"sheer/from_automation": "true"}
         if self.launch_args is None:
             from sheer.execution.run import execute_selection
 
-            result = execute_selection(self.defs, keys, instance=self.instance, tags=tags,
-                                       raise_on_error=False)
+            result = execute_selection(
+                self.defs, keys, instance=self.instance, tags=tags, raise_on_error=False
+            )
             return result.run_id
         run = self.instance.create_run(keys, tags=tags, executor="in_process", queued=True)
         selection = " or ".join(f'key:"{k.to_user_string()}"' for k in keys)
-        cmd = [sys.executable, "-m", "sheer", "launch", "--assets", selection,
-               "--instance", self.instance.url, "--run-id", run.run_id, "--quiet",
-               *self.launch_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "sheer",
+            "launch",
+            "--assets",
+            selection,
+            "--instance",
+            self.instance.url,
+            "--run-id",
+            run.run_id,
+            "--quiet",
+            *self.launch_args,
+        ]
         self._children[run.run_id] = subprocess.Popen(
-            cmd, cwd=self.cwd, stdin=subprocess.DEVNULL, start_new_session=True)
+            cmd, cwd=self.cwd, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         return run.run_id
 
     def _reap(self) -> None:
@@ -139,12 +204,16 @@ class AutomationDaemon:
             del self._children[run_id]
             run = self.instance.get_run(run_id)
             if run is not None and run.status is RunStatus.QUEUED:
-                self.instance.finish_run(run_id, False,
-                                         f"The run's process exited with code {code} before "
-                                         "starting the run (see the daemon's output).")
+                self.instance.finish_run(
+                    run_id,
+                    False,
+                    f"The run's process exited with code {code} before "
+                    "starting the run (see the daemon's output).",
+                )
 
-    def run_forever(self, interval: float, max_ticks: int | None = None,
-                    on_tick: Any = None) -> None:
+    def run_forever(
+        self, interval: float, max_ticks: int | None = None, on_tick: Any = None
+    ) -> None:
         """Tick every `interval` seconds until `stop()` (or `max_ticks`)."""
         count = 0
         try:

@@ -1,98 +1,113 @@
 """One automation tick: evaluate every asset's condition over the graph.
 
-Storage is read up front in a few batched queries (the latest records of every
-asset, the unfinished runs, and only when a condition needs them, the runs behind
-recent updates or failures); conditions are then evaluated in topological order so
-`will_be_requested()` of a parent is known when its children are evaluated. The
-`AutomationCursor` carries what the next tick needs: the newest event id seen, what
-was requested, code versions, condition ids and the state of `since` / `newly_true`.
+Storage is read up front in a few batched queries (see `TickContext`). Assets are then
+evaluated in batches: the assets that share a condition and sit at the same depth of
+the graph (so none is upstream of another) are evaluated together, over sets, and the
+batches run in depth order, so `will_be_requested()` of every dependency is known when
+an asset is evaluated. A batch that raises is evaluated again asset by asset, so a bad
+condition fails only its own asset's evaluation. Explanation trees are rebuilt on
+demand from what the tick recorded. The new `AutomationCursor` carries what the next
+tick needs.
 """
 
 from __future__ import annotations
 
-import json
+import gc
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
-from sheer.automation.conditions import AutomationCondition, DepsCondition, NodeResult
-from sheer.events import RunStatus
+from sheer.automation.conditions import AutomationCondition, NodeResult
+from sheer.automation.context import TickContext
+from sheer.automation.cursor import AutomationCursor
+from sheer.automation.index import GraphIndex
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey, coerce_key
 from sheer.selection import AssetSelection
-from sheer.storage import LatestRecords
 
-_RECENT_RUNS = 1000  # how far back execution_failed() looks for an asset's latest run
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AutomationCursor:
-    """What one tick hands the next; JSON-serializable (`to_json` / `from_json`)."""
-
-    evaluation_id: int = 0
-    evaluation_time: float | None = None
-    last_event_id: int = 0
-    requested: frozenset[AssetKey] = frozenset()
-    code_versions: Mapping[AssetKey, str | None] = field(default_factory=dict)
-    condition_ids: Mapping[AssetKey, str] = field(default_factory=dict)
-    state: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps({
-            "evaluation_id": self.evaluation_id,
-            "evaluation_time": self.evaluation_time,
-            "last_event_id": self.last_event_id,
-            "requested": sorted(k.to_user_string() for k in self.requested),
-            "code_versions": {k.to_user_string(): v for k, v in self.code_versions.items()},
-            "condition_ids": {k.to_user_string(): v for k, v in self.condition_ids.items()},
-            "state": self.state,
-        }, separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, text: str | None) -> AutomationCursor | None:
-        if not text:
-            return None
-        raw = json.loads(text)
-        return cls(
-            evaluation_id=raw["evaluation_id"],
-            evaluation_time=raw["evaluation_time"],
-            last_event_id=raw["last_event_id"],
-            requested=frozenset(AssetKey(k) for k in raw["requested"]),
-            code_versions={AssetKey(k): v for k, v in raw["code_versions"].items()},
-            condition_ids={AssetKey(k): v for k, v in raw["condition_ids"].items()},
-            state=raw["state"],
-        )
+__all__ = [
+    "AssetEvaluation",
+    "AutomationCursor",
+    "AutomationTickResult",
+    "evaluate_automation_conditions",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AssetEvaluation:
-    """One asset's evaluation on a tick: the value, whether it was requested, and why."""
+    """One asset's evaluation on a tick: the value, whether it was requested, and why.
+
+    `tree` (which sub-condition was true, for which dependency) is rebuilt from the
+    tick's records on first access.
+    """
 
     key: AssetKey
     value: bool
     requested: bool
-    tree: NodeResult | None
     error: str | None = None
+    explainer: _Explainer | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def tree(self) -> NodeResult | None:
+        if self.explainer is None or self.error is not None:
+            return None
+        return self.explainer.tree(self.key)
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key.to_user_string(), "value": self.value,
-                "requested": self.requested, "error": self.error,
-                "tree": self.tree.to_json() if self.tree is not None else None}
+        tree = self.tree
+        return {
+            "key": self.key.to_user_string(),
+            "value": self.value,
+            "requested": self.requested,
+            "error": self.error,
+            "tree": tree.to_json() if tree is not None else None,
+        }
+
+
+class _Explainer:
+    """Builds (once) each asset's explanation tree from a finished tick's context."""
+
+    def __init__(self, ctx: TickContext) -> None:
+        self._ctx = ctx
+        self._trees: dict[AssetKey, NodeResult | None] = {}
+
+    def fingerprints(self) -> dict[AssetKey, str]:
+        keys = self._ctx.ix.keys
+        return {keys[r]: digest for r, digest in self._ctx.fingerprints().items()}
+
+    def tree(self, key: AssetKey) -> NodeResult | None:
+        if key not in self._trees:
+            gc_was_enabled = gc.isenabled()
+            gc.disable()  # a tree is many small objects and no cycles (see below)
+            try:
+                self._trees[key] = self._ctx.explain(key)
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+        return self._trees[key]
 
 
 class AutomationTickResult:
     """What `evaluate_automation_conditions` returns."""
 
-    def __init__(self, evaluations: Mapping[AssetKey, AssetEvaluation], cursor: AutomationCursor,
-                 evaluation_time: float) -> None:
+    def __init__(
+        self,
+        evaluations: Mapping[AssetKey, AssetEvaluation],
+        cursor: AutomationCursor,
+        evaluation_time: float,
+        explainer: _Explainer | None = None,
+    ) -> None:
         self.results = dict(evaluations)
         self.cursor = cursor
         self.evaluation_time = evaluation_time
+        self._explainer = explainer
+
+    def fingerprints(self) -> dict[AssetKey, str]:
+        """A digest of each evaluated asset's explanation tree, without building the trees:
+        what the daemon compares to record only the evaluations that changed."""
+        return {} if self._explainer is None else self._explainer.fingerprints()
 
     @property
     def total_requested(self) -> int:
@@ -111,162 +126,6 @@ class AutomationTickResult:
     @property
     def errors(self) -> dict[AssetKey, str]:
         return {k: e.error for k, e in self.results.items() if e.error}
-
-
-class TickContext:
-    """Everything conditions read during one tick, loaded in batches."""
-
-    def __init__(self, graph: AssetGraph, instance: Any, previous: AutomationCursor | None,
-                 evaluation_time: float) -> None:
-        self.graph = graph
-        self.instance = instance
-        self.previous = previous
-        self.time = evaluation_time
-        self.records: dict[AssetKey, LatestRecords] = instance.get_latest_records(None)
-        self.requested: set[AssetKey] = set()
-        self.root: AssetKey | None = None
-        self.root_condition_id: str | None = None
-        self.state: dict[str, dict[str, bool]] = {}
-        self._in_progress: set[AssetKey] | None = None
-        self._run_selections: dict[str, frozenset[AssetKey]] = {}
-        self._failed: set[AssetKey] | None = None
-        self._selections: dict[int, frozenset[AssetKey]] = {}
-        self._missing: dict[AssetKey, bool] = {}
-        self.max_event_id = max((self._event_id(r) for r in self.records.values()), default=0)
-
-    @staticmethod
-    def _event_id(r: LatestRecords) -> int:
-        ids = [x.storage_id for x in (r.materialization, r.observation) if x is not None]
-        return max(ids, default=0)
-
-    # Operands --------------------------------------------------------------------
-    def operand(self, kind: str, target: AssetKey, path: str) -> bool:
-        return getattr(self, f"_op_{kind}")(target)
-
-    def _op_missing(self, key: AssetKey) -> bool:
-        known = self._missing.get(key)
-        if known is not None:
-            return known
-        node = self.graph.get(key)
-        if node.is_virtual:  # exactly what StaleStatus.MISSING means for a virtual asset
-            ancestors = self.graph.non_virtual_ancestors(key)
-            if ancestors:
-                value = all(self._op_missing(a) for a in ancestors)
-            else:
-                value = self._latest_update(key, include_observations=False) == 0
-        else:
-            value = self._latest_update(key, include_observations=node.is_external) == 0
-        self._missing[key] = value
-        return value
-
-    def _latest_update(self, key: AssetKey, *, include_observations: bool) -> int:
-        r = self.records.get(key)
-        if r is None:
-            return 0
-        ids = [r.materialization.storage_id] if r.materialization is not None else []
-        if include_observations and r.observation is not None:
-            ids.append(r.observation.storage_id)
-        return max(ids, default=0)
-
-    def _op_newly_updated(self, key: AssetKey) -> bool:
-        if self.previous is None:
-            return False
-        latest = self._latest_update(key, include_observations=self.graph.get(key).is_external)
-        return latest > self.previous.last_event_id
-
-    def _op_in_progress(self, key: AssetKey) -> bool:
-        if self._in_progress is None:
-            keys: set[AssetKey] = set()
-            for status in (RunStatus.QUEUED, RunStatus.STARTED):
-                for run in self.instance.get_runs(status=status):
-                    keys.update(run.asset_selection)
-            self._in_progress = keys
-        return key in self._in_progress
-
-    def _op_execution_failed(self, key: AssetKey) -> bool:
-        if self._failed is None:
-            failed: set[AssetKey] = set()
-            seen: set[AssetKey] = set()
-            for run in self.instance.get_runs(limit=_RECENT_RUNS):  # newest first
-                if not run.is_finished:
-                    continue
-                for k in run.asset_selection:
-                    if k in seen:
-                        continue
-                    seen.add(k)
-                    r = self.records.get(k)
-                    updated = r is not None and r.last_run_id == run.run_id
-                    if run.status is RunStatus.FAILURE and not updated:
-                        failed.add(k)
-            self._failed = failed
-        return key in self._failed
-
-    def _op_newly_requested(self, key: AssetKey) -> bool:
-        return self.previous is not None and key in self.previous.requested
-
-    def _op_will_be_requested(self, key: AssetKey) -> bool:
-        return key in self.requested
-
-    def _op_code_version_changed(self, key: AssetKey) -> bool:
-        if self.previous is None or key not in self.previous.code_versions:
-            return False
-        return self.previous.code_versions[key] != self.graph.get(key).code_version
-
-    def _op_initial_evaluation(self, key: AssetKey) -> bool:
-        if self.previous is None or self.root is None:
-            return True
-        return self.previous.condition_ids.get(self.root) != self.root_condition_id
-
-    def _op_in_latest_time_window(self, key: AssetKey) -> bool:
-        return True
-
-    def _op_executed_with_root_target(self, key: AssetKey) -> bool:
-        r = self.records.get(key)
-        if r is None or r.last_run_id is None or self.root is None:
-            return False
-        run_id = r.last_run_id
-        if run_id not in self._run_selections:
-            run = self.instance.get_run(run_id)
-            self._run_selections[run_id] = frozenset(run.asset_selection) if run else frozenset()
-        return self.root in self._run_selections[run_id]
-
-    def cron_tick_passed(self, schedule: str, tz: str) -> bool:
-        if self.previous is None or self.previous.evaluation_time is None:
-            return False
-        zone = ZoneInfo(tz) if tz != "UTC" else timezone.utc
-        start = datetime.fromtimestamp(self.previous.evaluation_time, zone)
-        nxt = croniter(schedule, start).get_next(datetime)
-        return nxt.timestamp() <= self.time
-
-    # Dependencies and state --------------------------------------------------------
-    def dependencies(self, target: AssetKey, cond: DepsCondition) -> list[AssetKey]:
-        node = self.graph.get(target)
-        deps = self.graph.non_virtual_ancestors(target) if cond.through_virtual else node.parent_keys
-        if cond.allow_selection is not None:
-            deps = deps & self._resolve(cond.allow_selection)
-        if cond.ignore_selection is not None:
-            deps = deps - self._resolve(cond.ignore_selection)
-        return sorted(deps)
-
-    def _resolve(self, selection: AssetSelection) -> frozenset[AssetKey]:
-        cached = self._selections.get(id(selection))
-        if cached is None:
-            cached = selection.resolve(self.graph)
-            self._selections[id(selection)] = cached
-        return cached
-
-    def previous_state(self, path: str, target: AssetKey) -> bool:
-        if self.previous is None or self.root is None:
-            return False
-        if self.previous.condition_ids.get(self.root) != self.root_condition_id:
-            return False  # the condition changed: its old state means nothing
-        per_root = self.previous.state.get(self.root.to_user_string(), {})
-        return per_root.get(f"{path}@{target.to_user_string()}", False)
-
-    def set_state(self, path: str, target: AssetKey, value: bool) -> None:
-        if value and self.root is not None:
-            self.state.setdefault(self.root.to_user_string(), {})[
-                f"{path}@{target.to_user_string()}"] = True
 
 
 def evaluate_automation_conditions(
@@ -288,50 +147,94 @@ def evaluate_automation_conditions(
     """
     graph: AssetGraph = defs if isinstance(defs, AssetGraph) else defs.resolve_asset_graph()
     now = _timestamp(evaluation_time)
-    ctx = TickContext(graph, instance, cursor, now)
-    targets = _targets(graph, asset_selection)
-    evaluations: dict[AssetKey, AssetEvaluation] = {}
-    condition_ids: dict[AssetKey, str] = {}
-    for key in graph.toposorted_asset_keys:
-        if key not in targets:
-            continue
-        node = graph.get(key)
-        condition: AutomationCondition = node.automation_condition
-        condition_ids[key] = condition.unique_id
-        evaluations[key] = _evaluate_one(ctx, key, condition, node.is_materializable)
+    # A tick allocates many small objects and creates no cycles: the cyclic garbage
+    # collector would only rescan them over and over.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        ctx = TickContext(graph, instance, cursor, now)
+        ix = ctx.ix
+        targets = _targets(graph, ix, asset_selection)
+        values: dict[int, bool] = {}
+        errors: dict[int, str] = {}
+        for roots, condition in _batches(ix, targets):
+            _evaluate_batch(ctx, roots, condition, values, errors)
+        explainer = _Explainer(ctx)
+        evaluations = {
+            ix.keys[i]: AssetEvaluation(
+                key=ix.keys[i],
+                value=values.get(i, False),
+                requested=i in ctx.requested_indices,
+                error=errors.get(i),
+                explainer=explainer,
+            )
+            for i in targets
+        }
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     new_cursor = AutomationCursor(
         evaluation_id=(cursor.evaluation_id + 1) if cursor else 1,
         evaluation_time=now,
         last_event_id=max(ctx.max_event_id, cursor.last_event_id if cursor else 0),
         requested=frozenset(ctx.requested),
-        code_versions={k: graph.get(k).code_version for k in targets},
-        condition_ids=condition_ids,
+        code_versions={ix.keys[i]: ix.code_versions[i] for i in targets},
+        condition_ids={ix.keys[i]: ix.conditions[i].compiled()[1] for i in targets},
         state=ctx.state,
     )
-    return AutomationTickResult(evaluations, new_cursor, now)
+    return AutomationTickResult(evaluations, new_cursor, now, explainer)
 
 
-def _evaluate_one(ctx: TickContext, key: AssetKey, condition: AutomationCondition,
-                  materializable: bool) -> AssetEvaluation:
-    ctx.root = key
-    ctx.root_condition_id = condition.unique_id
+def _evaluate_batch(
+    ctx: TickContext,
+    roots: list[int],
+    condition: AutomationCondition,
+    values: dict[int, bool],
+    errors: dict[int, str],
+) -> None:
+    root, condition_id = condition.compiled()
     try:
-        tree = condition.evaluate(ctx, key, "r")
+        true = ctx.evaluate_roots(roots, root, condition_id)
     except Exception as exc:  # one bad condition fails its asset, not the tick
-        ctx.state.pop(key.to_user_string(), None)
-        return AssetEvaluation(key=key, value=False, requested=False, tree=None,
-                               error=f"Evaluating the automation condition of "
-                                     f"'{key.to_user_string()}' failed: {type(exc).__name__}: {exc}")
-    requested = tree.value and materializable
-    if requested:
-        ctx.requested.add(key)
-    return AssetEvaluation(key=key, value=tree.value, requested=requested, tree=tree)
+        if len(roots) > 1:  # find which assets fail, one by one
+            for r in roots:
+                _evaluate_batch(ctx, [r], condition, values, errors)
+            return
+        (r,) = roots
+        ctx.forget(r)
+        errors[r] = (
+            f"Evaluating the automation condition of '{ctx.ix.names[r]}' "
+            f"failed: {type(exc).__name__}: {exc}"
+        )
+        return
+    materializable = ctx.ix.materializable
+    for r in roots:
+        value = values[r] = r in true
+        if value and r in materializable:
+            ctx.mark_requested(r)
 
 
-def _targets(graph: AssetGraph, selection: Any) -> set[AssetKey]:
-    keys: Iterable[AssetKey] = (graph.get_all_asset_keys() if selection is None
-                                else AssetSelection.from_coercible(selection).resolve(graph))
-    return {k for k in keys if isinstance(graph.get(k).automation_condition, AutomationCondition)}
+def _batches(ix: GraphIndex, targets: list[int]) -> Iterator[tuple[list[int], AutomationCondition]]:
+    """The targets grouped by depth and condition (equal conditions share a batch):
+    shallowest first, and in each batch no asset is upstream of another."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    for i in targets:  # topological order, so each group's first is its earliest
+        groups.setdefault((ix.depth[i], ix.conditions[i].compiled()[1]), []).append(i)
+    for depth_and_id in sorted(groups, key=lambda g: (g[0], groups[g][0])):
+        roots = groups[depth_and_id]
+        yield roots, ix.conditions[roots[0]]
+
+
+def _targets(graph: AssetGraph, ix: GraphIndex, selection: Any) -> list[int]:
+    """The indices of the assets to evaluate (those with a condition), in order."""
+    chosen = (
+        None if selection is None else (AssetSelection.from_coercible(selection).resolve(graph))
+    )
+    return [
+        i
+        for i, c in enumerate(ix.conditions)
+        if isinstance(c, AutomationCondition) and (chosen is None or ix.keys[i] in chosen)
+    ]
 
 
 def _timestamp(value: datetime | float | None) -> float:

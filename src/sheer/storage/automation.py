@@ -1,4 +1,4 @@
-"""Storage for automation: ticks, per-asset evaluations, and leases.
+"""Storage for automation: ticks, per-asset evaluations, leases, and the tick's lean read.
 
 Leases make sure only one daemon acts on an instance: a holder renews its lease each
 tick; another daemon may take it only once it has expired.
@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sheer.events import from_json, to_json
 from sheer.keys import AssetKey
-from sheer.storage.schema import automation_evaluations, automation_ticks, leases
+from sheer.storage.schema import asset_latest, automation_evaluations, automation_ticks, leases
 from sheer.storage.sql import SqlStorage
 
 
@@ -52,20 +52,63 @@ class AutomationStorage:
     def __init__(self, storage: SqlStorage) -> None:
         self.engine = storage.engine
 
-    def add_tick(self, *, timestamp: float, evaluation_id: int, status: str,
-                 requested: Iterable[AssetKey], run_ids: Sequence[str], error: str | None,
-                 duration: float | None, evaluations: Iterable[dict[str, Any]]) -> int:
+    def get_latest_ids(
+        self, partition: str | None = None
+    ) -> dict[str, tuple[int, int, str | None]]:
+        """For every asset with a record: the ids of its latest materialization and
+        observation (0 when none) and the run of that materialization, in one query.
+
+        What a tick needs of the latest-record index, without reading the events
+        themselves (`SqlStorage.get_latest_records` parses every event's body).
+        """
+        stmt = select(
+            asset_latest.c.asset_key,
+            asset_latest.c.last_materialization_id,
+            asset_latest.c.last_observation_id,
+            asset_latest.c.last_run_id,
+        ).where(asset_latest.c.partition == (partition or ""))
+        with self.engine.connect() as conn:
+            return {
+                name: (mat or 0, obs or 0, run_id) for name, mat, obs, run_id in conn.execute(stmt)
+            }
+
+    def add_tick(
+        self,
+        *,
+        timestamp: float,
+        evaluation_id: int,
+        status: str,
+        requested: Iterable[AssetKey],
+        run_ids: Sequence[str],
+        error: str | None,
+        duration: float | None,
+        evaluations: Iterable[dict[str, Any]],
+    ) -> int:
         """Record a tick and its evaluations in one transaction; returns the tick id."""
         with self.engine.begin() as conn:
-            result = conn.execute(insert(automation_ticks).values(
-                timestamp=timestamp, evaluation_id=evaluation_id, status=status,
-                requested=to_json(sorted(k.to_user_string() for k in requested)),
-                run_ids=to_json(list(run_ids)), error=error, duration=duration))
+            result = conn.execute(
+                insert(automation_ticks).values(
+                    timestamp=timestamp,
+                    evaluation_id=evaluation_id,
+                    status=status,
+                    requested=to_json(sorted(k.to_user_string() for k in requested)),
+                    run_ids=to_json(list(run_ids)),
+                    error=error,
+                    duration=duration,
+                )
+            )
             tick_id = int(result.inserted_primary_key[0])
-            rows = [{"tick_id": tick_id, "asset_key": e["key"], "value": int(e["value"]),
-                     "requested": int(e["requested"]), "error": e.get("error"),
-                     "tree": to_json(e["tree"]) if e.get("tree") is not None else None}
-                    for e in evaluations]
+            rows = [
+                {
+                    "tick_id": tick_id,
+                    "asset_key": e["key"],
+                    "value": int(e["value"]),
+                    "requested": int(e["requested"]),
+                    "error": e.get("error"),
+                    "tree": to_json(e["tree"]) if e.get("tree") is not None else None,
+                }
+                for e in evaluations
+            ]
             if rows:
                 conn.execute(insert(automation_evaluations), rows)
         return tick_id
@@ -76,14 +119,23 @@ class AutomationStorage:
             stmt = stmt.where(automation_ticks.c.id < before_id)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
-        return [TickRecord(tick_id=r["id"], timestamp=r["timestamp"],
-                           evaluation_id=r["evaluation_id"], status=r["status"],
-                           requested=tuple(AssetKey(k) for k in from_json(r["requested"]) or []),
-                           run_ids=tuple(from_json(r["run_ids"]) or []), error=r["error"],
-                           duration=r["duration"]) for r in rows]
+        return [
+            TickRecord(
+                tick_id=r["id"],
+                timestamp=r["timestamp"],
+                evaluation_id=r["evaluation_id"],
+                status=r["status"],
+                requested=tuple(AssetKey(k) for k in from_json(r["requested"]) or []),
+                run_ids=tuple(from_json(r["run_ids"]) or []),
+                error=r["error"],
+                duration=r["duration"],
+            )
+            for r in rows
+        ]
 
-    def get_evaluations(self, *, tick_id: int | None = None, asset_key: AssetKey | None = None,
-                        limit: int = 100) -> list[EvaluationRecord]:
+    def get_evaluations(
+        self, *, tick_id: int | None = None, asset_key: AssetKey | None = None, limit: int = 100
+    ) -> list[EvaluationRecord]:
         stmt = select(automation_evaluations)
         conds = []
         if tick_id is not None:
@@ -95,10 +147,17 @@ class AutomationStorage:
         stmt = stmt.order_by(automation_evaluations.c.tick_id.desc()).limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
-        return [EvaluationRecord(tick_id=r["tick_id"], asset_key=AssetKey(r["asset_key"]),
-                                 value=bool(r["value"]), requested=bool(r["requested"]),
-                                 error=r["error"],
-                                 tree=from_json(r["tree"]) if r["tree"] else None) for r in rows]
+        return [
+            EvaluationRecord(
+                tick_id=r["tick_id"],
+                asset_key=AssetKey(r["asset_key"]),
+                value=bool(r["value"]),
+                requested=bool(r["requested"]),
+                error=r["error"],
+                tree=from_json(r["tree"]) if r["tree"] else None,
+            )
+            for r in rows
+        ]
 
     def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
         """Take or renew the lease `name` for `owner`; False while another holds it."""

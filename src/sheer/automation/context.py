@@ -1,0 +1,376 @@
+"""TickContext: what the conditions of one tick read, loaded in batches, and what they found.
+
+Storage is read up front: the ids of every asset's latest records in one query, and the
+runs (for `in_progress`, `execution_failed`, `executed_with_root_target`) in one more,
+the first time a condition needs them. Conditions are evaluated over sets of
+candidates: a candidate is an (asset being evaluated, target) pair encoded as one int,
+`root * n + target`, over the graph's topological indices (`GraphIndex`). Facts that
+do not depend on the asset being evaluated (`missing`, `newly_updated`, ...) are
+computed once per tick as sets of target indices. The context also records which
+candidates each node found true, so that one asset's explanation tree can be rebuilt
+on demand. It never writes to storage.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from sheer.automation.conditions import NodeResult
+from sheer.automation.index import index_graph
+from sheer.events import RunRecord, RunStatus
+from sheer.graph import AssetGraph
+from sheer.keys import AssetKey
+from sheer.storage.automation import AutomationStorage
+
+if TYPE_CHECKING:
+    from sheer.automation.conditions import DepsCondition, EvalNode
+    from sheer.automation.cursor import AutomationCursor
+    from sheer.selection import AssetSelection
+
+_RECENT_RUNS = 1000  # how far back execution_failed() looks for an asset's latest run
+_UNFINISHED = (RunStatus.QUEUED, RunStatus.STARTED)
+
+
+class TickContext:
+    """Everything conditions read during one tick, and the true candidates of each node."""
+
+    def __init__(
+        self,
+        graph: AssetGraph,
+        instance: Any,
+        previous: AutomationCursor | None,
+        evaluation_time: float,
+    ) -> None:
+        self.graph = graph
+        self.ix = ix = index_graph(graph)
+        self.instance = instance
+        self.previous = previous
+        self.time = evaluation_time
+        self.n = len(ix.keys)
+        latest = AutomationStorage(instance.storage).get_latest_ids()
+        self.max_event_id = max((max(mat, obs) for mat, obs, _ in latest.values()), default=0)
+        # By index: the ids of the latest materialization and observation, and its run.
+        by_name = ix.by_name
+        self._latest: dict[int, tuple[int, int, str | None]] = {
+            by_name[name]: ids for name, ids in latest.items() if name in by_name
+        }
+        self.requested: set[AssetKey] = set()
+        self.requested_indices: set[int] = set()
+        self.state: dict[str, dict[str, bool]] = {}
+        self._true: dict[int, set[int]] = {}  # id(EvalNode) -> candidates found true
+        self._paths: dict[int, str] = {}  # id(EvalNode) -> its path
+        self._roots: dict[int, EvalNode] = {}  # root index -> the tree it was evaluated with
+        self._changed: set[int] = set()  # roots with no usable previous state
+        self._previous_true: dict[str, set[int]] | None = None  # node path -> candidates
+        self._facts: dict[str, set[int]] = {}
+        self._fact_builders: dict[str, Callable[[], set[int]]] = {
+            "missing": self._missing,
+            "newly_updated": self._newly_updated,
+            "in_progress": self._in_progress,
+            "execution_failed": self._execution_failed,
+            "newly_requested": self._newly_requested,
+            "code_version_changed": self._code_version_changed,
+        }
+        self._runs: list[RunRecord] | None = None
+        self._run_members: dict[str, frozenset[int]] = {}
+        self._deps: dict[tuple[int, bool, int, int], tuple[int, ...]] = {}
+        self._expansions: dict[tuple[int, bool, int, int], tuple[Any, Any, Any]] = {}
+        self._selections: dict[int, frozenset[int]] = {}
+        self._cron: dict[tuple[str, str], bool] = {}
+
+    # Evaluation --------------------------------------------------------------------
+    def evaluate_roots(self, roots: list[int], root: EvalNode, condition_id: str) -> set[int]:
+        """Evaluate one condition for several assets (none upstream of another); returns
+        the indices of those for which it is true."""
+        previous, n = self.previous, self.n
+        for r in roots:
+            self._roots[r] = root
+            if previous is None or previous.condition_ids.get(self.ix.keys[r]) != condition_id:
+                self._changed.add(r)  # first evaluation, or a changed condition
+        try:
+            true = self.evaluate(root, {r * n + r for r in roots})
+        finally:
+            self._expansions.clear()  # it kept the batch's candidate sets alive until here
+        return {pair // n for pair in true}
+
+    def evaluate(self, node: EvalNode, candidates: set[int]) -> set[int]:
+        """Evaluate one node and record what it found, for explanations."""
+        true = node.cond.evaluate(self, candidates, node)
+        seen = self._true.get(id(node))
+        if seen is None:
+            self._true[id(node)] = set(true)
+            self._paths[id(node)] = node.path
+        else:
+            seen |= true
+        return true
+
+    def mark_requested(self, i: int) -> None:
+        self.requested.add(self.ix.keys[i])
+        self.requested_indices.add(i)
+
+    def forget(self, i: int) -> None:
+        """Drop the state an asset's failed evaluation may have left."""
+        self.state.pop(self.ix.names[i], None)
+        self._roots.pop(i, None)
+
+    # Explanations ------------------------------------------------------------------
+    def explain(self, key: AssetKey) -> NodeResult | None:
+        """The asset's evaluation tree: each node's value, for each dependency it covered."""
+        r = self.ix.index[key]
+        root = self._roots.get(r)
+        if root is None:
+            return None
+        true, keys, n = self._true, self.ix.keys, self.n
+        empty: set[int] = set()
+
+        def walk(node: EvalNode, pair: int) -> NodeResult:
+            cond = node.cond
+            note = None
+            if cond.over_dependencies:
+                child = node.children[0]
+                children = tuple([walk(child, dep) for dep in self._dependency_pairs(pair, cond)])
+                note = "through virtual assets" if cond.through_virtual else None
+            else:
+                children = tuple([walk(c, pair) for c in node.children])
+            return NodeResult(
+                node.label, pair in true.get(id(node), empty), children, keys[pair % n], note
+            )
+
+        return walk(root, r * n + r)
+
+    def fingerprints(self) -> dict[int, str]:
+        """For each evaluated asset, a digest of what its nodes found true (with which
+        dependencies): equal digests on two ticks of one graph mean equal explanation
+        trees, as long as the condition is the same. Costs what the true candidates
+        number, and builds no tree."""
+        n = self.n
+        sums = dict.fromkeys(self._roots, 0)
+        for node_id, true in self._true.items():
+            # An order-free sum of one hash per (node, target); ints and tuples of ints
+            # hash the same in every process (only str hashing is randomized).
+            salt = zlib.crc32(self._paths[node_id].encode())
+            for pair in true:
+                r, t = divmod(pair, n)
+                if r in sums:
+                    sums[r] += hash((salt, t))
+        return {r: f"{total & 0xFFFFFFFFFFFFFFFF:016x}" for r, total in sums.items()}
+
+    # Operands ----------------------------------------------------------------------
+    def operand(self, kind: str, candidates: set[int]) -> set[int]:
+        """The candidates for which the operand `kind` holds."""
+        n = self.n
+        if kind == "in_latest_time_window":  # unpartitioned assets are always in it
+            return set(candidates)
+        if kind == "initial_evaluation":
+            changed = self._changed
+            return {p for p in candidates if p // n in changed}
+        if kind == "executed_with_root_target":
+            return {p for p in candidates if self._executed_with_root(p)}
+        if kind == "will_be_requested":  # grows during the tick: never cached
+            targets = self.requested_indices
+        else:
+            targets = self._facts.get(kind)  # type: ignore[assignment]
+            if targets is None:
+                targets = self._facts[kind] = self._fact_builders[kind]()
+        return {p for p in candidates if p % n in targets}
+
+    def _indices(self, keys: Iterable[AssetKey]) -> set[int]:
+        index = self.ix.index
+        return {index[k] for k in keys if k in index}
+
+    def _latest_update(self, i: int, *, include_observations: bool) -> int:
+        mat, obs, _ = self._latest.get(i, (0, 0, None))
+        return max(mat, obs) if include_observations else mat
+
+    def _missing(self) -> set[int]:
+        ix = self.ix
+        missing = {
+            i
+            for i in range(self.n)
+            if i not in ix.virtual
+            and self._latest_update(i, include_observations=i in ix.external) == 0
+        }
+        for i in ix.virtual:  # exactly what StaleStatus.MISSING means for a virtual asset
+            ancestors = ix.ancestors[i]
+            if ancestors:
+                if missing.issuperset(ancestors):
+                    missing.add(i)
+            elif self._latest_update(i, include_observations=False) == 0:
+                missing.add(i)
+        return missing
+
+    def _newly_updated(self) -> set[int]:
+        if self.previous is None:
+            return set()
+        last, external = self.previous.last_event_id, self.ix.external
+        return {
+            i
+            for i in self._latest
+            if self._latest_update(i, include_observations=i in external) > last
+        }
+
+    def _all_runs(self) -> list[RunRecord]:
+        """Every run, newest first, read once per tick."""
+        if self._runs is None:
+            self._runs = self.instance.get_runs()
+        return self._runs
+
+    def _in_progress(self) -> set[int]:
+        return self._indices(
+            k for run in self._all_runs() if run.status in _UNFINISHED for k in run.asset_selection
+        )
+
+    def _execution_failed(self) -> set[int]:
+        failed: set[AssetKey] = set()
+        seen: set[AssetKey] = set()
+        for run in self._all_runs()[:_RECENT_RUNS]:  # newest first
+            if not run.is_finished:
+                continue
+            for k in run.asset_selection:
+                if k in seen:
+                    continue
+                seen.add(k)
+                i = self.ix.index.get(k)
+                updated = i is not None and self._latest.get(i, (0, 0, None))[2] == run.run_id
+                if run.status is RunStatus.FAILURE and not updated:
+                    failed.add(k)
+        return self._indices(failed)
+
+    def _newly_requested(self) -> set[int]:
+        return set() if self.previous is None else self._indices(self.previous.requested)
+
+    def _code_version_changed(self) -> set[int]:
+        if self.previous is None:
+            return set()
+        index, versions = self.ix.index, self.ix.code_versions
+        return {
+            index[k]
+            for k, v in self.previous.code_versions.items()
+            if k in index and versions[index[k]] != v
+        }
+
+    def _executed_with_root(self, pair: int) -> bool:
+        r, t = divmod(pair, self.n)
+        run_id = self._latest.get(t, (0, 0, None))[2]
+        if run_id is None:
+            return False
+        members = self._run_members.get(run_id)
+        if members is None:
+            if not self._run_members:
+                for run in self._all_runs():
+                    self._run_members[run.run_id] = frozenset(self._indices(run.asset_selection))
+            members = self._run_members.get(run_id)
+            if members is None:  # a run newer than this tick's read of the runs
+                run = self.instance.get_run(run_id)
+                members = frozenset(self._indices(run.asset_selection if run else ()))
+                self._run_members[run_id] = members
+        return r in members
+
+    def cron_tick_passed(self, schedule: str, tz: str) -> bool:
+        """A tick of `schedule` passed since the previous evaluation (never on the first)."""
+        known = self._cron.get((schedule, tz))
+        if known is not None:
+            return known
+        if self.previous is None or self.previous.evaluation_time is None:
+            value = False
+        else:
+            zone = ZoneInfo(tz) if tz != "UTC" else UTC
+            start = datetime.fromtimestamp(self.previous.evaluation_time, zone)
+            value = croniter(schedule, start).get_next(datetime).timestamp() <= self.time
+        self._cron[schedule, tz] = value
+        return value
+
+    # Dependencies ------------------------------------------------------------------
+    def expand_to_dependencies(
+        self, candidates: set[int], cond: DepsCondition
+    ) -> tuple[list[tuple[int, tuple[int, ...]]], set[int]]:
+        """For each candidate, the candidates of its dependencies; and all of those."""
+        # The dependency operators of one condition (eager has three) usually get the
+        # same candidates: expand them once. The memo holds the candidates, so their id
+        # cannot be reused by another set while it is kept.
+        memo_key = (
+            id(candidates),
+            cond.through_virtual,
+            id(cond.allow_selection),
+            id(cond.ignore_selection),
+        )
+        known = self._expansions.get(memo_key)
+        if known is not None and known[0] is candidates:
+            return known[1], known[2]
+        n = self.n
+        groups = []
+        everything: set[int] = set()
+        for pair in candidates:
+            r, t = divmod(pair, n)
+            base = r * n
+            deps = tuple([base + d for d in self._dependencies(t, cond)])
+            groups.append((pair, deps))
+            everything.update(deps)
+        self._expansions[memo_key] = (candidates, groups, everything)
+        return groups, everything
+
+    def _dependency_pairs(self, pair: int, cond: DepsCondition) -> list[int]:
+        r, t = divmod(pair, self.n)
+        return [r * self.n + d for d in self._dependencies(t, cond)]
+
+    def _dependencies(self, t: int, cond: DepsCondition) -> tuple[int, ...]:
+        """The indices `cond` looks at for target `t`, in key order."""
+        deps = self.ix.ancestors[t] if cond.through_virtual else self.ix.parents[t]
+        allow, ignore = cond.allow_selection, cond.ignore_selection
+        if allow is None and ignore is None:
+            return deps
+        memo_key = (t, cond.through_virtual, id(allow), id(ignore))
+        found = self._deps.get(memo_key)
+        if found is None:
+            allowed = self._resolve(allow) if allow is not None else None
+            ignored = self._resolve(ignore) if ignore is not None else frozenset()
+            found = self._deps[memo_key] = tuple(
+                d for d in deps if (allowed is None or d in allowed) and d not in ignored
+            )
+        return found
+
+    def _resolve(self, selection: AssetSelection) -> frozenset[int]:
+        # Keyed by identity: the selections live in the conditions, which outlive the tick.
+        cached = self._selections.get(id(selection))
+        if cached is None:
+            cached = frozenset(self._indices(selection.resolve(self.graph)))
+            self._selections[id(selection)] = cached
+        return cached
+
+    # State ---------------------------------------------------------------------------
+    def previous_state(self, path: str, candidates: set[int]) -> set[int]:
+        """The candidates for which the node at `path` was true on the previous tick."""
+        if self.previous is None:
+            return set()
+        if self._previous_true is None:
+            self._previous_true = self._load_previous_state()
+        hits = candidates & self._previous_true.get(path, set())
+        changed, n = self._changed, self.n
+        return {p for p in hits if p // n not in changed}
+
+    def _load_previous_state(self) -> dict[str, set[int]]:
+        assert self.previous is not None
+        by_name, n = self.ix.by_name, self.n
+        out: dict[str, set[int]] = {}
+        for root_name, entries in self.previous.state.items():
+            r = by_name.get(root_name)
+            if r is None:
+                continue
+            for entry, value in entries.items():
+                path, _, target = entry.rpartition("@")
+                t = by_name.get(target)
+                if value and t is not None:
+                    out.setdefault(path, set()).add(r * n + t)
+        return out
+
+    def set_state(self, path: str, true: set[int]) -> None:
+        n, names, state = self.n, self.ix.names, self.state
+        for pair in true:
+            r, t = divmod(pair, n)
+            state.setdefault(names[r], {})[f"{path}@{names[t]}"] = True

@@ -1,0 +1,373 @@
+"""AutomationCondition trees: labels, operators, replace() and resolve_through_virtual().
+
+Pure tests of the condition objects; evaluation over ticks is in
+test_automation_evaluator.py.
+"""
+
+import dataclasses
+import pickle
+
+import pytest
+
+import sheer as dg
+from sheer.automation.conditions import (
+    AndCondition,
+    DepsCondition,
+    NewlyTrueCondition,
+    NotCondition,
+    OrCondition,
+    SinceCondition,
+)
+from sheer.errors import DefinitionError
+
+AC = dg.AutomationCondition
+
+
+def walk(cond):
+    yield cond
+    for child in cond.children:
+        yield from walk(child)
+
+
+def deps_nodes(cond):
+    return [c for c in walk(cond) if isinstance(c, DepsCondition)]
+
+
+# Labels ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cond", "text"),
+    [
+        (AC.missing(), "missing"),
+        (AC.newly_updated(), "newly_updated"),
+        (AC.in_progress(), "in_progress"),
+        (AC.execution_failed(), "execution_failed"),
+        (AC.newly_requested(), "newly_requested"),
+        (AC.will_be_requested(), "will_be_requested"),
+        (AC.code_version_changed(), "code_version_changed"),
+        (AC.initial_evaluation(), "initial_evaluation"),
+        (AC.in_latest_time_window(), "in_latest_time_window"),
+        (AC.cron_tick_passed("0 * * * *"), "cron_tick_passed(0 * * * *, UTC)"),
+        (
+            AC.cron_tick_passed("0 9 * * *", "Europe/Paris"),
+            "cron_tick_passed(0 9 * * *, Europe/Paris)",
+        ),
+        (AC.missing() & AC.newly_updated(), "missing & newly_updated"),
+        (AC.missing() | AC.newly_updated(), "missing | newly_updated"),
+        (~AC.missing(), "~missing"),
+        (~(AC.missing() | AC.newly_updated()), "~(missing | newly_updated)"),
+        (
+            (AC.missing() | AC.in_progress()) & AC.newly_updated(),
+            "(missing | in_progress) & newly_updated",
+        ),
+        (AC.missing().since(AC.newly_updated()), "(missing) since (newly_updated)"),
+        (AC.missing().newly_true(), "(missing).newly_true()"),
+        (AC.missing().since_last_handled(), "(missing) since (handled)"),
+        (AC.any_deps_match(AC.missing()), "any_deps_match(missing)"),
+        (AC.all_deps_match(AC.newly_updated()), "all_deps_match(newly_updated)"),
+        (
+            AC.any_deps_match(AC.missing()).allow(dg.AssetSelection.assets("a")),
+            "any_deps_match(missing).allow(key:a)",
+        ),
+        (
+            AC.any_deps_match(AC.missing()).ignore(dg.AssetSelection.assets("a")),
+            "any_deps_match(missing).ignore(key:a)",
+        ),
+        (
+            AC.any_deps_match(AC.missing()).resolve_through_virtual(),
+            "any_deps_match(missing) (through virtual)",
+        ),
+        (AC.any_deps_updated(), "any_deps_updated"),
+        (AC.any_deps_missing(), "any_deps_missing"),
+        (AC.any_deps_in_progress(), "any_deps_in_progress"),
+        (
+            AC.all_deps_updated_since_cron("0 * * * *"),
+            "all_deps_updated_since_cron(0 * * * *, UTC)",
+        ),
+        (AC.newly_missing(), "newly_missing"),
+        (AC.eager(), "eager"),
+        (AC.on_cron("0 * * * *"), "on_cron(0 * * * *, UTC)"),
+        (AC.on_missing(), "on_missing"),
+        (AC.eager().resolve_through_virtual(), "eager (through virtual)"),
+        (AC.any_deps_updated().resolve_through_virtual(), "any_deps_updated (through virtual)"),
+    ],
+)
+def test_str_gives_a_readable_label(cond, text):
+    assert str(cond) == text
+
+
+def test_with_label_returns_a_relabelled_copy_and_leaves_the_original_alone():
+    base = AC.missing() & AC.newly_updated()
+    labelled = base.with_label("fresh_data")
+    assert str(labelled) == "fresh_data"
+    assert labelled.get_label() == "fresh_data"
+    assert str(base) == "missing & newly_updated"
+    assert base.get_label() is None
+    assert labelled.with_label(None) == base
+
+
+def test_a_label_shows_inside_a_bigger_tree():
+    tree = AC.in_progress() | AC.missing().with_label("gone")
+    assert str(tree) == "in_progress | gone"
+
+
+def test_conditions_are_immutable():
+    cond = AC.missing()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cond.kind = "newly_updated"
+
+
+def test_equal_trees_are_equal_and_hash_alike():
+    assert AC.eager() == AC.eager()
+    assert hash(AC.eager()) == hash(AC.eager())
+    assert AC.eager() != AC.eager().resolve_through_virtual()
+    assert AC.eager().unique_id == AC.eager().unique_id
+    assert AC.eager().unique_id != AC.eager().resolve_through_virtual().unique_id
+
+
+def test_conditions_survive_pickling():
+    cond = AC.eager().resolve_through_virtual() | AC.all_deps_updated_since_cron("0 * * * *").allow(
+        dg.AssetSelection.groups("g")
+    )
+    str(cond), cond.unique_id  # anything cached on the object must not break pickling
+    copy = pickle.loads(pickle.dumps(cond))
+    assert copy == cond
+    assert str(copy) == str(cond)
+    assert copy.unique_id == cond.unique_id
+
+
+def test_invalid_cron_schedule_is_a_definition_error():
+    with pytest.raises(DefinitionError) as err:
+        AC.cron_tick_passed("every hour")
+    assert str(err.value) == (
+        "Invalid cron schedule 'every hour'. Fix: use five fields, e.g. '0 9 * * *'."
+    )
+    with pytest.raises(DefinitionError):
+        AC.on_cron("61 * * * *")
+
+
+# Operators ------------------------------------------------------------------------
+
+
+def test_and_flattens_unlabelled_ands_on_both_sides():
+    a, b, c, d = AC.missing(), AC.newly_updated(), AC.in_progress(), AC.execution_failed()
+    left = (a & b) & c
+    right = a & (b & c)
+    both = (a & b) & (c & d)
+    assert isinstance(left, AndCondition)
+    assert left.operands == (a, b, c)
+    assert right.operands == (a, b, c)
+    assert both.operands == (a, b, c, d)
+
+
+def test_or_flattens_unlabelled_ors_on_both_sides():
+    a, b, c, d = AC.missing(), AC.newly_updated(), AC.in_progress(), AC.execution_failed()
+    assert isinstance((a | b) | c, OrCondition)
+    assert ((a | b) | c).operands == (a, b, c)
+    assert (a | (b | c)).operands == (a, b, c)
+    assert ((a | b) | (c | d)).operands == (a, b, c, d)
+
+
+def test_a_labelled_operand_is_kept_whole():
+    a, b, c = AC.missing(), AC.newly_updated(), AC.in_progress()
+    labelled = (a & b).with_label("both")
+    tree = labelled & c
+    assert tree.operands == (labelled, c)
+    assert (c | (a | b).with_label("either")).operands == (c, (a | b).with_label("either"))
+
+
+def test_and_and_or_do_not_flatten_into_each_other():
+    a, b, c = AC.missing(), AC.newly_updated(), AC.in_progress()
+    tree = (a | b) & c
+    assert tree.operands == (a | b, c)
+    assert isinstance(tree.operands[0], OrCondition)
+
+
+def test_invert_wraps_without_simplifying():
+    a = AC.missing()
+    assert isinstance(~a, NotCondition)
+    assert (~a).operand == a
+    assert (~~a).operand == ~a
+
+
+def test_since_newly_true_and_since_last_handled_build_the_expected_nodes():
+    a, b = AC.missing(), AC.newly_updated()
+    since = a.since(b)
+    assert isinstance(since, SinceCondition)
+    assert (since.trigger, since.reset) == (a, b)
+    newly = a.newly_true()
+    assert isinstance(newly, NewlyTrueCondition) and newly.operand == a
+    handled = a.since_last_handled()
+    assert handled.trigger == a
+    assert str(handled.reset) == "handled"
+    assert handled.reset.operands == (
+        AC.newly_requested(),
+        AC.newly_updated(),
+        AC.initial_evaluation(),
+    )
+
+
+def test_eager_has_dagsters_shape():
+    eager = AC.eager()
+    assert [str(op) for op in eager.operands] == [
+        "in_latest_time_window",
+        "(newly_missing | any_deps_updated) since (handled)",
+        "~any_deps_missing",
+        "~any_deps_in_progress",
+        "~in_progress",
+    ]
+
+
+def test_on_cron_has_dagsters_shape():
+    cron = AC.on_cron("0 9 * * *")
+    assert [str(op) for op in cron.operands] == [
+        "in_latest_time_window",
+        "(cron_tick_passed(0 9 * * *, UTC)) since (handled)",
+        "all_deps_updated_since_cron(0 9 * * *, UTC)",
+    ]
+
+
+# replace() ------------------------------------------------------------------------
+
+
+def test_replace_by_condition_replaces_every_equal_sub_condition():
+    tree = AC.missing() & (AC.in_progress() | AC.missing())
+    out = tree.replace(AC.missing(), AC.execution_failed())
+    assert out == AC.execution_failed() & (AC.in_progress() | AC.execution_failed())
+    assert tree == AC.missing() & (AC.in_progress() | AC.missing())  # unchanged
+
+
+def test_replace_by_label_reaches_inside_operators_and_deps():
+    eager = AC.eager()
+    out = eager.replace("any_deps_missing", AC.any_deps_match(AC.execution_failed()))
+    assert "~any_deps_match(execution_failed)" in [str(op) for op in out.operands]
+    assert "~any_deps_missing" not in [str(op) for op in out.operands]
+    handled = out.replace("handled", AC.newly_requested())
+    assert str(handled.operands[1]) == "(newly_missing | any_deps_updated) since (newly_requested)"
+
+
+def test_replace_can_swap_the_root_and_leaves_unmatched_trees_equal():
+    tree = AC.missing() | AC.newly_updated()
+    assert tree.replace(tree, AC.in_progress()) == AC.in_progress()
+    assert tree.replace("no such label", AC.in_progress()) == tree
+
+
+def test_replace_inside_a_deps_condition_keeps_its_options():
+    sel = dg.AssetSelection.assets("a")
+    deps = AC.any_deps_match(AC.missing()).allow(sel).resolve_through_virtual()
+    out = deps.replace(AC.missing(), AC.newly_updated())
+    assert out.operand == AC.newly_updated()
+    assert out.allow_selection == sel
+    assert out.through_virtual
+
+
+# resolve_through_virtual() ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda d: d & AC.missing(),
+        lambda d: AC.missing() | d,
+        lambda d: ~d,
+        lambda d: d.since(AC.newly_requested()),
+        lambda d: AC.newly_requested().since(d),
+        lambda d: d.newly_true(),
+        lambda d: (~d).since_last_handled(),
+        lambda d: (AC.missing() & ~(d | AC.in_progress())).with_label("nested"),
+    ],
+    ids=[
+        "and",
+        "or",
+        "not",
+        "since-trigger",
+        "since-reset",
+        "newly_true",
+        "since_last_handled",
+        "nested",
+    ],
+)
+def test_resolve_through_virtual_reaches_deps_through_every_operator(build):
+    tree = build(AC.any_deps_match(AC.newly_updated()))
+    assert [d.through_virtual for d in deps_nodes(tree)] == [False]
+    resolved = tree.resolve_through_virtual()
+    assert [d.through_virtual for d in deps_nodes(resolved)] == [True]
+    # everything but the flag is unchanged
+    assert (
+        resolved.replace(deps_nodes(resolved)[0], deps_nodes(tree)[0]).with_label(tree.get_label())
+        == tree
+    )
+
+
+def test_resolve_through_virtual_marks_every_deps_condition_of_eager():
+    eager = AC.eager()
+    resolved = eager.resolve_through_virtual()
+    assert [str(d) for d in deps_nodes(eager)] == [
+        "any_deps_updated",
+        "any_deps_missing",
+        "any_deps_in_progress",
+    ]
+    assert [str(d) for d in deps_nodes(resolved)] == [
+        "any_deps_updated (through virtual)",
+        "any_deps_missing (through virtual)",
+        "any_deps_in_progress (through virtual)",
+    ]
+    assert all(not d.through_virtual for d in deps_nodes(eager))  # the original is untouched
+
+
+def test_resolve_through_virtual_reaches_deps_nested_in_deps():
+    inner = AC.any_deps_match(AC.missing())
+    outer = AC.all_deps_match(inner | AC.in_progress())
+    resolved = outer.resolve_through_virtual()
+    assert [d.through_virtual for d in deps_nodes(resolved)] == [True, True]
+
+
+def test_resolve_through_virtual_on_on_cron_reaches_the_since_inside_all_deps():
+    resolved = AC.on_cron("0 * * * *").resolve_through_virtual()
+    assert str(resolved) == "on_cron(0 * * * *, UTC) (through virtual)"
+    (deps,) = deps_nodes(resolved)
+    assert deps.through_virtual and deps.mode == "all"
+    assert isinstance(deps.operand.operands[0], SinceCondition)
+
+
+def test_resolve_through_virtual_leaves_operands_alone():
+    for cond in (AC.missing(), AC.newly_updated(), AC.cron_tick_passed("0 * * * *")):
+        assert cond.resolve_through_virtual() == cond
+
+
+def test_resolve_through_virtual_twice_is_the_same_as_once():
+    once = AC.eager().resolve_through_virtual()
+    assert once.resolve_through_virtual() == once
+    assert str(once.resolve_through_virtual()) == "eager (through virtual)"
+
+
+# allow() / ignore() ---------------------------------------------------------------
+
+
+def test_allow_and_ignore_keep_the_through_virtual_flag_in_either_order():
+    sel = dg.AssetSelection.assets("a")
+    first = AC.any_deps_match(AC.newly_updated()).resolve_through_virtual().allow(sel)
+    second = AC.any_deps_match(AC.newly_updated()).allow(sel).resolve_through_virtual()
+    assert first == second
+    assert first.through_virtual and first.allow_selection == sel
+    third = AC.any_deps_match(AC.newly_updated()).ignore(sel).resolve_through_virtual()
+    assert third.through_virtual and third.ignore_selection == sel
+
+
+def test_allow_twice_allows_either_selection_as_in_dagster():
+    a, b = dg.AssetSelection.assets("a"), dg.AssetSelection.assets("b")
+    cond = AC.any_deps_match(AC.missing()).allow(a).allow(b)
+    assert cond.allow_selection == a | b
+
+
+def test_ignore_twice_ignores_both_selections():
+    a, b = dg.AssetSelection.assets("a"), dg.AssetSelection.assets("b")
+    cond = AC.any_deps_match(AC.missing()).ignore(a).ignore(b)
+    assert cond.ignore_selection == a | b
+
+
+def test_allow_on_a_builder_keeps_its_label():
+    cond = AC.any_deps_updated().allow(dg.AssetSelection.assets("a"))
+    assert str(cond) == "any_deps_updated"
+    assert cond.allow_selection == dg.AssetSelection.assets("a")

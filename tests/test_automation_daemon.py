@@ -1,0 +1,319 @@
+"""The automation daemon on a real on-disk instance: ticks, launches, the lease, records.
+
+Runs requested by the daemon execute in subprocesses (`python -m sheer launch`), so
+these tests wait for them with bounded polling; nothing depends on how fast a tick is.
+"""
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+
+import sheer as dg
+from sheer.automation import AutomationDaemon
+from sheer.automation.daemon import CURSOR_KEY, LEASE_NAME
+from sheer.cli import main
+from sheer.storage.automation import AutomationStorage
+
+DEFS = """
+import sheer as dg
+
+
+@dg.asset
+def A():
+    return 1
+
+
+@dg.asset(is_virtual=True, deps=[A])
+def B():
+    return None
+
+
+@dg.asset(deps=[B],
+          automation_condition=dg.AutomationCondition.eager().resolve_through_virtual())
+def D():
+    return 1
+
+
+defs = dg.Definitions(assets=[A, B, D])
+"""
+
+TIMEOUT = 60.0
+
+
+def wait_for(predicate, what, timeout=TIMEOUT):
+    """Poll `predicate` until it is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout:g}s waiting for {what}")
+
+
+@pytest.fixture
+def project(tmp_path):
+    path = tmp_path / "defs.py"
+    path.write_text(DEFS)
+    instance = dg.Instance.from_url(f"sqlite:///{tmp_path}/i.db")
+    yield tmp_path, path, instance
+    instance.dispose()
+
+
+def materializations(instance, key):
+    return instance.fetch_materializations(key, limit=100)
+
+
+def runs_for(instance, key):
+    return [r for r in instance.get_runs() if dg.AssetKey(key) in r.asset_selection]
+
+
+class ThreadedDaemon:
+    """A daemon ticking every `interval` seconds in a thread, with its outcomes."""
+
+    def __init__(self, defs, instance, defs_file, cwd, **kwargs):
+        self.daemon = AutomationDaemon(
+            defs, instance, launch_args=["-f", str(defs_file)], cwd=str(cwd), **kwargs
+        )
+        self.outcomes = []
+        self.thread = threading.Thread(
+            target=self.daemon.run_forever,
+            args=(0.2,),
+            kwargs={"on_tick": self.outcomes.append},
+            daemon=True,
+        )
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.daemon.stop()
+        self.thread.join(timeout=TIMEOUT)
+        assert not self.thread.is_alive()
+        self.daemon.wait_for_children()
+
+    def ticks(self):
+        return len(self.outcomes)
+
+    def requested(self):
+        return [k.to_user_string() for o in list(self.outcomes) for k in o.requested]
+
+
+def test_the_daemon_materializes_d_after_a_and_a_restart_requests_nothing_twice(project):
+    tmp_path, defs_file, instance = project
+    defs = dg.load_definitions(defs_file)
+    with ThreadedDaemon(defs, instance, defs_file, tmp_path) as first:
+        wait_for(lambda: first.ticks() >= 1, "the first tick")
+        defs.materialize(["A"], instance=instance)
+        wait_for(lambda: materializations(instance, "D"), "the daemon to materialize D")
+        assert first.requested() == ["D"]
+    (d_run,) = runs_for(instance, "D")
+    assert d_run.status is dg.RunStatus.SUCCESS
+    assert d_run.tags["sheer/from_automation"] == "true"
+
+    with ThreadedDaemon(defs, instance, defs_file, tmp_path) as second:
+        wait_for(lambda: second.ticks() >= 5, "five ticks of the restarted daemon")
+    assert second.requested() == []
+    assert len(materializations(instance, "D")) == 1
+    assert len(runs_for(instance, "D")) == 1
+    # the restarted daemon went on from the stored cursor
+    cursor = AutomationStorage(instance.storage).get_ticks(limit=1)[0]
+    assert cursor.evaluation_id == first.ticks() + second.ticks()
+
+
+def test_a_restart_right_after_the_request_does_not_request_again(project):
+    tmp_path, defs_file, instance = project
+    defs = dg.load_definitions(defs_file)
+    daemon = AutomationDaemon(defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path))
+    daemon.tick()
+    defs.materialize(["A"], instance=instance)
+    outcome = daemon.tick()
+    assert [k.to_user_string() for k in outcome.requested] == ["D"]
+    daemon.store.release_lease(LEASE_NAME, daemon.owner)  # stopped; its run goes on
+
+    restarted = AutomationDaemon(
+        defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path)
+    )
+    for _ in range(3):  # while D's run is queued or running, and after
+        assert restarted.tick().requested == ()
+    daemon.wait_for_children()
+    wait_for(lambda: materializations(instance, "D"), "D's run")
+    for _ in range(3):
+        assert restarted.tick().requested == ()
+    assert len(runs_for(instance, "D")) == 1
+
+
+def test_two_daemons_on_one_instance_only_one_acts(project):
+    tmp_path, defs_file, instance = project
+    defs = dg.load_definitions(defs_file)
+    one = AutomationDaemon(
+        defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path), owner="one"
+    )
+    two = AutomationDaemon(
+        defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path), owner="two"
+    )
+    first = one.tick()
+    assert first.tick_id is not None
+    skipped = two.tick()
+    assert skipped.tick_id is None and skipped.result is None
+    assert skipped.skipped_reason == "another daemon holds the lease on this instance"
+    defs.materialize(["A"], instance=instance)
+    assert two.tick().skipped_reason is not None
+    assert [k.to_user_string() for k in one.tick().requested] == ["D"]
+    assert len(AutomationStorage(instance.storage).get_ticks()) == 2  # skipped ticks: no record
+    one.store.release_lease(LEASE_NAME, "one")
+    assert two.tick().skipped_reason is None  # the lease is free: the other takes over
+    assert one.tick().skipped_reason == "another daemon holds the lease on this instance"
+    one.wait_for_children()
+
+
+def test_an_expired_lease_is_taken_over(project):
+    _, defs_file, instance = project
+    defs = dg.load_definitions(defs_file)
+    # a lease that expires at once: as if its daemon had died long ago
+    crashed = AutomationDaemon(defs, instance, launch_args=[], owner="crashed", lease_ttl=-1)
+    assert crashed.tick().tick_id is not None
+    taker = AutomationDaemon(defs, instance, launch_args=[], owner="taker")
+    assert taker.tick().skipped_reason is None
+    assert crashed.tick().skipped_reason is not None
+
+
+def test_ticks_and_changed_evaluations_are_recorded(project):
+    tmp_path, defs_file, instance = project
+    defs = dg.load_definitions(defs_file)
+    daemon = AutomationDaemon(defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path))
+    store = AutomationStorage(instance.storage)
+    first = daemon.tick()
+    (evaluation,) = store.get_evaluations(tick_id=first.tick_id)
+    assert evaluation.asset_key == dg.AssetKey("D")
+    assert (evaluation.value, evaluation.requested, evaluation.error) == (False, False, None)
+    assert evaluation.tree["label"] == "eager (through virtual)"
+
+    second = daemon.tick()  # newly_missing went from true to false: a change
+    assert len(store.get_evaluations(tick_id=second.tick_id)) == 1
+    quiet = daemon.tick()  # nothing changed: the tick is recorded, D's evaluation is not
+    assert store.get_evaluations(tick_id=quiet.tick_id) == []
+
+    defs.materialize(["A"], instance=instance)
+    requested = daemon.tick()
+    daemon.wait_for_children()
+    ticks = store.get_ticks()
+    assert [t.tick_id for t in ticks] == [
+        requested.tick_id,
+        quiet.tick_id,
+        second.tick_id,
+        first.tick_id,
+    ]
+    assert ticks[0].status == "SUCCESS"
+    assert ticks[0].requested == (dg.AssetKey("D"),)
+    assert ticks[0].run_ids == requested.run_ids
+    assert [t.status for t in ticks[1:]] == ["SKIPPED"] * 3
+    (evaluation,) = store.get_evaluations(tick_id=requested.tick_id)
+    assert (evaluation.value, evaluation.requested) == (True, True)
+    since = evaluation.tree["children"][1]
+    updated = since["children"][0]["children"][1]
+    assert updated["label"] == "any_deps_updated (through virtual)"
+    assert updated["note"] == "through virtual assets"
+    assert [(c["target"], c["value"]) for c in updated["children"]] == [("A", True)]
+    assert [e.tick_id for e in store.get_evaluations(asset_key=dg.AssetKey("D"))] == [
+        requested.tick_id,
+        second.tick_id,
+        first.tick_id,
+    ]
+    assert instance.get_value(CURSOR_KEY) == requested.result.cursor.to_json()
+
+
+def test_a_condition_that_raises_is_recorded_on_the_tick_and_others_still_run(project):
+    tmp_path, defs_file, instance = project
+    defs_file.write_text(
+        DEFS.replace(
+            "defs = dg.Definitions(assets=[A, B, D])",
+            "@dg.asset(deps=[B], automation_condition=dg.AutomationCondition.any_deps_match(\n"
+            "    dg.AutomationCondition.missing()).allow(dg.AssetSelection.assets('nope')))\n"
+            "def E():\n"
+            "    return 1\n\n\n"
+            "defs = dg.Definitions(assets=[A, B, D, E])",
+        )
+    )
+    defs = dg.load_definitions(defs_file)
+    daemon = AutomationDaemon(defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path))
+    daemon.tick()
+    defs.materialize(["A"], instance=instance)
+    outcome = daemon.tick()
+    daemon.wait_for_children()
+    assert [k.to_user_string() for k in outcome.requested] == ["D"]
+    store = AutomationStorage(instance.storage)
+    (tick,) = store.get_ticks(limit=1)
+    assert tick.error.startswith(
+        "Evaluating the automation condition of 'E' failed: UnknownAssetError: No asset named "
+        "'nope' in the definitions."
+    )
+    (failed,) = store.get_evaluations(tick_id=tick.tick_id, asset_key=dg.AssetKey("E"))
+    assert failed.error == tick.error and failed.tree is None
+
+
+def test_sheer_automation_tick_prints_what_it_requested_and_why(project, monkeypatch):
+    tmp_path, defs_file, instance = project
+    monkeypatch.chdir(tmp_path)
+    args = ["automation", "tick", "-f", str(defs_file), "--instance", instance.url]
+    runner = CliRunner()
+    quiet = runner.invoke(main, args)
+    assert quiet.exit_code == 0, quiet.output
+    assert "0 requested" in quiet.output
+    dg.load_definitions(defs_file).materialize(["A"], instance=instance)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "1 requested" in result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("│ D "))
+    assert "yes" in row
+    assert "any_deps_updated (through" in result.output
+    assert "launched run" in result.output
+    assert len(materializations(instance, "D")) == 1  # the command waits for its run
+
+
+def test_sheer_automation_run_in_a_subprocess_materializes_d_and_stops_cleanly(project):
+    tmp_path, defs_file, instance = project
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sheer",
+            "automation",
+            "run",
+            "-f",
+            str(defs_file),
+            "--instance",
+            instance.url,
+            "--interval",
+            "200ms",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        store = AutomationStorage(instance.storage)
+        wait_for(lambda: store.get_ticks(limit=1), "the subprocess daemon's first tick")
+        dg.load_definitions(defs_file).materialize(["A"], instance=instance)
+        wait_for(lambda: materializations(instance, "D"), "the daemon to materialize D")
+        last = store.get_ticks(limit=1)[0].tick_id
+        wait_for(lambda: store.get_ticks(limit=1)[0].tick_id >= last + 3, "three more ticks")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, err
+    assert "ticking every 0.2s" in out
+    assert out.rstrip().endswith("stopped")
+    assert len(materializations(instance, "D")) == 1
+    requested = [t for t in store.get_ticks(limit=1000) if t.requested]
+    assert [t.requested for t in requested] == [(dg.AssetKey("D"),)]
+    # the lease was released: another daemon acts at once
+    defs = dg.load_definitions(defs_file)
+    assert AutomationDaemon(defs, instance, launch_args=[]).tick().skipped_reason is None

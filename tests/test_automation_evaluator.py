@@ -1,0 +1,907 @@
+"""Automation ticks: the seed's behaviour through virtual assets, tick by tick, with the cursor.
+
+Each scenario steps through materializations and `evaluate_automation_conditions`
+calls, handing each tick's cursor to the next, as the daemon does.
+"""
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event
+
+import sheer as dg
+from sheer.automation import AutomationCursor
+from sheer.automation.conditions import (
+    AndCondition,
+    DepsCondition,
+    NewlyTrueCondition,
+    NotCondition,
+    OrCondition,
+    SinceCondition,
+)
+
+AC = dg.AutomationCondition
+
+
+def seed_defs(condition, *, d_code_version=None):
+    """The seed's graph: A -> B(v) -> C(v) -> D, with `condition` on D."""
+
+    @dg.asset
+    def A():
+        return 1
+
+    @dg.asset(is_virtual=True, deps=[A])
+    def B():
+        return None
+
+    @dg.asset(is_virtual=True, deps=[B])
+    def C():
+        return None
+
+    @dg.asset(deps=[C], automation_condition=condition, code_version=d_code_version)
+    def D():
+        return 1
+
+    return dg.Definitions(assets=[A, B, C, D])
+
+
+class Ticker:
+    """Evaluates ticks on one instance, handing each tick's cursor to the next."""
+
+    def __init__(self, defs, instance=None):
+        self.defs = defs
+        self.instance = instance or dg.Instance.ephemeral()
+        self.cursor = None
+        self.result = None
+
+    def tick(self, evaluation_time=None, defs=None):
+        if defs is not None:
+            self.defs = defs
+        self.result = dg.evaluate_automation_conditions(
+            defs=self.defs,
+            instance=self.instance,
+            cursor=self.cursor,
+            evaluation_time=evaluation_time,
+        )
+        self.cursor = self.result.cursor
+        return self.result
+
+    def requested(self, evaluation_time=None):
+        return {k.to_user_string() for k in self.tick(evaluation_time).get_requested_keys()}
+
+    def materialize(self, *keys):
+        self.defs.materialize(list(keys), instance=self.instance)
+
+    def report(self, *keys, version="v"):
+        for key in keys:
+            self.instance.report_runless_asset_event(
+                dg.AssetMaterialization(key, data_version=version)
+            )
+
+
+def true_labels(tree):
+    """Labels of the true nodes, depth first, as explanations read them."""
+    out = [tree.label] if tree.value else []
+    for child in tree.children:
+        out += true_labels(child)
+    return out
+
+
+def find(tree, label):
+    if tree.label == label:
+        return tree
+    for child in tree.children:
+        found = find(child, label)
+        if found is not None:
+            return found
+    return None
+
+
+# The seed: A -> B(v) -> C(v) -> D -----------------------------------------------
+
+
+def test_any_deps_match_newly_updated_does_not_see_a_behind_the_views():
+    t = Ticker(seed_defs(AC.any_deps_match(AC.newly_updated())))
+    assert t.requested() == set()
+    t.materialize("A")
+    assert t.requested() == set()
+    tree = t.result.get_evaluation("D").tree
+    assert [(c.target.to_user_string(), c.value) for c in tree.children] == [("C", False)]
+
+
+def test_resolve_through_virtual_sees_a_behind_the_views():
+    t = Ticker(seed_defs(AC.any_deps_match(AC.newly_updated()).resolve_through_virtual()))
+    assert t.requested() == set()
+    t.materialize("A")
+    assert t.requested() == {"D"}
+    tree = t.result.get_evaluation("D").tree
+    assert [(c.target.to_user_string(), c.value) for c in tree.children] == [("A", True)]
+    assert t.requested() == set()  # newly_updated is about one tick only
+
+
+def test_an_update_before_the_first_tick_is_not_newly_updated():
+    t = Ticker(seed_defs(AC.any_deps_match(AC.newly_updated()).resolve_through_virtual()))
+    t.materialize("A")
+    assert t.requested() == set()  # as in Dagster: no previous tick, nothing is "newly" updated
+
+
+def two_views_defs(condition):
+    """A1 -> V1(v) -> D <- V2(v) <- A2."""
+    a1 = dg.AssetSpec("A1")
+    a2 = dg.AssetSpec("A2")
+    v1 = dg.AssetSpec("V1", deps=["A1"], is_virtual=True)
+    v2 = dg.AssetSpec("V2", deps=["A2"], is_virtual=True)
+
+    @dg.asset(deps=["V1", "V2"], automation_condition=condition)
+    def D():
+        return 1
+
+    return dg.Definitions(assets=[a1, a2, v1, v2, D])
+
+
+def test_all_deps_match_through_virtual_requests_only_when_both_ancestors_match():
+    t = Ticker(two_views_defs(AC.all_deps_match(AC.newly_updated()).resolve_through_virtual()))
+    assert t.requested() == set()
+    t.report("A1")
+    assert t.requested() == set()
+    t.report("A2")
+    assert t.requested() == set()
+    t.report("A1")
+    t.report("A2")
+    assert t.requested() == {"D"}
+    tree = t.result.get_evaluation("D").tree
+    assert [(c.target.to_user_string(), c.value) for c in tree.children] == [
+        ("A1", True),
+        ("A2", True),
+    ]
+
+
+def test_all_deps_match_not_missing_through_virtual_waits_for_both_ancestors():
+    cond = AC.all_deps_match(~AC.missing())
+    plain = Ticker(two_views_defs(cond))
+    through = Ticker(two_views_defs(cond.resolve_through_virtual()), plain.instance)
+    assert plain.requested() == set() and through.requested() == set()
+    plain.report("A1")
+    # a view is present as soon as anything behind it is: the plain condition is satisfied
+    # by V1 and V2 only once A2 is there too, and so is the resolved one
+    assert plain.requested() == set()
+    assert through.requested() == set()
+    plain.report("A2")
+    assert plain.requested() == {"D"}
+    assert through.requested() == {"D"}
+
+
+def test_eager_does_not_see_a_behind_the_views_but_eager_through_virtual_does():
+    plain = Ticker(seed_defs(AC.eager()))
+    through = Ticker(seed_defs(AC.eager().resolve_through_virtual()), plain.instance)
+    assert plain.requested() == set() and through.requested() == set()
+    plain.materialize("A")
+    assert plain.requested() == set()
+    assert through.requested() == {"D"}
+    eager = through.result.get_evaluation("D").tree
+    assert eager.label == "eager (through virtual)"
+    # the request is handled: no second request on the next ticks
+    assert through.requested() == set()
+    assert plain.requested() == set()
+    assert through.requested() == set()
+
+
+def test_eager_requests_d_when_the_view_itself_is_run():
+    t = Ticker(seed_defs(AC.eager()))
+    t.materialize("A")
+    assert t.requested() == set()
+    t.materialize("C")  # re-creating the view is an update of C
+    assert t.requested() == {"D"}
+
+
+def test_eager_through_virtual_waits_while_a_is_missing_then_requests_d_again_on_each_update():
+    t = Ticker(seed_defs(AC.eager().resolve_through_virtual()))
+    assert t.requested() == set()
+    tree = t.result.get_evaluation("D").tree
+    assert find(tree, "any_deps_missing (through virtual)").value is True
+    t.materialize("A")
+    assert t.requested() == {"D"}
+    t.materialize("D")
+    assert t.requested() == set()
+    t.materialize("A")
+    assert t.requested() == {"D"}
+
+
+def test_eager_through_virtual_does_not_request_d_after_a_run_that_targeted_d():
+    t = Ticker(seed_defs(AC.eager().resolve_through_virtual()))
+    t.tick()
+    t.materialize("A", "D")  # A was updated by a run that also updated D
+    assert t.requested() == set()
+    tree = t.result.get_evaluation("D").tree
+    assert find(tree, "newly_updated_without_root").value is False
+
+
+def three_ancestors_defs(condition):
+    """A1, A2 -> V(v) -> D, and A3 -> D directly."""
+    specs = [dg.AssetSpec(k) for k in ("A1", "A2", "A3")]
+    view = dg.AssetSpec("V", deps=["A1", "A2"], is_virtual=True)
+
+    @dg.asset(deps=["V", "A3"], automation_condition=condition)
+    def D():
+        return 1
+
+    return dg.Definitions(assets=[*specs, view, D])
+
+
+@pytest.mark.parametrize("order", ["resolve-first", "resolve-last"])
+def test_ignore_combined_with_resolve_through_virtual_skips_an_ancestor_behind_a_view(order):
+    base = AC.any_deps_match(AC.newly_updated())
+    ignore = dg.AssetSelection.assets("A1")
+    cond = (
+        base.resolve_through_virtual().ignore(ignore)
+        if order == "resolve-first"
+        else base.ignore(ignore).resolve_through_virtual()
+    )
+    t = Ticker(three_ancestors_defs(cond))
+    t.tick()
+    t.report("A1")
+    assert t.requested() == set()
+    t.report("A2")
+    assert t.requested() == {"D"}
+    deps = [c.target.to_user_string() for c in t.result.get_evaluation("D").tree.children]
+    assert deps == ["A2", "A3"]
+
+
+@pytest.mark.parametrize("order", ["resolve-first", "resolve-last"])
+def test_allow_combined_with_resolve_through_virtual_keeps_only_the_allowed_ancestors(order):
+    base = AC.any_deps_match(AC.newly_updated())
+    allow = dg.AssetSelection.assets("A1", "A3")
+    cond = (
+        base.resolve_through_virtual().allow(allow)
+        if order == "resolve-first"
+        else base.allow(allow).resolve_through_virtual()
+    )
+    t = Ticker(three_ancestors_defs(cond))
+    t.tick()
+    t.report("A2")
+    assert t.requested() == set()
+    t.report("A1")
+    assert t.requested() == {"D"}
+    t.report("A3")
+    assert t.requested() == {"D"}
+    deps = [c.target.to_user_string() for c in t.result.get_evaluation("D").tree.children]
+    assert deps == ["A1", "A3"]
+
+
+def test_allow_without_resolve_through_virtual_looks_at_the_view_itself():
+    t = Ticker(
+        three_ancestors_defs(
+            AC.any_deps_match(AC.newly_updated()).allow(dg.AssetSelection.assets("V"))
+        )
+    )
+    t.tick()
+    t.report("A1")
+    assert t.requested() == set()
+    deps = [c.target.to_user_string() for c in t.result.get_evaluation("D").tree.children]
+    assert deps == ["V"]
+
+
+def test_eager_through_virtual_with_a_blocked_ancestor_ignored():
+    cond = (
+        AC.eager()
+        .resolve_through_virtual()
+        .replace("any_deps_missing", AC.any_deps_missing().ignore(dg.AssetSelection.assets("A2")))
+    )
+    t = Ticker(three_ancestors_defs(cond.resolve_through_virtual()))
+    t.tick()
+    t.report("A1", "A3")
+    assert t.requested() == {"D"}  # A2 is still missing, but ignored
+
+
+# on_cron -------------------------------------------------------------------------
+
+
+def at(hour, minute):
+    return datetime(2024, 1, 1, hour, minute, tzinfo=UTC)
+
+
+def test_on_cron_fires_once_per_cron_tick_after_its_deps_update():
+    t = Ticker(seed_defs(AC.on_cron("0 * * * *").resolve_through_virtual()))
+    assert t.requested(at(9, 30)) == set()
+    assert t.requested(at(10, 5)) == set()  # the 10:00 tick passed, but A has not updated
+    t.materialize("A")
+    assert t.requested(at(10, 15)) == {"D"}
+    assert t.requested(at(10, 20)) == set()  # handled for this cron tick
+    t.materialize("A")
+    assert t.requested(at(10, 40)) == set()  # a second update in the same hour: no second run
+    assert t.requested(at(11, 1)) == set()  # new cron tick: A has not updated since 11:00
+    t.materialize("A")
+    assert t.requested(at(11, 10)) == {"D"}
+    assert t.requested(at(11, 20)) == set()
+
+
+def test_on_cron_without_resolve_through_virtual_never_sees_a_behind_the_views():
+    t = Ticker(seed_defs(AC.on_cron("0 * * * *")))
+    t.tick(at(9, 30))
+    t.materialize("A")
+    assert t.requested(at(10, 5)) == set()
+    assert t.requested(at(11, 5)) == set()
+
+
+def test_on_cron_in_a_time_zone():
+    t = Ticker(seed_defs(AC.on_cron("0 9 * * *", "Europe/Paris").resolve_through_virtual()))
+    t.tick(at(7, 0))  # 08:00 in Paris
+    t.materialize("A")
+    assert t.requested(at(7, 30)) == set()
+    assert t.requested(at(8, 1)) == set()  # 09:01 in Paris: A updated before 09:00
+    t.materialize("A")
+    assert t.requested(at(8, 10)) == {"D"}
+    t.materialize("A")
+    assert t.requested(at(8, 59)) == set()  # 09:59 in Paris: same cron tick
+
+
+def test_cron_tick_passed_is_false_on_the_first_tick_and_true_once_per_tick():
+    t = Ticker(seed_defs(AC.cron_tick_passed("0 * * * *")))
+    assert t.requested(at(10, 0)) == set()
+    assert t.requested(at(10, 30)) == set()
+    assert t.requested(at(11, 0)) == {"D"}
+    assert t.requested(at(11, 0)) == set()
+    assert t.requested(at(13, 59)) == {"D"}  # two ticks passed: still one request
+
+
+# Virtual operands -------------------------------------------------------------------
+
+
+def test_missing_of_a_view_is_false_once_anything_behind_it_is_materialized():
+    defs = dg.Definitions(
+        assets=[
+            dg.AssetSpec("A1"),
+            dg.AssetSpec("A2"),
+            dg.AssetSpec(
+                "V", deps=["A1", "A2"], is_virtual=True, automation_condition=AC.missing()
+            ),
+        ]
+    )
+    t = Ticker(defs)
+    assert t.tick().get_evaluation("V").value is True
+    t.report("A2")
+    assert t.tick().get_evaluation("V").value is False
+
+
+def test_a_view_never_blocks_not_any_deps_missing_forever():
+    t = Ticker(seed_defs(~AC.any_deps_missing()))
+    assert t.requested() == set()
+    t.materialize("A")  # B and C are never run; C is present because A is
+    assert t.requested() == {"D"}
+
+
+@st.composite
+def virtual_graphs(draw):
+    n = draw(st.integers(min_value=1, max_value=8))
+    specs = []
+    for i in range(n):
+        parents = draw(st.lists(st.integers(0, i - 1), unique=True, max_size=3)) if i else []
+        virtual = draw(st.booleans())
+        specs.append(
+            dg.AssetSpec(
+                f"n{i}",
+                deps=[f"n{p}" for p in parents],
+                is_virtual=virtual,
+                automation_condition=AC.missing(),
+            )
+        )
+    reported = draw(st.sets(st.integers(0, n - 1)))
+    return specs, sorted(f"n{i}" for i in reported)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(virtual_graphs())
+def test_missing_of_a_virtual_asset_is_exactly_stale_status_missing(case):
+    specs, reported = case
+    defs = dg.Definitions(assets=specs)
+    t = Ticker(defs)
+    t.report(*reported)
+    result = t.tick()
+    status = defs.stale_status(t.instance)
+    for spec in specs:
+        assert result.get_evaluation(spec.key).value is (
+            status[spec.key] is dg.StaleStatus.MISSING
+        ), spec.key
+
+
+def test_newly_updated_of_a_view_is_true_only_when_the_view_itself_was_run():
+    @dg.asset
+    def A():
+        return 1
+
+    @dg.asset(is_virtual=True, deps=[A], automation_condition=AC.newly_updated())
+    def B():
+        return None
+
+    t = Ticker(dg.Definitions(assets=[A, B]))
+    assert t.tick().get_evaluation("B").value is False
+    t.materialize("A")
+    assert t.tick().get_evaluation("B").value is False
+    t.materialize("B")
+    assert t.tick().get_evaluation("B").value is True
+    assert t.tick().get_evaluation("B").value is False
+
+
+# The cursor -----------------------------------------------------------------------
+
+
+def test_the_cursor_round_trips_through_json():
+    t = Ticker(seed_defs(AC.eager().resolve_through_virtual()))
+    t.tick(at(9, 0))
+    t.materialize("A")
+    cursor = t.tick(at(9, 1)).cursor
+    assert cursor.requested == {dg.AssetKey("D")}
+    assert cursor.state  # since_last_handled keeps state
+    again = AutomationCursor.from_json(cursor.to_json())
+    assert again == cursor
+    assert again.to_json() == cursor.to_json()
+    assert AutomationCursor.from_json(None) is None
+    assert AutomationCursor.from_json("") is None
+
+
+def test_evaluating_with_a_round_tripped_cursor_gives_the_same_result():
+    t = Ticker(seed_defs(AC.on_cron("0 * * * *").resolve_through_virtual()))
+    t.tick(at(9, 30))
+    first = t.tick(at(10, 5)).cursor  # the cron tick passed: waiting for A
+    t.materialize("A")
+    direct = dg.evaluate_automation_conditions(
+        defs=t.defs, instance=t.instance, cursor=first, evaluation_time=at(10, 10)
+    )
+    loaded = dg.evaluate_automation_conditions(
+        defs=t.defs,
+        instance=t.instance,
+        cursor=AutomationCursor.from_json(first.to_json()),
+        evaluation_time=at(10, 10),
+    )
+    assert direct.get_requested_keys() == loaded.get_requested_keys() == {dg.AssetKey("D")}
+    assert direct.cursor.to_json() == loaded.cursor.to_json()
+    assert direct.get_evaluation("D").tree == loaded.get_evaluation("D").tree
+
+
+def test_keys_with_prefixes_round_trip_in_the_cursor():
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(["raw", "orders"], automation_condition=AC.missing())]
+    )
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=dg.Instance.ephemeral()).cursor
+    assert AutomationCursor.from_json(cursor.to_json()) == cursor
+    assert (
+        dg.AssetKey(["raw", "orders"]) in AutomationCursor.from_json(cursor.to_json()).condition_ids
+    )
+
+
+# Errors -----------------------------------------------------------------------------
+
+
+def test_a_condition_that_raises_fails_only_its_own_asset():
+    @dg.asset
+    def A():
+        return 1
+
+    broken = AC.any_deps_match(AC.newly_updated()).allow(dg.AssetSelection.assets("Aa"))
+
+    @dg.asset(deps=[A], automation_condition=broken)
+    def bad():
+        return 1
+
+    @dg.asset(deps=[A], automation_condition=AC.any_deps_match(AC.newly_updated()))
+    def good():
+        return 1
+
+    t = Ticker(dg.Definitions(assets=[A, bad, good]))
+    t.tick()
+    t.materialize("A")
+    result = t.tick()
+    assert result.get_requested_keys() == {dg.AssetKey("good")}
+    evaluation = result.get_evaluation("bad")
+    assert evaluation.requested is False and evaluation.tree is None
+    assert evaluation.error == (
+        "Evaluating the automation condition of 'bad' failed: UnknownAssetError: No asset "
+        "named 'Aa' in the definitions. Did you mean 'A'? Fix: use one of the 3 defined keys "
+        "(`sheer list defs` lists them)."
+    )
+    assert result.errors == {dg.AssetKey("bad"): evaluation.error}
+    assert result.get_evaluation("good").error is None
+
+
+# Operands ----------------------------------------------------------------------------
+
+
+def one_asset(condition, **kwargs):
+    @dg.asset(automation_condition=condition, **kwargs)
+    def X():
+        return 1
+
+    return dg.Definitions(assets=[X])
+
+
+def test_code_version_changed_is_true_on_the_tick_after_the_code_version_changes():
+    t = Ticker(one_asset(AC.code_version_changed(), code_version="1"))
+    assert t.requested() == set()
+    assert t.requested() == set()
+    t.defs = one_asset(AC.code_version_changed(), code_version="2")
+    assert t.requested() == {"X"}
+    assert t.requested() == set()
+
+
+def test_initial_evaluation_is_true_on_the_first_tick_and_when_the_condition_changes():
+    first = AC.initial_evaluation()
+    t = Ticker(one_asset(first))
+    assert t.requested() == {"X"}
+    assert t.requested() == set()
+    t.defs = one_asset(first | AC.execution_failed())
+    assert t.requested() == {"X"}
+    assert t.requested() == set()
+
+
+def parent_child(parent_condition, child_condition, *, view=False):
+    @dg.asset(automation_condition=parent_condition)
+    def P():
+        return 1
+
+    assets = [P]
+    parent = "P"
+    if view:
+        assets.append(dg.AssetSpec("V", deps=["P"], is_virtual=True))
+        parent = "V"
+
+    @dg.asset(deps=[parent], automation_condition=child_condition)
+    def Q():
+        return 1
+
+    return dg.Definitions(assets=[*assets, Q])
+
+
+def test_newly_requested_is_true_on_the_tick_after_a_request():
+    t = Ticker(parent_child(AC.initial_evaluation(), AC.any_deps_match(AC.newly_requested())))
+    assert t.requested() == {"P"}
+    assert t.requested() == {"Q"}
+    assert t.requested() == set()
+
+
+def test_will_be_requested_sees_a_parent_requested_on_the_same_tick():
+    t = Ticker(parent_child(AC.initial_evaluation(), AC.any_deps_match(AC.will_be_requested())))
+    assert t.requested() == {"P", "Q"}
+    assert t.requested() == set()
+
+
+def test_will_be_requested_through_a_view():
+    cond = AC.any_deps_match(AC.will_be_requested())
+    plain = Ticker(parent_child(AC.initial_evaluation(), cond, view=True))
+    assert plain.requested() == {"P"}
+    through = Ticker(
+        parent_child(AC.initial_evaluation(), cond.resolve_through_virtual(), view=True)
+    )
+    assert through.requested() == {"P", "Q"}
+
+
+def test_in_progress_is_true_while_a_run_is_queued_or_started():
+    t = Ticker(
+        parent_child(
+            AC.in_progress(), AC.any_deps_in_progress().resolve_through_virtual(), view=True
+        )
+    )
+    assert t.requested() == set()
+    run = t.instance.create_run([dg.AssetKey("P")], queued=True)
+    assert t.requested() == {"P", "Q"}
+    tree = t.result.get_evaluation("Q").tree
+    assert [(c.target.to_user_string(), c.value) for c in tree.children] == [("P", True)]
+    t.instance.claim_run(run.run_id)
+    assert t.requested() == {"P", "Q"}
+    t.instance.finish_run(run.run_id, True)
+    assert t.requested() == set()
+
+
+def test_eager_through_virtual_waits_while_an_ancestor_is_in_progress():
+    t = Ticker(seed_defs(AC.eager().resolve_through_virtual()))
+    t.tick()
+    t.materialize("A")
+    run = t.instance.create_run([dg.AssetKey("A")], queued=True)
+    assert t.requested() == set()
+    t.instance.finish_run(run.run_id, False)
+    assert t.requested() == {"D"}  # the earlier update of A is still unhandled
+
+
+def test_execution_failed_is_true_after_a_failed_run_until_a_successful_one():
+    fail = {"now": True}
+
+    @dg.asset(automation_condition=AC.execution_failed())
+    def X():
+        if fail["now"]:
+            raise ValueError("boom")
+        return 1
+
+    @dg.asset(deps=[X], automation_condition=AC.execution_failed())
+    def Y():
+        return 1
+
+    defs = dg.Definitions(assets=[X, Y])
+    t = Ticker(defs)
+    assert t.requested() == set()
+    defs.materialize(["X", "Y"], instance=t.instance, raise_on_error=False)
+    assert t.requested() == {"X", "Y"}  # Y was targeted and skipped: it failed to update too
+    fail["now"] = False
+    defs.materialize(["X"], instance=t.instance)
+    assert t.requested() == {"Y"}
+    defs.materialize(["Y"], instance=t.instance)
+    assert t.requested() == set()
+
+
+def test_execution_failed_is_false_for_an_asset_the_failed_run_did_materialize():
+    @dg.asset(automation_condition=AC.execution_failed())
+    def X():
+        return 1
+
+    @dg.asset(deps=[X], automation_condition=AC.execution_failed())
+    def Y():
+        raise ValueError("boom")
+
+    defs = dg.Definitions(assets=[X, Y])
+    t = Ticker(defs)
+    defs.materialize(["X", "Y"], instance=t.instance, raise_on_error=False)
+    assert t.requested() == {"Y"}
+
+
+def test_a_spec_with_a_true_condition_is_evaluated_but_never_requested():
+    defs = dg.Definitions(assets=[dg.AssetSpec("ext", automation_condition=AC.missing())])
+    result = Ticker(defs).tick()
+    assert result.get_evaluation("ext").value is True
+    assert result.get_requested_keys() == frozenset()
+    assert result.total_requested == 0
+    assert result.get_num_requested("ext") == 0
+
+
+def test_result_counts_requests():
+    t = Ticker(parent_child(AC.initial_evaluation(), AC.any_deps_match(AC.will_be_requested())))
+    result = t.tick()
+    assert result.total_requested == 2
+    assert result.get_num_requested("P") == 1
+    assert result.get_num_requested(dg.AssetKey("Q")) == 1
+
+
+# Explanations ---------------------------------------------------------------------
+
+
+def test_the_evaluation_tree_says_which_sub_condition_was_true_through_virtual_assets():
+    t = Ticker(seed_defs(AC.eager().resolve_through_virtual()))
+    t.tick()
+    t.materialize("A")
+    tree = t.tick().get_evaluation("D").tree
+    assert tree.value is True and tree.label == "eager (through virtual)"
+    assert [(c.label, c.value) for c in tree.children] == [
+        ("in_latest_time_window", True),
+        ("(newly_missing | any_deps_updated (through virtual)) since (handled)", True),
+        ("~any_deps_missing (through virtual)", True),
+        ("~any_deps_in_progress (through virtual)", True),
+        ("~in_progress", True),
+    ]
+    updated = find(tree, "any_deps_updated (through virtual)")
+    assert updated.value is True
+    assert updated.note == "through virtual assets"
+    assert [(c.target.to_user_string(), c.value) for c in updated.children] == [("A", True)]
+    assert find(updated, "newly_updated_without_root").value is True
+    assert find(tree, "newly_missing").value is False
+    assert "any_deps_updated (through virtual)" in true_labels(tree)
+    as_json = t.result.get_evaluation("D").to_json()
+    assert as_json["key"] == "D" and as_json["requested"] is True
+    deps_json = as_json["tree"]["children"][1]["children"][0]["children"][1]
+    assert deps_json["label"] == "any_deps_updated (through virtual)"
+    assert deps_json["note"] == "through virtual assets"
+    assert deps_json["children"][0]["target"] == "A"
+
+
+def test_without_resolve_through_virtual_the_tree_shows_the_view_and_no_note():
+    t = Ticker(seed_defs(AC.eager()))
+    t.tick()
+    t.materialize("A")
+    tree = t.tick().get_evaluation("D").tree
+    updated = find(tree, "any_deps_updated")
+    assert updated.note is None
+    assert [(c.target.to_user_string(), c.value) for c in updated.children] == [("C", False)]
+
+
+# Batched reads ---------------------------------------------------------------------
+
+
+def wide_defs(n):
+    """`n` assets: a chain of layers with views between, eager through views on the rest."""
+    cond = AC.eager().resolve_through_virtual()
+    assets = []
+    for i in range(n):
+        parents = [f"a{j}" for j in (i - 1, i - 3, i - 7) if j >= 0]
+        virtual = i % 3 == 1
+
+        @dg.asset(
+            name=f"a{i}",
+            deps=parents,
+            is_virtual=virtual,
+            automation_condition=None if virtual else cond,
+        )
+        def _fn():
+            return 1
+
+        assets.append(_fn)
+    return dg.Definitions(assets=assets)
+
+
+def count_statements(instance, fn):
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(instance.storage.engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(instance.storage.engine, "before_cursor_execute", before)
+    return statements
+
+
+def statements_per_tick(tmp_path, n):
+    """SQL statements of a first tick, and of a tick after every non-virtual asset was
+    updated by a run of its own, with one run still queued."""
+    defs = wide_defs(n)
+    graph = defs.resolve_asset_graph()
+    instance = dg.Instance.from_url(f"sqlite:///{tmp_path}/i{n}.db")
+    t = Ticker(defs, instance)
+    first = count_statements(instance, t.tick)
+    for key in graph.toposorted_asset_keys:
+        if not graph.get(key).is_virtual:
+            defs.materialize([key], instance=instance)
+    instance.create_run([dg.AssetKey("a0")], queued=True)
+    busy = count_statements(instance, t.tick)
+    assert t.result.total_requested == 0  # a0 is in progress: everything waits
+    again = count_statements(instance, t.tick)
+    instance.dispose()
+    return len(first), len(busy), len(again)
+
+
+def test_one_tick_reads_storage_in_a_small_constant_number_of_statements(tmp_path):
+    small = statements_per_tick(tmp_path, 20)
+    large = statements_per_tick(tmp_path, 200)
+    assert small == large  # not proportional to assets (or to runs)
+    assert max(large) <= 3, large
+
+
+# Explanation trees follow the operators' meaning, tick after tick ----------------------
+
+LEAVES = [
+    "missing",
+    "newly_updated",
+    "in_progress",
+    "newly_requested",
+    "will_be_requested",
+    "initial_evaluation",
+    "in_latest_time_window",
+    "executed_with_root_target",
+]
+
+
+def deps_match(operand, mode, through_virtual):
+    cond = AC.any_deps_match(operand) if mode == "any" else AC.all_deps_match(operand)
+    return cond.resolve_through_virtual() if through_virtual else cond
+
+
+def conditions(depth=3):
+    leaf = st.sampled_from(LEAVES).map(lambda name: getattr(AC, name)())
+    builders = st.sampled_from(
+        [AC.eager, AC.on_missing, AC.any_deps_updated, AC.any_deps_missing]
+    ).map(lambda b: b())
+
+    def extend(inner):
+        return st.one_of(
+            st.tuples(inner, inner).map(lambda p: p[0] & p[1]),
+            st.tuples(inner, inner).map(lambda p: p[0] | p[1]),
+            inner.map(lambda c: ~c),
+            st.tuples(inner, inner).map(lambda p: p[0].since(p[1])),
+            inner.map(lambda c: c.newly_true()),
+            st.builds(deps_match, inner, st.sampled_from(["any", "all"]), st.booleans()),
+        )
+
+    return st.one_of(
+        builders,
+        builders.map(lambda c: c.resolve_through_virtual()),
+        st.recursive(leaf, extend, max_leaves=depth * 2),
+    )
+
+
+@st.composite
+def automated_graphs(draw):
+    n = draw(st.integers(min_value=2, max_value=7))
+    assets = []
+    for i in range(n):
+        parents = draw(st.lists(st.integers(0, i - 1), unique=True, max_size=3)) if i else []
+        virtual = bool(i) and draw(st.booleans())
+        condition = draw(st.one_of(st.none(), conditions()))
+
+        @dg.asset(
+            name=f"n{i}",
+            deps=[f"n{p}" for p in parents],
+            is_virtual=virtual,
+            automation_condition=condition,
+        )
+        def _fn():
+            return 1
+
+        assets.append(_fn)
+    updates = draw(st.lists(st.lists(st.integers(0, n - 1), max_size=3), min_size=2, max_size=4))
+    return dg.Definitions(assets=assets), updates
+
+
+def check_tree(cond, tree, before, graph, requested, first, root):
+    """`tree` (this tick) agrees with the meaning of `cond`, given `before` (last tick)."""
+    values = [c.value for c in tree.children]
+    if isinstance(cond, DepsCondition):
+        deps = (
+            graph.non_virtual_ancestors(tree.target)
+            if cond.through_virtual
+            else graph.get(tree.target).parent_keys
+        )
+        assert [c.target for c in tree.children] == sorted(deps)
+        assert tree.value is (any(values) if cond.mode == "any" else all(values))
+        for i, child in enumerate(tree.children):
+            check_tree(
+                cond.operand,
+                child,
+                before.children[i] if before else None,
+                graph,
+                requested,
+                first,
+                root,
+            )
+        return
+    for i, (sub, child) in enumerate(zip(cond.children, tree.children, strict=True)):
+        assert child.target == tree.target
+        check_tree(
+            sub, child, before.children[i] if before else None, graph, requested, first, root
+        )
+    if isinstance(cond, AndCondition):
+        assert tree.value is all(values)
+    elif isinstance(cond, OrCondition):
+        assert tree.value is any(values)
+    elif isinstance(cond, NotCondition):
+        assert tree.value is not values[0]
+    elif isinstance(cond, SinceCondition):
+        previous = before.value if before else False
+        assert tree.value is ((previous or values[0]) and not values[1])
+    elif isinstance(cond, NewlyTrueCondition):
+        previous = before.children[0].value if before else False
+        assert tree.value is (values[0] and not previous)
+    elif str(cond) == "will_be_requested":  # an asset is not yet requested while evaluated
+        assert tree.value is (tree.target in requested and tree.target != root)
+    elif str(cond) == "initial_evaluation":
+        assert tree.value is first
+    elif str(cond) == "in_latest_time_window":
+        assert tree.value is True
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(automated_graphs())
+def test_evaluation_trees_follow_the_operators_tick_after_tick(case):
+    defs, updates = case
+    graph = defs.resolve_asset_graph()
+    t = Ticker(defs)
+    previous = {}
+    for tick_number, update in enumerate([[], *updates]):
+        for i in sorted(set(update)):
+            key = f"n{i}"
+            if graph.get(key).is_materializable:
+                t.materialize(key)
+        result = t.tick()
+        requested = result.get_requested_keys()
+        for key, evaluation in result.results.items():
+            tree = evaluation.tree
+            assert tree.value is evaluation.value
+            assert evaluation.requested is (evaluation.value and graph.get(key).is_materializable)
+            check_tree(
+                graph.get(key).automation_condition,
+                tree,
+                previous.get(key),
+                graph,
+                requested,
+                tick_number == 0,
+                key,
+            )
+            previous[key] = tree
