@@ -1,4 +1,6 @@
-"""Tests for sheer.instance: opening instances, asset reads and writes, runs and events."""
+"""Tests for sheer.instance: opening instances, asset reads and writes, runs and events.
+
+Tests taking `instance` run on SQLite and on PostgreSQL (see conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,6 @@ import sheer as dg
 from sheer.errors import StorageError
 
 K = dg.AssetKey
-
-
-@pytest.fixture
-def instance() -> dg.Instance:
-    return dg.Instance.ephemeral()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """A run whose process is killed (SIGKILL) mid-run: what it committed stays readable, and
-the run is reported failed instead of "running" forever."""
+the run is reported failed instead of "running" forever; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
 
     import sheer as dg
 
-    db, gate, executor = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    url, gate, executor, home = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 
 
     @dg.asset
@@ -41,7 +41,7 @@ SCRIPT = textwrap.dedent(
         return first + 1
 
 
-    instance = dg.Instance.from_url(f"sqlite:///{db}")
+    instance = dg.Instance.from_url(url, root_dir=home)
     dg.materialize([first, second], instance=instance, executor=executor)
     """
 )
@@ -83,18 +83,19 @@ def wait_for_materialization(
 
 
 @pytest.mark.parametrize("executor", ["in_process", "multiprocess"])
-def test_a_killed_run_keeps_its_committed_events_and_is_reported_failed(executor, tmp_path):
+def test_a_killed_run_keeps_its_committed_events_and_is_reported_failed(
+    executor, instance_url, make_instance, tmp_path
+):
     script = tmp_path / "run.py"
     script.write_text(SCRIPT)
-    db = tmp_path / "i.db"
     gate = tmp_path / "gate"
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(db), str(gate), executor],
+        [sys.executable, str(script), instance_url, str(gate), executor, str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     workers: list[int] = []
     try:
-        instance = dg.Instance.from_url(f"sqlite:///{db}")
+        instance = make_instance()
         first = wait_for_materialization(instance, "first", proc)
         run_id = first.run_id
         before = instance.get_event_records(run_id=run_id)
@@ -143,7 +144,7 @@ def test_a_killed_run_keeps_its_committed_events_and_is_reported_failed(executor
         "run (killed or crashed)."
     )
     # A fresh instance on the same database, as a UI would open it, agrees.
-    reopened = dg.Instance.from_url(f"sqlite:///{db}")
+    reopened = make_instance()
     assert reopened.get_run(run_id).status is dg.RunStatus.FAILURE
     assert reopened.get_runs(status=dg.RunStatus.STARTED) == []
     assert reopened.get_latest_materialization("first").storage_id == first.storage_id

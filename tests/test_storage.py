@@ -1,14 +1,13 @@
 """Tests for sheer.storage: SQLite settings, batched reads, the latest-record index and
-schema versioning."""
+schema versioning, on SQLite and PostgreSQL (see conftest.py)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 
 import sheer as dg
 from sheer.errors import StorageError
@@ -37,14 +36,20 @@ def report(instance: dg.Instance, key, version: str) -> None:
     instance.report_runless_asset_event(dg.AssetMaterialization(key, data_version=version))
 
 
-def schema_version_of(path) -> int:
-    with sqlite3.connect(path) as conn:
-        return conn.execute("SELECT version FROM sheer_schema WHERE id = 1").fetchone()[0]
+def schema_version_of(instance: dg.Instance) -> int:
+    with instance.storage.engine.connect() as conn:
+        return conn.execute(text("SELECT version FROM sheer_schema WHERE id = 1")).scalar()
 
 
-def set_schema_version(path, version: int) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE sheer_schema SET version = ? WHERE id = 1", (version,))
+def execute_sql(instance: dg.Instance, *statements: str) -> None:
+    """Run raw SQL on the instance's database, in one transaction."""
+    with instance.storage.engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+
+
+def table_names(instance: dg.Instance) -> set[str]:
+    return set(inspect(instance.storage.engine).get_table_names())
 
 
 # SQLite settings ---------------------------------------------------------------------------
@@ -58,9 +63,8 @@ def test_a_file_instance_uses_wal_with_a_busy_timeout(tmp_path):
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
 
 
-def test_two_instances_on_one_file_see_each_others_writes_with_growing_ids(tmp_path):
-    url = f"sqlite:///{tmp_path}/i.db"
-    ui, runner = dg.Instance.from_url(url), dg.Instance.from_url(url)
+def test_two_instances_on_one_database_see_each_others_writes_with_growing_ids(make_instance):
+    ui, runner = make_instance(), make_instance()
 
     report(runner, "a", "v1")
     report(ui, "b", "v1")
@@ -75,8 +79,7 @@ def test_two_instances_on_one_file_see_each_others_writes_with_growing_ids(tmp_p
 # Batched reads -----------------------------------------------------------------------------
 
 
-def test_get_latest_materializations_reads_many_assets_in_one_query(tmp_path):
-    instance = dg.Instance.from_url(f"sqlite:///{tmp_path}/i.db")
+def test_get_latest_materializations_reads_many_assets_in_one_query(instance):
     for i in range(50):
         report(instance, f"a{i}", f"v{i}")
 
@@ -88,8 +91,7 @@ def test_get_latest_materializations_reads_many_assets_in_one_query(tmp_path):
     assert latest[K("a7")].data_version == dg.DataVersion("v7")
 
 
-def test_get_latest_materializations_of_a_whole_large_graph_is_still_one_query():
-    instance = dg.Instance.ephemeral()
+def test_get_latest_materializations_of_a_whole_large_graph_is_still_one_query(instance):
     instance.store_events([
         NewEvent(event_type=dg.EventType.ASSET_MATERIALIZATION, asset_key=K(f"a{i}"),
                  data={"data_version": f"v{i}"})
@@ -106,8 +108,7 @@ def test_get_latest_materializations_of_a_whole_large_graph_is_still_one_query()
     assert sorted(some) == [K("a1"), K("a2099")]
 
 
-def test_get_latest_materialization_of_one_asset_is_one_query():
-    instance = dg.Instance.ephemeral()
+def test_get_latest_materialization_of_one_asset_is_one_query(instance):
     report(instance, "a", "v1")
 
     with counting_queries(instance) as statements:
@@ -116,8 +117,7 @@ def test_get_latest_materialization_of_one_asset_is_one_query():
     assert len(statements) == 1
 
 
-def test_the_latest_index_follows_the_newest_event_of_each_kind():
-    instance = dg.Instance.ephemeral()
+def test_the_latest_index_follows_the_newest_event_of_each_kind(instance):
     report(instance, "a", "m1")
     instance.report_runless_asset_event(dg.AssetObservation("a", data_version="o1"))
     report(instance, "a", "m2")
@@ -131,8 +131,7 @@ def test_the_latest_index_follows_the_newest_event_of_each_kind():
     assert latest.last_run_id is None
 
 
-def test_the_latest_index_is_kept_per_partition():
-    instance = dg.Instance.ephemeral()
+def test_the_latest_index_is_kept_per_partition(instance):
     instance.report_runless_asset_event(
         dg.AssetMaterialization("a", partition="2024-01-01", data_version="p1"))
     report(instance, "a", "whole")
@@ -145,12 +144,11 @@ def test_the_latest_index_is_kept_per_partition():
     assert part.materialization.partition == "2024-01-01"
 
 
-def test_the_latest_index_records_the_run_of_the_latest_materialization():
+def test_the_latest_index_records_the_run_of_the_latest_materialization(instance):
     @dg.asset
     def a():
         return 1
 
-    instance = dg.Instance.ephemeral()
     result = dg.materialize([a], instance=instance)
 
     assert instance.get_latest_records(["a"])[K("a")].last_run_id == result.run_id
@@ -159,14 +157,12 @@ def test_the_latest_index_records_the_run_of_the_latest_materialization():
 # Schema versioning -------------------------------------------------------------------------
 
 
-def test_a_new_database_gets_the_current_schema_version(tmp_path):
-    dg.Instance.from_url(f"sqlite:///{tmp_path}/i.db").dispose()
-
-    assert schema_version_of(tmp_path / "i.db") == schema.CURRENT_VERSION
+def test_a_new_database_gets_the_current_schema_version(instance):
+    assert schema_version_of(instance) == schema.CURRENT_VERSION
     assert len(schema.MIGRATIONS) == schema.CURRENT_VERSION
 
 
-def test_reopening_a_database_does_not_run_migrations_again(tmp_path, monkeypatch):
+def test_reopening_a_database_does_not_run_migrations_again(make_instance, monkeypatch):
     calls: list[int] = []
 
     def counted(number, migration):
@@ -178,43 +174,41 @@ def test_reopening_a_database_does_not_run_migrations_again(tmp_path, monkeypatc
 
     monkeypatch.setattr(schema, "MIGRATIONS",
                         [counted(i, m) for i, m in enumerate(schema.MIGRATIONS, 1)])
-    url = f"sqlite:///{tmp_path}/i.db"
 
-    first = dg.Instance.from_url(url)
+    first = make_instance()
     report(first, "a", "v1")
     first.dispose()
     assert calls == list(range(1, schema.CURRENT_VERSION + 1))
 
-    again = dg.Instance.from_url(url)
+    again = make_instance()
 
     assert calls == list(range(1, schema.CURRENT_VERSION + 1))
     assert again.get_latest_materialization("a").data_version == dg.DataVersion("v1")
 
 
-def test_an_older_database_is_upgraded_without_losing_data(tmp_path):
-    url = f"sqlite:///{tmp_path}/i.db"
-    old = dg.Instance.from_url(url)
+def test_an_older_database_is_upgraded_without_losing_data(make_instance):
+    old = make_instance()
     report(old, "a", "v1")
+    execute_sql(  # back to version 1: before automation
+        old,
+        "DROP TABLE automation_evaluations",
+        "DROP TABLE automation_ticks",
+        "DROP TABLE leases",
+        "UPDATE sheer_schema SET version = 1 WHERE id = 1",
+    )
     old.dispose()
-    with sqlite3.connect(tmp_path / "i.db") as conn:  # back to version 1: before automation
-        for table in ("automation_ticks", "automation_evaluations", "leases"):
-            conn.execute(f"DROP TABLE {table}")
-        conn.execute("UPDATE sheer_schema SET version = 1 WHERE id = 1")
 
-    upgraded = dg.Instance.from_url(url)
+    upgraded = make_instance()
 
-    assert schema_version_of(tmp_path / "i.db") == schema.CURRENT_VERSION
+    assert schema_version_of(upgraded) == schema.CURRENT_VERSION
     assert upgraded.get_latest_materialization("a").data_version == dg.DataVersion("v1")
-    with sqlite3.connect(tmp_path / "i.db") as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"automation_ticks", "automation_evaluations", "leases"} <= tables
+    assert {"automation_ticks", "automation_evaluations", "leases"} <= table_names(upgraded)
 
 
-def test_a_database_newer_than_the_code_is_refused(tmp_path):
-    url = f"sqlite:///{tmp_path}/i.db"
-    dg.Instance.from_url(url).dispose()
+def test_a_database_newer_than_the_code_is_refused(instance, instance_url):
     newer = schema.CURRENT_VERSION + 1
-    set_schema_version(tmp_path / "i.db", newer)
+    execute_sql(instance, f"UPDATE sheer_schema SET version = {newer} WHERE id = 1")
+    url = instance_url
 
     with pytest.raises(StorageError) as info:
         dg.Instance.from_url(url)
@@ -225,7 +219,7 @@ def test_a_database_newer_than_the_code_is_refused(tmp_path):
         "or point at another instance."
     )
     assert info.value.file == url
-    assert schema_version_of(tmp_path / "i.db") == newer  # left as it was
+    assert schema_version_of(instance) == newer  # left as it was
 
 
 def test_the_in_memory_storage_has_the_same_schema():
@@ -238,3 +232,7 @@ def test_the_in_memory_storage_has_the_same_schema():
 
     assert version == schema.CURRENT_VERSION
     assert {"runs", "event_logs", "asset_latest", "kv"} <= tables
+
+
+def test_every_backend_gets_every_table_of_the_schema(instance):
+    assert table_names(instance) == set(schema.metadata.tables)

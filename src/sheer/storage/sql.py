@@ -3,17 +3,25 @@
 One class, `SqlStorage`, over SQLAlchemy Core, for SQLite (embedded, WAL) and
 PostgreSQL. Writes of one step go in one transaction; reads for a whole graph are
 one query. It stores and returns records; it knows nothing of graphs or versions.
+
+Event ids become visible in id order: a reader that sees event n sees every event
+below n, so "what is new since id n" is a sound cursor. SQLite gets this from its one
+writer at a time; on PostgreSQL the transactions that write events take a transaction
+lock first (a sequence alone hands out ids in insert order, but commits land in any
+order). On PostgreSQL a connection lost before the commit is retried once on a new
+connection; one lost during the commit is a `StorageError`, as whether it landed is
+unknown.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, create_engine, event, select, update
+from sqlalchemy import Connection, and_, create_engine, event, select, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -24,6 +32,11 @@ from sheer.keys import AssetKey
 from sheer.storage.schema import asset_latest, event_logs, kv, migrate, runs
 
 _BULK_THRESHOLD = 2000  # above this many keys, read the whole index rather than IN (...)
+# PostgreSQL: a transaction-level advisory lock per schema, held by every transaction that
+# writes events, from before its first id is drawn until it commits. 0x5EE7: Sheer's space.
+_LOCK_EVENT_IDS = text("SELECT pg_advisory_xact_lock(24295, hashtext(current_schema()))")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,8 +114,43 @@ class SqlStorage:
         """Write events (and update the latest-record index) in one transaction."""
         if self._sqlite_sql is not None:
             return self._store_events_sqlite(events)
-        with self.engine.begin() as conn:
-            return [self._insert_event(conn, e) for e in events]
+        return self._write(lambda conn: self._insert_events(conn, events), events=True)
+
+    def _write(self, work: Callable[[Connection], T], *, events: bool = False) -> T:
+        """Run `work` in one transaction; with `events`, after taking the event-id lock
+        (PostgreSQL). A connection lost before the commit rolled everything back, so the
+        transaction is run again, once, on a new connection."""
+        lock = events and self.dialect == "postgresql"
+        for attempt in (1, 2):
+            committing = False
+            try:
+                with self.engine.begin() as conn:
+                    if lock:
+                        conn.execute(_LOCK_EVENT_IDS)
+                    result = work(conn)
+                    committing = True  # leaving the block commits
+                return result
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                reason = str(exc.orig or exc).splitlines()[0]
+                where = make_url(self.url).render_as_string(hide_password=True)
+                if committing:
+                    raise StorageError(
+                        f"The connection to the instance storage at {where} was lost while "
+                        f"committing ({reason}), so whether the write was recorded is unknown. "
+                        "Fix: check the database server and its logs; a run that hit this "
+                        "is recorded as failed when its run process can still reach it.",
+                        file=where,
+                    ) from exc
+                if attempt == 2:
+                    raise StorageError(
+                        f"Cannot write to the instance storage at {where}: the connection was "
+                        f"lost ({reason}), and again on a new connection. Fix: check that the "
+                        "database server is running and reachable.",
+                        file=where,
+                    ) from exc
+        raise AssertionError("unreachable")
 
     def _store_events_sqlite(self, events: Sequence[NewEvent]) -> list[int]:
         # A run writes two transactions a step; on SQLite, SQLAlchemy's Connection around
@@ -125,47 +173,45 @@ class SqlStorage:
 
     def _insert_event(self, conn: Any, e: NewEvent) -> int:
         """Insert one event; `conn` is a Connection, or on SQLite a driver connection."""
-        ts = e.timestamp or time.time()
-        key = e.asset_key.to_user_string() if e.asset_key is not None else None
         # One statement object with bound parameters, compiled once (building
         # `.values(...)` per event cost ~0.4 ms).
-        values = {
-            "run_id": e.run_id,
-            "timestamp": ts,
-            "event_type": e.event_type.value,
-            "asset_key": key,
-            "partition": e.partition,
-            "step_key": e.step_key,
-            "message": e.message,
-            "body": to_json(dict(e.data or {})),
-        }
+        values = _event_values(e)
         if self._sqlite_sql is not None:
             event_id = self._execute_sqlite(conn, _INSERT_EVENT, values)
         else:
             event_id = int(conn.execute(_INSERT_EVENT, values).inserted_primary_key[0])
-        if key is not None and e.event_type in EventType.asset_event_types():
-            column = (
-                "last_materialization_id"
-                if e.event_type is EventType.ASSET_MATERIALIZATION
-                else "last_observation_id"
-            )
-            self._upsert_latest(conn, key, e.partition or "", column, event_id, e.run_id, ts)
+        latest = _latest_values(e, values, event_id)
+        if latest is not None:
+            column, row = latest
+            if self._sqlite_sql is not None:
+                self._execute_sqlite(conn, self._upsert(column, row), row)
+            else:
+                conn.execute(self._upsert(column, row), row)
         return event_id
 
-    def _upsert_latest(
-        self, conn: Any, key: str, partition: str, column: str, event_id: int,
-        run_id: str | None, ts: float,
-    ) -> None:
-        values = {"asset_key": key, "partition": partition, column: event_id, "updated_at": ts}
-        if column == "last_materialization_id":
-            values["last_run_id"] = run_id
+    def _insert_events(self, conn: Connection, events: Sequence[NewEvent]) -> list[int]:
+        """Insert events in one statement, then update the latest-record index in one
+        statement per kind (on a database server every statement is a round trip)."""
+        if not events:
+            return []
+        rows = [_event_values(e) for e in events]
+        ids = [int(i) for i in conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars()]
+        latest: dict[tuple[str, str, str], dict[str, Any]] = {}  # a later event wins
+        for e, values, event_id in zip(events, rows, ids, strict=True):
+            found = _latest_values(e, values, event_id)
+            if found is not None:
+                column, row = found
+                latest[column, row["asset_key"], row["partition"]] = row
+        for column in sorted({c for c, _, _ in latest}):
+            batch = [latest[k] for k in sorted(latest) if k[0] == column]
+            conn.execute(self._upsert(column, batch[0]), batch)
+        return ids
+
+    def _upsert(self, column: str, row: Mapping[str, Any]) -> Any:
         stmt = self._upserts.get(column)
         if stmt is None:
-            stmt = self._upserts[column] = self._upsert_statement(list(values))
-        if self._sqlite_sql is not None:
-            self._execute_sqlite(conn, stmt, values)
-        else:
-            conn.execute(stmt, values)
+            stmt = self._upserts[column] = self._upsert_statement(list(row))
+        return stmt
 
     def _execute_sqlite(self, conn: Any, stmt: Any, values: Mapping[str, Any]) -> int:
         """Run a write statement on the SQLite driver's cursor, inside `conn`'s transaction
@@ -224,7 +270,8 @@ class SqlStorage:
     def claim_run(self, run_id: str, *, pid: int, pid_started: str | None, hostname: str,
                   event: NewEvent) -> bool:
         """Move a QUEUED run to STARTED in this process and write its RUN_START, atomically."""
-        with self.engine.begin() as conn:
+
+        def claim(conn: Connection) -> bool:
             done = conn.execute(
                 update(runs).where(runs.c.run_id == run_id)
                 .where(runs.c.status == RunStatus.QUEUED.value)
@@ -236,10 +283,13 @@ class SqlStorage:
             self._insert_event(conn, event)
             return True
 
+        return self._write(claim, events=True)
+
     def finish_run(self, run_id: str, status: RunStatus, event: NewEvent,
                    error: str | None = None, *, only_if_started: bool = False) -> bool:
         """Set a run's final status and write its closing event, atomically."""
-        with self.engine.begin() as conn:
+
+        def finish(conn: Connection) -> bool:
             stmt = update(runs).where(runs.c.run_id == run_id)
             if only_if_started:
                 stmt = stmt.where(runs.c.status.in_([RunStatus.STARTED.value,
@@ -251,6 +301,8 @@ class SqlStorage:
                 return False
             self._insert_event(conn, event)
             return True
+
+        return self._write(finish, events=True)
 
     def set_kv(self, key: str, value: str) -> None:
         if self.dialect == "postgresql":
@@ -355,6 +407,40 @@ class SqlStorage:
 
 
 _INSERT_EVENT = event_logs.insert()
+_INSERT_EVENTS_RETURNING = event_logs.insert().returning(
+    event_logs.c.id, sort_by_parameter_order=True
+)
+
+
+def _event_values(e: NewEvent) -> dict[str, Any]:
+    return {
+        "run_id": e.run_id,
+        "timestamp": e.timestamp or time.time(),
+        "event_type": e.event_type.value,
+        "asset_key": e.asset_key.to_user_string() if e.asset_key is not None else None,
+        "partition": e.partition,
+        "step_key": e.step_key,
+        "message": e.message,
+        "body": to_json(dict(e.data or {})),
+    }
+
+
+def _latest_values(
+    e: NewEvent, values: Mapping[str, Any], event_id: int
+) -> tuple[str, dict[str, Any]] | None:
+    """The latest-index column an event updates and the row to upsert, or None."""
+    key = values["asset_key"]
+    if key is None or e.event_type not in EventType.asset_event_types():
+        return None
+    if e.event_type is EventType.ASSET_MATERIALIZATION:
+        return "last_materialization_id", {
+            "asset_key": key, "partition": e.partition or "", "last_materialization_id": event_id,
+            "updated_at": values["timestamp"], "last_run_id": e.run_id,
+        }
+    return "last_observation_id", {
+        "asset_key": key, "partition": e.partition or "", "last_observation_id": event_id,
+        "updated_at": values["timestamp"],
+    }
 
 _EVENT_FIELDS = ("id", "run_id", "timestamp", "event_type", "asset_key", "partition",
                  "step_key", "message", "body")
