@@ -8,7 +8,7 @@ router over this module and the library.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sheer.definitions.definitions import Definitions
@@ -18,7 +18,7 @@ from sheer.instance import Instance
 from sheer.keys import AssetKey
 from sheer.selection import AssetSelection
 from sheer.staleness import StaleCause, StaleStatus, StaleStatusResolver
-from sheer.storage.automation import AutomationStorage
+from sheer.storage.automation import AutomationStorage, TickRecord
 
 _RECENT_RUNS = 200
 
@@ -111,7 +111,8 @@ def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[
 
 
 def _plain(value: Any) -> Any:
-    return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
+    plain = (str, int, float, bool, type(None), list, dict)
+    return value if isinstance(value, plain) else str(value)
 
 
 def _materialization_json(r: EventRecord) -> dict[str, Any]:
@@ -142,7 +143,8 @@ def runs_payload(instance: Instance, limit: int) -> dict[str, Any]:
 def run_payload(instance: Instance, run: RunRecord) -> dict[str, Any]:
     """A run with its steps (timings, status, error) and every event."""
     events = instance.get_event_records(run_id=run.run_id)
-    return {"run": run_json(run), "steps": _steps(events), "events": [_event_json(e) for e in events]}
+    return {"run": run_json(run), "steps": _steps(events),
+            "events": [_event_json(e) for e in events]}
 
 
 def _event_json(e: EventRecord) -> dict[str, Any]:
@@ -150,10 +152,15 @@ def _event_json(e: EventRecord) -> dict[str, Any]:
            "step": e.step_key, "asset": _name(e.asset_key) if e.asset_key else None,
            "message": e.message}
     if e.error:
-        out["error"] = dict(e.error)
+        out["error"] = _error_json(e.error)
     if e.event_type is EventType.LOG_MESSAGE:
         out["level"] = e.data.get("level")
     return out
+
+
+def _error_json(error: Any) -> dict[str, Any]:
+    """A step's error is a mapping (class, message, traceback); a run's is its text."""
+    return dict(error) if isinstance(error, Mapping) else {"message": str(error)}
 
 
 def _steps(events: Iterable[EventRecord]) -> list[dict[str, Any]]:
@@ -174,16 +181,28 @@ def _steps(events: Iterable[EventRecord]) -> list[dict[str, Any]]:
             step["finished_at"] = e.timestamp
             step["duration"] = e.data.get("duration")
             if e.error:
-                step["error"] = dict(e.error)
+                step["error"] = _error_json(e.error)
     return list(steps.values())
+
+
+def _tick_json(t: TickRecord) -> dict[str, Any]:
+    return {"tick_id": t.tick_id, "timestamp": t.timestamp, "status": t.status,
+            "evaluation_id": t.evaluation_id, "requested": [_name(k) for k in t.requested],
+            "run_ids": list(t.run_ids), "error": t.error, "duration": t.duration}
 
 
 def ticks_payload(instance: Instance, limit: int) -> dict[str, Any]:
     ticks = AutomationStorage(instance.storage).get_ticks(limit=limit)
-    return {"ticks": [{"tick_id": t.tick_id, "timestamp": t.timestamp, "status": t.status,
-                       "evaluation_id": t.evaluation_id,
-                       "requested": [_name(k) for k in t.requested], "run_ids": list(t.run_ids),
-                       "error": t.error, "duration": t.duration} for t in ticks]}
+    return {"ticks": [_tick_json(t) for t in ticks]}
+
+
+def tick_payload(instance: Instance, tick_id: int, limit: int) -> dict[str, Any] | None:
+    """One tick and its recorded evaluations; None when there is no such tick."""
+    found = AutomationStorage(instance.storage).get_ticks(limit=1, before_id=tick_id + 1)
+    if not found or found[0].tick_id != tick_id:
+        return None
+    return {"tick": _tick_json(found[0]),
+            **evaluations_payload(instance, tick_id=tick_id, limit=limit)}
 
 
 def evaluations_payload(instance: Instance, *, tick_id: int | None = None,

@@ -147,7 +147,7 @@ def run(request: Request) -> Response:
 async def launch(request: Request) -> Response:
     try:
         body = json.loads(await request.body() or b"{}")
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or not UTF-8
         raise ApiError(400, "The body must be JSON: {\"selection\": \"...\"}.") from None
     selection = body.get("selection") if isinstance(body, dict) else None
     if not selection or not isinstance(selection, (str, list)):
@@ -164,9 +164,12 @@ def ticks(request: Request) -> Response:
 
 
 def tick(request: Request) -> Response:
-    raw = request.path_params["tick_id"]
-    return JSONResponse(api.evaluations_payload(_state(request).instance, tick_id=int(raw),
-                                                limit=_int(request, "limit", 10000, most=100000)))
+    tick_id = int(request.path_params["tick_id"])
+    payload = api.tick_payload(_state(request).instance, tick_id,
+                               limit=_int(request, "limit", 10000, most=100000))
+    if payload is None:
+        raise ApiError(404, f"No automation tick {tick_id}.")
+    return JSONResponse(payload)
 
 
 def session(request: Request) -> Response:
@@ -196,7 +199,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 async def guard(request: Request, call_next: Handler) -> Response:
     ui = _state(request)
-    if ui.auth_token is not None and not (request.url.path == "/" and "auth" in request.query_params):
+    opening = request.url.path == "/" and "auth" in request.query_params  # checked by index()
+    if ui.auth_token is not None and not opening:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         given = given or request.cookies.get(AUTH_COOKIE, "")
         if not hmac.compare_digest(given, ui.auth_token):
