@@ -25,7 +25,7 @@ SUMMARY = re.compile(
     r"^run (?P<run>[0-9a-f]{8}) (?P<word>succeeded|failed) in \d+\.\d\ds: (?P<rest>.*)$", re.M
 )
 
-FAILING = '''\
+FAILING = """\
 import sheer as dg
 
 
@@ -40,16 +40,16 @@ def boom() -> int:
 
 
 defs = dg.Definitions(assets=[ok, boom])
-'''
+"""
 
-BROKEN = '''\
+BROKEN = """\
 import sheer as dg
 
 settings = {}
 region = settings["region"]
-'''
+"""
 
-INVALID = '''\
+INVALID = """\
 import sheer as dg
 
 
@@ -69,9 +69,9 @@ def a_again() -> int:
 
 
 defs = dg.Definitions(assets=[a, b, a_again])
-'''
+"""
 
-AUTOMATED = '''\
+AUTOMATED = """\
 import sheer as dg
 
 
@@ -91,7 +91,7 @@ def manual() -> int:
 
 
 defs = dg.Definitions(assets=[raw, summary, manual])
-'''
+"""
 
 
 @pytest.fixture
@@ -126,8 +126,11 @@ def run(runner, *args, code=0):
 
 def table_lines(output):
     """The body lines of a rich table, as lists of cells (a wrapped cell spans lines)."""
-    return [[c.strip() for c in line.strip("│").split("│")]
-            for line in output.splitlines() if line.startswith("│")]
+    return [
+        [c.strip() for c in line.strip("│").split("│")]
+        for line in output.splitlines()
+        if line.startswith("│")
+    ]
 
 
 def table_rows(output):
@@ -156,23 +159,36 @@ def test_launch_shows_progress_and_a_summary(runner, instance):
 
 
 def test_launch_quiet_prints_nothing_on_success(runner, instance):
-    result = run(runner, "launch", "-f", QUICKSTART, "--assets", "A", "--quiet",
-                 "--instance", instance)
+    result = run(
+        runner, "launch", "-f", QUICKSTART, "--assets", "A", "--quiet", "--instance", instance
+    )
     assert result.output == ""
 
 
 def test_launch_with_the_multiprocess_executor(runner, instance):
-    result = run(runner, "launch", "-f", QUICKSTART, "--assets", "*", "--executor",
-                 "multiprocess", "--instance", instance)
+    result = run(
+        runner,
+        "launch",
+        "-f",
+        QUICKSTART,
+        "--assets",
+        "*",
+        "--executor",
+        "multiprocess",
+        "--instance",
+        instance,
+    )
     assert SUMMARY.search(result.stdout)["rest"] == (
-        "4 materialized (A, B, C, D), 0 failed, 0 skipped")
+        "4 materialized (A, B, C, D), 0 failed, 0 skipped"
+    )
     status = run(runner, "status", "-f", QUICKSTART, "--instance", instance)
     assert {row[1] for row in table_rows(status.stdout).values()} == {"FRESH"}
 
 
 def test_an_unknown_executor_is_a_usage_error(runner, instance):
-    result = run(runner, "launch", "-f", QUICKSTART, "--assets", "*", "--executor", "threads",
-                 code=2)
+    result = run(
+        runner, "launch", "-f", QUICKSTART, "--assets", "*", "--executor", "threads", code=2
+    )
     assert "Invalid value for '--executor'" in result.stderr
 
 
@@ -210,30 +226,63 @@ def test_launch_of_a_failing_asset_exits_1_with_the_users_traceback(runner, tmp_
     assert not any(_SHEER_DIR in line for line in err)
     assert err[-1] == (
         f"error: Run {run_id} failed. Step boom failed for boom: ValueError: no rows today. "
-        f"Fix the asset, then run `sheer runs show {run_id}` for details.")
+        f"Fix the asset, then run `sheer runs show {run_id}` for details."
+    )
 
 
-def test_a_failing_asset_in_a_worker_process_keeps_the_users_traceback(
-    runner, tmp_path, instance
-):
+def test_a_failing_asset_in_a_worker_process_keeps_the_users_traceback(runner, tmp_path, instance):
     defs = write(tmp_path / "failing.py", FAILING)
-    result = run(runner, "launch", "-f", defs, "--assets", "boom", "--executor", "multiprocess",
-                 "--instance", instance, code=1)
+    result = run(
+        runner,
+        "launch",
+        "-f",
+        defs,
+        "--assets",
+        "boom",
+        "--executor",
+        "multiprocess",
+        "--instance",
+        instance,
+        code=1,
+    )
     assert f'  File "{defs}", line 11, in boom' in result.stderr.splitlines()
     assert result.stderr.splitlines()[-1].startswith("error: Run ")
 
 
 def test_launch_tags_show_in_runs(runner, instance):
-    run(runner, "launch", "-f", QUICKSTART, "--assets", "A", "--tag", "team=data",
-        "--tag", "note=a=b", "--instance", instance)
+    run(
+        runner,
+        "launch",
+        "-f",
+        QUICKSTART,
+        "--assets",
+        "A",
+        "--tag",
+        "team=data",
+        "--tag",
+        "note=a=b",
+        "--instance",
+        instance,
+    )
     rows = table_rows(run(runner, "runs", "--instance", instance).stdout)
     (row,) = rows.values()
     assert row[-1] == "team=data, note=a=b"
 
 
 def test_a_tag_that_is_not_key_value_exits_1(runner, instance):
-    result = run(runner, "launch", "-f", QUICKSTART, "--assets", "A", "--tag", "team",
-                 "--instance", instance, code=1)
+    result = run(
+        runner,
+        "launch",
+        "-f",
+        QUICKSTART,
+        "--assets",
+        "A",
+        "--tag",
+        "team",
+        "--instance",
+        instance,
+        code=1,
+    )
     assert result.stderr == "error: Tag 'team' is not key=value. Fix: --tag team=data.\n"
 
 
@@ -275,13 +324,22 @@ def test_status_json_and_a_selection(runner, instance):
     result = run(runner, "status", "-f", QUICKSTART, "--instance", instance, "--json")
     records = json.loads(result.stdout)
     assert [(r["key"], r["status"], r["is_virtual"]) for r in records] == [
-        ("A", "FRESH", False), ("B", "FRESH", True), ("C", "FRESH", True), ("D", "STALE", False)]
+        ("A", "FRESH", False),
+        ("B", "FRESH", True),
+        ("C", "FRESH", True),
+        ("D", "STALE", False),
+    ]
     assert [r["root_causes"] for r in records] == [
-        [], [], [], ["A has a new data version (via C, B)"]]
+        [],
+        [],
+        [],
+        ["A has a new data version (via C, B)"],
+    ]
     assert all(isinstance(r["data_version"], str) for r in records)
 
-    only_d = json.loads(run(runner, "status", "-f", QUICKSTART, "--instance", instance,
-                            "--json", "D").stdout)
+    only_d = json.loads(
+        run(runner, "status", "-f", QUICKSTART, "--instance", instance, "--json", "D").stdout
+    )
     assert [r["key"] for r in only_d] == ["D"]
 
 
@@ -309,11 +367,19 @@ def test_runs_lists_recent_runs_newest_first(runner, tmp_path, instance):
     assert "2 recent runs" in result.stdout
     header = next(line for line in result.stdout.splitlines() if line.startswith("┃"))
     assert [c.strip() for c in header.strip("┃").split("┃")] == [
-        "run", "status", "started", "duration", "assets", "tags"]
+        "run",
+        "status",
+        "started",
+        "duration",
+        "assets",
+        "tags",
+    ]
     rows = list(table_rows(result.stdout).values())
     ids = [SUMMARY.search(r.stdout)["run"] for r in (second, first)]
     assert [(r[0], r[1], r[4]) for r in rows] == [
-        (ids[0], "FAILURE", "2"), (ids[1], "SUCCESS", "4")]
+        (ids[0], "FAILURE", "2"),
+        (ids[1], "SUCCESS", "4"),
+    ]
     assert all(re.fullmatch(r"\d+\.\d\ds", r[3]) for r in rows)
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r[2]) for r in rows)
 
@@ -334,22 +400,26 @@ def test_runs_show_lists_the_events_of_a_run(runner, instance):
     head = result.stdout.splitlines()[0]
     assert re.fullmatch(rf"run {run_id}[0-9a-f]+  SUCCESS  1 assets", head)
     events = [cells[1] for cells in table_lines(result.stdout) if cells[0]]
-    assert events == ["RUN_START", "STEP_START", "ASSET_MATERIALIZATION", "STEP_SUCCESS",
-                      "RUN_SUCCESS"]
+    assert events == [
+        "RUN_START",
+        "STEP_START",
+        "ASSET_MATERIALIZATION",
+        "STEP_SUCCESS",
+        "RUN_SUCCESS",
+    ]
     assert "failed" not in result.stdout
 
 
 def test_runs_show_prints_the_traceback_of_a_failing_asset(runner, tmp_path, instance):
     failing = write(tmp_path / "failing.py", FAILING)
-    launched = run(runner, "launch", "-f", failing, "--assets", "*", "--instance", instance,
-                   code=1)
+    launched = run(runner, "launch", "-f", failing, "--assets", "*", "--instance", instance, code=1)
     run_id = SUMMARY.search(launched.stdout)["run"]
     # The instance may be given to the group as well as to `show`.
     result = run(runner, "runs", "--instance", instance, "show", run_id)
     out = result.stdout
     assert "FAILURE" in out.splitlines()[0]
     assert "STEP_FAILURE" in out and "RUN_FAILURE" in out
-    tail = out[out.index("boom failed:"):].splitlines()
+    tail = out[out.index("boom failed:") :].splitlines()
     assert tail[:4] == [
         "boom failed:",
         "Traceback (most recent call last):",
@@ -364,7 +434,8 @@ def test_runs_show_of_an_unknown_run_exits_1(runner, instance):
     result = run(runner, "runs", "show", "zzz", "--instance", instance, code=1)
     assert result.stderr == (
         "error: no run with an id starting with 'zzz'. Fix: copy the id from `sheer runs` "
-        "(8 characters are enough).\n")
+        "(8 characters are enough).\n"
+    )
 
 
 def test_runs_show_of_an_ambiguous_prefix_exits_1(runner, instance):
@@ -417,34 +488,57 @@ def test_lineage_format_mermaid(runner):
 def test_lineage_format_mermaid_of_a_selection(runner):
     result = run(runner, "lineage", "-f", QUICKSTART, "--format", "mermaid", "C or D")
     assert result.stdout.splitlines() == [
-        "graph LR", '  n2["C (virtual)"]', "  class n2 virtual", '  n3["D"]', "  n2 --> n3",
-        "  classDef virtual stroke-dasharray: 5 5"]
+        "graph LR",
+        '  n2["C (virtual)"]',
+        "  class n2 virtual",
+        '  n3["D"]',
+        "  n2 --> n3",
+        "  classDef virtual stroke-dasharray: 5 5",
+    ]
 
 
 def test_lineage_tree_shows_a_shared_descendant_once(runner, tmp_path):
-    defs = write(tmp_path / "diamond.py", """\
+    defs = write(
+        tmp_path / "diamond.py",
+        """\
         import sheer as dg
         top = dg.AssetSpec("top")
         left = dg.AssetSpec("left", deps=[top], is_virtual=True)
         right = dg.AssetSpec("right", deps=[top])
         bottom = dg.AssetSpec("bottom", deps=[left, right])
-        """)
+        """,
+    )
     result = run(runner, "lineage", "-f", defs, "--format", "tree")
     labels = [re.sub(r"^[\s│├└─]+", "", line) for line in result.stdout.splitlines()[1:]]
-    assert labels == ["top (external)", "left (virtual)", "bottom (external)",
-                      "right (external)", "bottom (external) (see above)"]
+    assert labels == [
+        "top (external)",
+        "left (virtual)",
+        "bottom (external)",
+        "right (external)",
+        "bottom (external) (see above)",
+    ]
 
 
 def test_list_defs_json(runner):
     result = run(runner, "list", "defs", "-f", QUICKSTART, "--json")
     records = json.loads(result.stdout)
     assert records[0] == {
-        "key": "A", "group": "quickstart", "kinds": ["table"], "is_virtual": False,
-        "is_external": False, "deps": [], "code_version": None, "automation_condition": None,
+        "key": "A",
+        "group": "quickstart",
+        "kinds": ["table"],
+        "is_virtual": False,
+        "is_external": False,
+        "deps": [],
+        "code_version": None,
+        "automation_condition": None,
         "description": "Raw orders.",
     }
     assert [(r["key"], r["is_virtual"], r["deps"]) for r in records] == [
-        ("A", False, []), ("B", True, ["A"]), ("C", True, ["B"]), ("D", False, ["C"])]
+        ("A", False, []),
+        ("B", True, ["A"]),
+        ("C", True, ["B"]),
+        ("D", False, ["C"]),
+    ]
 
 
 def test_list_defs_json_of_a_selection(runner):
@@ -484,18 +578,22 @@ def test_check_defs_of_a_missing_file(runner):
     result = run(runner, "check", "defs", "-f", "nosuch.py", code=1)
     assert result.stderr == (
         "error: Cannot load definitions from 'nosuch.py': no such file. Fix: check the path, "
-        "relative to the current directory.\n")
+        "relative to the current directory.\n"
+    )
 
 
 # where the definitions are -----------------------------------------------------
 def _shop_package(base):
     write(base / "shop" / "__init__.py", "")
-    write(base / "shop" / "defs.py", """\
+    write(
+        base / "shop" / "defs.py",
+        """\
         import sheer as dg
         orders = dg.AssetSpec("orders")
         order_view = dg.AssetSpec("order_view", deps=[orders], is_virtual=True)
         defs = dg.Definitions(assets=[orders, order_view])
-        """)
+        """,
+    )
 
 
 def test_tool_sheer_module_in_pyproject(runner, tmp_path, monkeypatch):
@@ -519,24 +617,33 @@ def test_tool_sheer_module_without_a_src_folder(runner, tmp_path):
 
 def test_tool_sheer_defs_folder_in_pyproject(runner, tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.sheer]\ndefs = "pipelines/definitions"\n')
-    write(tmp_path / "pipelines" / "definitions" / "orders.py", """\
+    write(
+        tmp_path / "pipelines" / "definitions" / "orders.py",
+        """\
         import sheer as dg
         orders = dg.AssetSpec("orders")
-        """)
-    write(tmp_path / "pipelines" / "definitions" / "views" / "recent.py", """\
+        """,
+    )
+    write(
+        tmp_path / "pipelines" / "definitions" / "views" / "recent.py",
+        """\
         import sheer as dg
         recent = dg.AssetSpec("recent", deps=["orders"], is_virtual=True)
-        """)
+        """,
+    )
     result = run(runner, "lineage", "--format", "text")
     assert result.stdout == "orders -> recent (v)\n"
 
 
 def test_the_default_defs_folder_is_src_package_defs(runner, tmp_path, monkeypatch):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
-    write(tmp_path / "src" / "shop" / "defs" / "orders.py", """\
+    write(
+        tmp_path / "src" / "shop" / "defs" / "orders.py",
+        """\
         import sheer as dg
         orders = dg.AssetSpec("orders")
-        """)
+        """,
+    )
     (tmp_path / "docs").mkdir()
     monkeypatch.chdir(tmp_path / "docs")
     result = run(runner, "check", "defs")
@@ -550,7 +657,8 @@ def test_a_pyproject_that_is_not_toml_exits_1_with_one_line(runner, tmp_path, co
     result = run(runner, *command, code=1)
     assert result.stderr == (
         f"error: Cannot read {tmp_path / 'pyproject.toml'}: Expected ']' at the end of a table "
-        "declaration (at line 1, column 12). Fix: correct the TOML syntax.\n")
+        "declaration (at line 1, column 12). Fix: correct the TOML syntax.\n"
+    )
 
 
 # scaffold ----------------------------------------------------------------------
@@ -559,8 +667,13 @@ def test_scaffold_project_makes_a_project_that_loads_and_tests(runner, tmp_path,
     assert result.stdout == "created project my-shop (definitions in src/my_shop/defs/)\n"
     root = tmp_path / "my-shop"
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == [
-        ".gitignore", "README.md", "pyproject.toml", "src/my_shop/__init__.py",
-        "src/my_shop/defs/__init__.py", "tests/test_defs.py"]
+        ".gitignore",
+        "README.md",
+        "pyproject.toml",
+        "src/my_shop/__init__.py",
+        "src/my_shop/defs/__init__.py",
+        "tests/test_defs.py",
+    ]
     pyproject = (root / "pyproject.toml").read_text()
     assert '[tool.sheer]\ndefs = "src/my_shop/defs"\n' in pyproject
     assert 'name = "my-shop"' in pyproject
@@ -575,8 +688,8 @@ def test_scaffold_project_refuses_a_folder_that_is_not_empty(runner, tmp_path):
     write(tmp_path / "demo" / "notes.txt", "mine")
     result = run(runner, "scaffold", "project", "demo", code=1)
     assert result.stderr == (
-        "error: Folder demo exists and is not empty. Fix: choose another name, or pass "
-        "--force.\n")
+        "error: Folder demo exists and is not empty. Fix: choose another name, or pass --force.\n"
+    )
     assert not (tmp_path / "demo" / "pyproject.toml").exists()
     run(runner, "scaffold", "project", "demo", "--force")
     assert (tmp_path / "demo" / "pyproject.toml").is_file()
@@ -618,8 +731,13 @@ def test_scaffold_defs_virtual_asset(runner, project):
 
 @pytest.mark.parametrize(
     ("type_name", "virtual"),
-    [("asset", False), ("sheer.asset", False), ("dagster.asset", False),
-     ("virtual_asset", True), ("sheer.virtual_asset", True)],
+    [
+        ("asset", False),
+        ("sheer.asset", False),
+        ("dagster.asset", False),
+        ("virtual_asset", True),
+        ("sheer.virtual_asset", True),
+    ],
 )
 def test_scaffold_defs_type_names(runner, project, type_name, virtual):
     run(runner, "scaffold", "defs", type_name, "things.py")
@@ -631,7 +749,8 @@ def test_scaffold_defs_of_an_unknown_type_exits_1(runner, project):
     result = run(runner, "scaffold", "defs", "table", "orders.py", code=1)
     assert result.stderr == (
         "error: Unknown type 'table'. Fix: use one of asset, dagster.asset, sheer.asset, "
-        "sheer.virtual_asset, virtual_asset.\n")
+        "sheer.virtual_asset, virtual_asset.\n"
+    )
     assert not (project / "orders.py").exists()
 
 
@@ -642,7 +761,8 @@ def test_scaffold_defs_refuses_to_overwrite_without_force(runner, project):
     result = run(runner, "scaffold", "defs", "virtual_asset", "assets/orders.py", code=1)
     assert result.stderr == (
         f"error: {target} already exists. Fix: choose another path, or pass --force to "
-        "overwrite it.\n")
+        "overwrite it.\n"
+    )
     assert target.read_text() == "# my edits\n"
     run(runner, "scaffold", "defs", "virtual_asset", "assets/orders.py", "--force")
     assert "is_virtual=True" in target.read_text()
@@ -668,7 +788,8 @@ def test_scaffold_defs_outside_the_defs_folder_exits_1(runner, project, path):
     result = run(runner, "scaffold", "defs", "asset", path, code=1)
     assert result.stderr == (
         f"error: {path} is outside the defs folder {project}. Fix: give a path inside it, "
-        "e.g. assets/orders.py.\n")
+        "e.g. assets/orders.py.\n"
+    )
     assert not list(project.parent.rglob("outside.py"))
 
 
@@ -723,18 +844,42 @@ def test_automation_tick_prints_what_was_requested_and_why(runner, tmp_path, ins
 
 def test_automation_run_ticks_until_max_ticks(runner, tmp_path, instance):
     defs = write(tmp_path / "auto.py", AUTOMATED.replace("missing()", "eager()"))
-    result = run(runner, "automation", "run", "-f", defs, "--instance", instance,
-                 "--interval", "10ms", "--max-ticks", "2")
+    result = run(
+        runner,
+        "automation",
+        "run",
+        "-f",
+        defs,
+        "--instance",
+        instance,
+        "--interval",
+        "10ms",
+        "--max-ticks",
+        "2",
+    )
     lines = result.stdout.splitlines()
-    assert re.fullmatch(rf"automation daemon \S+ ticking every 0\.01s on {re.escape(instance)}",
-                        lines[0])
+    assert re.fullmatch(
+        rf"automation daemon \S+ ticking every 0\.01s on {re.escape(instance)}", lines[0]
+    )
     assert [line for line in lines if line.startswith("tick ")] == [
-        "tick 1: 0 requested", "tick 2: 0 requested"]
+        "tick 1: 0 requested",
+        "tick 2: 0 requested",
+    ]
 
 
 def test_automation_run_with_a_bad_interval_is_a_usage_error(runner, instance):
-    result = run(runner, "automation", "run", "-f", QUICKSTART, "--instance", instance,
-                 "--interval", "soon", code=2)
+    result = run(
+        runner,
+        "automation",
+        "run",
+        "-f",
+        QUICKSTART,
+        "--instance",
+        instance,
+        "--interval",
+        "soon",
+        code=2,
+    )
     assert "'soon' is not a duration; use e.g. 30s, 500ms, 2m" in result.stderr
 
 
@@ -744,7 +889,8 @@ def test_an_unknown_selection_suggests_close_keys(runner, tmp_path, instance):
     result = run(runner, "launch", "-f", defs, "--assets", "boon", "--instance", instance, code=1)
     assert result.stderr == (
         "error: No asset named 'boon' in the definitions. Did you mean 'boom'? Fix: use one of "
-        "the 2 defined keys (`sheer list defs` lists them).\n")
+        "the 2 defined keys (`sheer list defs` lists them).\n"
+    )
 
 
 def test_definitions_that_fail_to_import_show_the_users_traceback(runner, tmp_path):
@@ -767,13 +913,17 @@ def test_a_defs_folder_that_fails_to_import_shows_the_users_traceback(runner, tm
     write(tmp_path / "src" / "shop" / "__init__.py", "")
     write(tmp_path / "src" / "shop" / "defs" / "__init__.py", "")
     helper = write(tmp_path / "src" / "shop" / "settings.py", 'REGION = {}["region"]\n')
-    orders = write(tmp_path / "src" / "shop" / "defs" / "orders.py",
-                   "import sheer as dg\nfrom shop import settings\n")
+    orders = write(
+        tmp_path / "src" / "shop" / "defs" / "orders.py",
+        "import sheer as dg\nfrom shop import settings\n",
+    )
     result = run(runner, "check", "defs", code=1)
     err = result.stderr.splitlines()
     files = [line.strip() for line in err if line.lstrip().startswith("File ")]
-    assert files == [f'File "{orders}", line 2, in <module>',
-                     f'File "{helper}", line 1, in <module>']
+    assert files == [
+        f'File "{orders}", line 2, in <module>',
+        f'File "{helper}", line 1, in <module>',
+    ]
     assert err[-2] == "KeyError: 'region'"
     assert err[-1].startswith(f"error: Loading definitions from {orders} failed: KeyError")
 
@@ -791,10 +941,13 @@ def test_user_traceback_keeps_a_user_package_named_like_sheer():
     assert own_file not in text
 
 
-@pytest.mark.parametrize("url", [
-    "sqlite:///{tmp}/a-file/sheer.db",  # its folder cannot be created
-    "postgresql+psycopg://nouser@127.0.0.1:1/sheer",  # no driver, or nothing listening
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///{tmp}/a-file/sheer.db",  # its folder cannot be created
+        "postgresql+psycopg://nouser@127.0.0.1:1/sheer",  # no driver, or nothing listening
+    ],
+)
 def test_an_instance_that_cannot_be_opened_exits_1_with_one_line(runner, tmp_path, url):
     (tmp_path / "a-file").write_text("")
     url = url.format(tmp=tmp_path)
@@ -809,8 +962,9 @@ def test_a_sheer_home_that_cannot_be_created_exits_1_with_one_line(runner, tmp_p
     (tmp_path / "a-file").write_text("")
     monkeypatch.setenv("SHEER_HOME", str(tmp_path / "a-file" / "home"))
     result = run(runner, "runs", code=1)
-    assert result.stderr.startswith("error: Cannot open the instance storage at the default "
-                                    "location: ")
+    assert result.stderr.startswith(
+        "error: Cannot open the instance storage at the default location: "
+    )
     assert result.stderr.endswith(" Fix: point it at a folder you can write to.\n")
     assert len(result.stderr.splitlines()) == 1
 
@@ -821,12 +975,12 @@ def test_the_error_for_an_unopenable_instance_names_the_url(runner, tmp_path):
 
 
 def test_an_instance_on_a_folder_is_one_line(runner, tmp_path):
-    result = run(runner, "status", "-f", QUICKSTART, "--instance", f"sqlite:///{tmp_path}",
-                 code=1)
+    result = run(runner, "status", "-f", QUICKSTART, "--instance", f"sqlite:///{tmp_path}", code=1)
     assert result.stderr == (
         f"error: Cannot open the instance storage at sqlite:///{tmp_path}: (sqlite3."
         "OperationalError) unable to open database file. Fix: check the URL, that the database "
-        "server is running, and that the folder is writable.\n")
+        "server is running, and that the folder is writable.\n"
+    )
 
 
 # help --------------------------------------------------------------------------
@@ -842,9 +996,24 @@ ALL_COMMANDS = list(_command_paths())
 
 def test_every_command_is_listed():
     assert {" ".join(p) for p in ALL_COMMANDS} == {
-        "", "automation", "automation run", "automation tick", "check", "check defs", "dev",
-        "launch", "lineage", "list", "list defs", "runs", "runs show", "scaffold",
-        "scaffold defs", "scaffold project", "status"}
+        "",
+        "automation",
+        "automation run",
+        "automation tick",
+        "check",
+        "check defs",
+        "dev",
+        "launch",
+        "lineage",
+        "list",
+        "list defs",
+        "runs",
+        "runs show",
+        "scaffold",
+        "scaffold defs",
+        "scaffold project",
+        "status",
+    }
 
 
 @pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "sheer")

@@ -19,8 +19,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = str(ROOT / "examples" / "seed_chain" / "defs.py")
 SHEER_SRC = str(ROOT / "src" / "sheer") + os.sep
-SUMMARY = re.compile(r"^run (?P<run>[0-9a-f]{8}) (?P<word>succeeded|failed) in \d+\.\d\ds: "
-                     r"(?P<rest>.*)$", re.M)
+SUMMARY = re.compile(
+    r"^run (?P<run>[0-9a-f]{8}) (?P<word>succeeded|failed) in \d+\.\d\ds: "
+    r"(?P<rest>.*)$",
+    re.M,
+)
 
 
 def sheer(*args, cwd, code=0, env=None):
@@ -28,8 +31,14 @@ def sheer(*args, cwd, code=0, env=None):
     environ = {k: v for k, v in os.environ.items() if k not in ("SHEER_INSTANCE", "SHEER_HOME")}
     environ["COLUMNS"] = "200"  # wide enough that no table row wraps
     environ.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "sheer", *map(str, args)], cwd=cwd,
-                          env=environ, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sheer", *map(str, args)],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == code, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc
 
@@ -88,14 +97,17 @@ def test_a_new_user_flow_from_a_clean_folder(tmp_path, clean_imports):
 
 def test_the_quickstart_shows_d_stale_after_a_alone_is_relaunched(tmp_path):
     instance = f"sqlite:///{tmp_path / 'i.db'}"
-    everything = sheer("launch", "-f", QUICKSTART, "--assets", "*", "--instance", instance,
-                       cwd=tmp_path)
+    everything = sheer(
+        "launch", "-f", QUICKSTART, "--assets", "*", "--instance", instance, cwd=tmp_path
+    )
     assert re.search(r"done .* 4/4", everything.stdout)
     assert SUMMARY.search(everything.stdout)["rest"] == (
-        "4 materialized (A, B, C, D), 0 failed, 0 skipped")
+        "4 materialized (A, B, C, D), 0 failed, 0 skipped"
+    )
 
-    only_a = sheer("launch", "-f", QUICKSTART, "--assets", "A", "--instance", instance,
-                   cwd=tmp_path)
+    only_a = sheer(
+        "launch", "-f", QUICKSTART, "--assets", "A", "--instance", instance, cwd=tmp_path
+    )
     assert SUMMARY.search(only_a.stdout)["rest"] == "1 materialized (A), 0 failed, 0 skipped"
 
     status = sheer("status", "-f", QUICKSTART, "--instance", instance, cwd=tmp_path).stdout
@@ -117,8 +129,17 @@ def test_a_failing_launch_exits_1_with_the_users_traceback(tmp_path):
         "def boom() -> int:\n"
         "    raise ValueError('no rows today')\n"
     )
-    proc = sheer("launch", "-f", defs, "--assets", "*", "--instance",
-                 f"sqlite:///{tmp_path / 'i.db'}", cwd=tmp_path, code=1)
+    proc = sheer(
+        "launch",
+        "-f",
+        defs,
+        "--assets",
+        "*",
+        "--instance",
+        f"sqlite:///{tmp_path / 'i.db'}",
+        cwd=tmp_path,
+        code=1,
+    )
     run_id = SUMMARY.search(proc.stdout)["run"]
     err = proc.stderr.splitlines()
     assert err[:4] == [
@@ -148,7 +169,8 @@ def test_definitions_that_fail_to_import_show_only_the_users_frames(tmp_path):
     assert err[-2] == "KeyError: 'region'"
     assert err[-1] == (
         f"error: Loading definitions from {defs} failed: KeyError: 'region'. Fix: correct the "
-        "error shown in the traceback above, then load again.")
+        "error shown in the traceback above, then load again."
+    )
 
 
 def test_an_instance_that_cannot_be_opened_is_one_line(tmp_path):
@@ -164,8 +186,17 @@ def test_help_shows_examples(tmp_path):
     out = sheer("--help", cwd=tmp_path).stdout
     assert out.startswith("Usage: python -m sheer [OPTIONS] COMMAND [ARGS]...")
     assert "  Examples:\n    sheer scaffold project demo\n" in out
-    for command in ("automation", "check", "dev", "launch", "lineage", "list", "runs",
-                    "scaffold", "status"):
+    for command in (
+        "automation",
+        "check",
+        "dev",
+        "launch",
+        "lineage",
+        "list",
+        "runs",
+        "scaffold",
+        "status",
+    ):
         assert re.search(rf"^  {command} ", out, re.M), command
 
 
@@ -173,7 +204,12 @@ def test_the_installed_sheer_script_runs_the_same_command(tmp_path):
     script = Path(sys.executable).with_name("sheer")
     if not script.is_file():
         pytest.skip("the sheer console script is not installed next to this interpreter")
-    proc = subprocess.run([str(script), "lineage", "-f", QUICKSTART, "--format", "text"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(script), "lineage", "-f", QUICKSTART, "--format", "text"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "A -> B (v)\nB (v) -> C (v)\nC (v) -> D\n"

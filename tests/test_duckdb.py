@@ -18,7 +18,9 @@ QUICKSTART = ROOT / "examples" / "quickstart"
 
 
 def load_warehouse():
-    spec = importlib.util.spec_from_file_location("quickstart_warehouse", QUICKSTART / "warehouse.py")
+    spec = importlib.util.spec_from_file_location(
+        "quickstart_warehouse", QUICKSTART / "warehouse.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -47,17 +49,27 @@ def test_the_quickstart_story_end_to_end(warehouse, tmp_path):
 
     assert defs.materialize(instance=instance).success
     assert set(statuses(defs, instance).values()) == {"FRESH"}
-    assert revenue(home) == {"2026-11-01": 329.15, "2026-11-02": 99.99, "2026-11-03": 150.0,
-                             "2026-11-04": 76.1, "2026-11-05": 220.0}
+    assert revenue(home) == {
+        "2026-11-01": 329.15,
+        "2026-11-02": 99.99,
+        "2026-11-03": 150.0,
+        "2026-11-04": 76.1,
+        "2026-11-05": 220.0,
+    }
 
     with warehouse.orders_csv(home).open("a") as f:
         f.write("1013,2026-11-05,acme,500.00,complete\n1014,2026-11-06,hooli,80.00,complete\n")
     defs.materialize(["orders"], instance=instance)
-    assert statuses(defs, instance) == {"orders": "FRESH", "valid_orders": "FRESH",
-                                        "recent_orders": "FRESH", "daily_revenue": "STALE"}
+    assert statuses(defs, instance) == {
+        "orders": "FRESH",
+        "valid_orders": "FRESH",
+        "recent_orders": "FRESH",
+        "daily_revenue": "STALE",
+    }
     causes = dg.StaleStatusResolver(instance, defs).get_stale_root_causes("daily_revenue")
     assert [str(c) for c in causes] == [
-        "orders has a new data version (via recent_orders, valid_orders)"]
+        "orders has a new data version (via recent_orders, valid_orders)"
+    ]
 
     # Launched together without the views: orders first, through both views.
     result = defs.materialize(["orders", "daily_revenue"], instance=instance)
@@ -81,9 +93,14 @@ def test_editing_a_views_sql_makes_it_and_its_tables_stale(warehouse, tmp_path):
     instance = dg.Instance.ephemeral()
     warehouse.make_defs(home).materialize(instance=instance)
     edited = warehouse.make_defs(
-        home, valid_orders_sql="select * from {orders} where status = 'complete' and amount > 50")
-    assert statuses(edited, instance) == {"orders": "FRESH", "valid_orders": "STALE",
-                                          "recent_orders": "FRESH", "daily_revenue": "STALE"}
+        home, valid_orders_sql="select * from {orders} where status = 'complete' and amount > 50"
+    )
+    assert statuses(edited, instance) == {
+        "orders": "FRESH",
+        "valid_orders": "STALE",
+        "recent_orders": "FRESH",
+        "daily_revenue": "STALE",
+    }
     causes = dg.StaleStatusResolver(instance, edited).get_stale_root_causes("daily_revenue")
     assert [str(c) for c in causes] == ["valid_orders has a new code version (via recent_orders)"]
 
@@ -100,7 +117,9 @@ def test_the_view_code_version_is_a_hash_of_its_sql():
 
 
 def test_a_view_is_a_virtual_asset_whose_deps_come_from_its_sql():
-    view = sql_view("recent", "with x as (select * from {orders}) select * from x join customers using (id)")
+    view = sql_view(
+        "recent", "with x as (select * from {orders}) select * from x join customers using (id)"
+    )
     assert view.is_virtual
     assert sorted(k.to_user_string() for k in view.specs[0].dep_keys) == ["customers", "orders"]
     assert isinstance(view.fn(None), SQLView)
@@ -111,8 +130,9 @@ def test_declared_deps_that_disagree_with_the_sql_are_an_error():
         sql_view("v", "select * from {a} join b using (id)", deps=["a", "c"])
     assert info.value.message.startswith(
         "View 'v': its SQL reads 'b' which deps= does not list and deps= lists 'c' which its "
-        "SQL does not read. Fix: make them agree, e.g. deps=[\"a\", \"b\"], or leave deps= out "
-        "to take them from the SQL.")
+        'SQL does not read. Fix: make them agree, e.g. deps=["a", "b"], or leave deps= out '
+        "to take them from the SQL."
+    )
 
 
 def test_a_view_in_another_schema_reads_the_prefix_as_schema():
@@ -134,9 +154,13 @@ def _small_defs(tmp_path, view_sql="select * from {numbers} where n > 1"):
     def total(big_numbers: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"total": [int(big_numbers["n"].sum())]})
 
-    return dg.Definitions(assets=[numbers, view, total],
-                          resources={"io_manager": DuckDBIOManager(database=database),
-                                     "duckdb": DuckDBResource(database=database)})
+    return dg.Definitions(
+        assets=[numbers, view, total],
+        resources={
+            "io_manager": DuckDBIOManager(database=database),
+            "duckdb": DuckDBResource(database=database),
+        },
+    )
 
 
 def test_downstream_assets_read_a_view_like_a_table(tmp_path):
@@ -144,8 +168,9 @@ def test_downstream_assets_read_a_view_like_a_table(tmp_path):
     result = defs.materialize(instance=dg.Instance.ephemeral())
     assert result.asset_value("total")["total"].tolist() == [5]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
-        kinds = dict(conn.execute(
-            "select table_name, table_type from information_schema.tables").fetchall())
+        kinds = dict(
+            conn.execute("select table_name, table_type from information_schema.tables").fetchall()
+        )
     assert kinds == {"numbers": "BASE TABLE", "big_numbers": "VIEW", "total": "BASE TABLE"}
 
 
@@ -169,8 +194,9 @@ def test_reading_a_view_that_was_never_created_says_to_run_it_once(tmp_path):
     defs.materialize(["numbers"], instance=instance)
     with pytest.raises(StepExecutionError) as info:
         defs.materialize(["total"], instance=instance)
-    assert ("Asset 'total' reads 'big_numbers', but the view \"main\".\"big_numbers\" does not "
-            "exist in") in str(info.value)
+    assert (
+        "Asset 'total' reads 'big_numbers', but the view \"main\".\"big_numbers\" does not exist in"
+    ) in str(info.value)
     assert "Fix: run the view once: sheer launch --assets big_numbers." in str(info.value)
 
 
@@ -183,10 +209,13 @@ def test_two_keys_on_one_table_is_an_error(tmp_path):
     def b() -> pd.DataFrame:
         return pd.DataFrame({"x": [1]})
 
-    defs = dg.Definitions(assets=[a, b], resources={
-        "io_manager": DuckDBIOManager(database=str(tmp_path / "w.duckdb"))})
+    defs = dg.Definitions(
+        assets=[a, b],
+        resources={"io_manager": DuckDBIOManager(database=str(tmp_path / "w.duckdb"))},
+    )
     with pytest.raises(DefinitionError) as info:
         defs.materialize(instance=dg.Instance.ephemeral())
     assert info.value.message == (
         "Assets 'main/orders' and 'orders' would both be stored as DuckDB table main.orders. "
-        "Fix: rename one, or give it another key prefix (the prefix is the schema).")
+        "Fix: rename one, or give it another key prefix (the prefix is the schema)."
+    )

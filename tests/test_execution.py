@@ -92,7 +92,8 @@ def test_the_seed_virtual_asset_snippet_feeds_a_downstream_asset(executor):
     assert result.success
     assert result.asset_value("total") == 6
     assert [e.asset_key for e in result.get_asset_materialization_events()] == [
-        K("upstream_asset"), K("total"),
+        K("upstream_asset"),
+        K("total"),
     ]
 
 
@@ -157,7 +158,10 @@ def test_z_up_finishes_before_a_down_starts_through_unselected_virtual_assets(ex
     assert z_done.data["finished_at"] <= a_done.data["started_at"]
     recorded = lines(log)
     assert [text for text, _ in recorded] == [
-        "z_up start", "z_up end", "a_down start", "a_down end",
+        "z_up start",
+        "z_up end",
+        "a_down start",
+        "a_down end",
     ]
     assert recorded[1][1] <= recorded[2][1]
 
@@ -338,8 +342,9 @@ def test_a_virtual_parent_is_computed_once_per_run_and_shared_by_its_readers(tmp
     def right(quadrupled):
         return quadrupled + 1
 
-    result = dg.materialize([source, doubled, quadrupled, left, right],
-                            selection=["source", "left", "right"])
+    result = dg.materialize(
+        [source, doubled, quadrupled, left, right], selection=["source", "left", "right"]
+    )
 
     assert result.success
     assert (result.asset_value("left"), result.asset_value("right")) == (12, 9)
@@ -367,8 +372,9 @@ def test_a_virtual_parent_is_memoized_within_a_worker_of_the_multiprocess_execut
         return doubled + 2
 
     one_worker = dg.multiprocess_executor.configured({"max_concurrent": 1})
-    result = dg.materialize([source, doubled, left, right], executor=one_worker,
-                            selection=["source", "left", "right"])
+    result = dg.materialize(
+        [source, doubled, left, right], executor=one_worker, selection=["source", "left", "right"]
+    )
 
     assert result.success
     assert texts(log) == ["doubled"]
@@ -513,8 +519,9 @@ def test_a_custom_executor_plugs_in_by_subclassing_executor(tmp_path):
                 runner.close()
 
     executor = NewestFirst()
-    result = dg.materialize(_seed_chain(tmp_path / "log"), executor=executor,
-                            selection=["z_up", "a_down"])
+    result = dg.materialize(
+        _seed_chain(tmp_path / "log"), executor=executor, selection=["z_up", "a_down"]
+    )
 
     assert result.success
     assert executor.ran == ["z_up", "a_down"]
@@ -531,8 +538,8 @@ def test_an_unknown_executor_name_is_an_error():
         dg.materialize([a], executor="threads")
 
     assert str(info.value) == (
-        "Unknown executor 'threads'. Fix: use one of dask, in_process, multiprocess, or an Executor "
-        "object such as multiprocess_executor.configured({'max_concurrent': 4})."
+        "Unknown executor 'threads'. Fix: use one of dask, in_process, multiprocess, or an "
+        "Executor object such as multiprocess_executor.configured({'max_concurrent': 4})."
     )
 
 
@@ -592,8 +599,9 @@ def test_configurable_resources_are_set_up_and_torn_down_around_their_use(execut
         note(log, f"use {connection.name}")
         return a + 1
 
-    result = dg.materialize([a, b], resources={"connection": Connection(name="db")},
-                            executor=executor)
+    result = dg.materialize(
+        [a, b], resources={"connection": Connection(name="db")}, executor=executor
+    )
 
     assert result.success
     if executor is IN_PROCESS:
@@ -631,8 +639,9 @@ def test_io_manager_key_routes_one_asset_to_an_in_memory_io_manager():
     instance = dg.Instance.ephemeral()
     assets = [kept, on_disk]
     dg.materialize(assets, instance=instance, resources={"memory": memory}, selection=["kept"])
-    second = dg.materialize(assets, instance=instance, resources={"memory": memory},
-                            selection=["on_disk"])
+    second = dg.materialize(
+        assets, instance=instance, resources={"memory": memory}, selection=["on_disk"]
+    )
 
     assert memory.values == {K("kept"): {"x": 1}}
     assert second.asset_value("on_disk") == 2  # `kept` loaded from memory
@@ -645,8 +654,7 @@ def test_the_multiprocess_executor_refuses_an_in_memory_io_manager():
         return 1
 
     with pytest.raises(ExecutionError) as info:
-        dg.materialize([kept], resources={"memory": dg.InMemoryIOManager()},
-                       executor=MULTIPROCESS)
+        dg.materialize([kept], resources={"memory": dg.InMemoryIOManager()}, executor=MULTIPROCESS)
 
     assert str(info.value) == (
         "Resource 'memory' is an InMemoryIOManager, which keeps values inside one process, but "
@@ -685,7 +693,9 @@ def test_the_context_describes_the_step():
     }
     (log_line,) = events_of(result, dg.EventType.LOG_MESSAGE)
     assert (log_line.message, log_line.data["level"], log_line.step_key) == (
-        "loading 3 rows", "INFO", "orders"
+        "loading 3 rows",
+        "INFO",
+        "orders",
     )
     (mat,) = result.get_asset_materialization_events()
     assert mat.metadata == {"rows": 3}
@@ -708,8 +718,9 @@ def test_the_context_instance_of_an_in_memory_instance_is_refused_in_a_worker(ur
     def where(context):
         return context.instance.url
 
-    result = dg.materialize([where], instance=dg.Instance.from_url(url), executor=MULTIPROCESS,
-                            raise_on_error=False)
+    result = dg.materialize(
+        [where], instance=dg.Instance.from_url(url), executor=MULTIPROCESS, raise_on_error=False
+    )
 
     (failure,) = result.get_step_failure_events()
     assert failure.error["message"] == (
@@ -794,8 +805,9 @@ def test_a_multi_asset_missing_a_result_for_a_selected_asset_fails_naming_it():
 def test_a_subsettable_multi_asset_runs_only_the_selected_subset(executor, tmp_path):
     log = tmp_path / "log"
 
-    @dg.multi_asset(specs=[dg.AssetSpec("m1"), dg.AssetSpec("m2"), dg.AssetSpec("m3")],
-                    can_subset=True)
+    @dg.multi_asset(
+        specs=[dg.AssetSpec("m1"), dg.AssetSpec("m2"), dg.AssetSpec("m3")], can_subset=True
+    )
     def three(context):
         note(log, ",".join(sorted(k.to_user_string() for k in context.selected_asset_keys)))
         for key in sorted(context.selected_asset_keys):
@@ -830,7 +842,8 @@ def test_the_result_reports_success_run_id_values_and_materializations():
     assert result.asset_value(K("a")) == 1
     assert result.output_for_node("b") == 2
     assert [(e.asset_key, e.run_id) for e in result.get_asset_materialization_events()] == [
-        (K("a"), result.run_id), (K("b"), result.run_id),
+        (K("a"), result.run_id),
+        (K("b"), result.run_id),
     ]
 
 
@@ -967,12 +980,14 @@ def test_a_materialization_carries_metadata_data_version_code_version_and_proven
 
 
 def test_outputs_of_one_step_record_the_new_versions_of_the_siblings_they_depend_on():
-    @dg.multi_asset(specs=[
-        dg.AssetSpec("m1"),
-        dg.AssetSpec("mv", deps=["m1"], is_virtual=True, code_version="view-1"),
-        dg.AssetSpec("m2", deps=["mv"]),
-        dg.AssetSpec("m3", deps=["m1"], code_version="m3-1"),
-    ])
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec("m1"),
+            dg.AssetSpec("mv", deps=["m1"], is_virtual=True, code_version="view-1"),
+            dg.AssetSpec("m2", deps=["mv"]),
+            dg.AssetSpec("m3", deps=["m1"], code_version="m3-1"),
+        ]
+    )
     def outputs():
         for key in ("m1", "mv", "m2", "m3"):
             yield dg.MaterializeResult(asset_key=key)
@@ -1080,8 +1095,13 @@ def test_a_failing_step_fails_the_run_and_skips_only_what_depends_on_it(executor
     log = tmp_path / "log"
     instance = dg.Instance.ephemeral()
 
-    result = dg.materialize(_failing_graph(log), selection=FAILING_SELECTION, instance=instance,
-                            executor=executor, raise_on_error=False)
+    result = dg.materialize(
+        _failing_graph(log),
+        selection=FAILING_SELECTION,
+        instance=instance,
+        executor=executor,
+        raise_on_error=False,
+    )
 
     assert result.success is False
     assert sorted(texts(log)) == ["ok", "sibling"]
@@ -1095,7 +1115,8 @@ def test_a_failing_step_fails_the_run_and_skips_only_what_depends_on_it(executor
     (skipped,) = result.get_step_skipped_events()
     assert skipped.message == "Step after_broken skipped: upstream step broken failed."
     assert [e.asset_key for e in result.get_asset_materialization_events()] == [
-        K("ok"), K("sibling"),
+        K("ok"),
+        K("sibling"),
     ]
     run = instance.get_run(result.run_id)
     assert run.status is dg.RunStatus.FAILURE
@@ -1140,8 +1161,9 @@ def test_a_failing_step_raises_an_error_naming_the_asset_with_the_user_traceback
 
 
 def test_a_failure_event_carries_the_error_and_the_step_timings(tmp_path):
-    result = dg.materialize(_failing_graph(tmp_path / "log"), selection=FAILING_SELECTION,
-                            raise_on_error=False)
+    result = dg.materialize(
+        _failing_graph(tmp_path / "log"), selection=FAILING_SELECTION, raise_on_error=False
+    )
 
     (failure,) = result.get_step_failure_events()
     assert failure.asset_key == K("broken")
@@ -1156,9 +1178,14 @@ def test_a_failure_event_carries_the_error_and_the_step_timings(tmp_path):
     )
 
 
-@pytest.mark.parametrize("executor", [
-    IN_PROCESS, dg.multiprocess_executor.configured({"max_concurrent": 3}),
-], ids=["in_process", "multiprocess"])
+@pytest.mark.parametrize(
+    "executor",
+    [
+        IN_PROCESS,
+        dg.multiprocess_executor.configured({"max_concurrent": 3}),
+    ],
+    ids=["in_process", "multiprocess"],
+)
 def test_a_step_behind_two_failures_is_skipped_once_and_running_steps_still_finish(
     executor, tmp_path
 ):
@@ -1178,8 +1205,13 @@ def test_a_step_behind_two_failures_is_skipped_once_and_running_steps_still_fini
     def slow(context):
         # Still running when both failures are recorded (bounded, in case they never are).
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(context.instance.get_event_records(
-                dg.EventType.STEP_FAILURE, run_id=context.run_id)) < 2:
+        while (
+            time.monotonic() < deadline
+            and len(
+                context.instance.get_event_records(dg.EventType.STEP_FAILURE, run_id=context.run_id)
+            )
+            < 2
+        ):
             time.sleep(0.01)
         return 5
 
@@ -1222,8 +1254,9 @@ def test_a_worker_process_that_dies_fails_its_step_and_the_rest_of_the_run_goes_
         return other + 1
 
     one_worker = dg.multiprocess_executor.configured({"max_concurrent": 1})
-    result = dg.materialize([a, crash, after_crash, other, other_down], executor=one_worker,
-                            raise_on_error=False)
+    result = dg.materialize(
+        [a, crash, after_crash, other, other_down], executor=one_worker, raise_on_error=False
+    )
 
     assert result.success is False
     assert texts(log) == ["other", "other_down"]

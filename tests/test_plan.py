@@ -278,9 +278,13 @@ def test_the_split_multi_asset_runs_each_output_in_its_own_step():
     result = dg.materialize(assets)
 
     assert result.success
-    assert [(e.step_key, e.asset_key.to_user_string())
-            for e in result.get_asset_materialization_events()] == [
-        ("pair[m1]", "m1"), ("x", "x"), ("pair[m2]", "m2"),
+    assert [
+        (e.step_key, e.asset_key.to_user_string())
+        for e in result.get_asset_materialization_events()
+    ] == [
+        ("pair[m1]", "m1"),
+        ("x", "x"),
+        ("pair[m2]", "m2"),
     ]
 
 
@@ -419,8 +423,9 @@ def test_subsettable_multi_assets_never_make_a_step_cycle_and_keep_the_ordering(
     assets = []
     for group, members in by_group.items():
         specs = [dg.AssetSpec(m, deps=parents[m], is_virtual=m in virtual) for m in members]
-        assets.append(dg.multi_asset(name=f"g{group}", specs=specs, can_subset=True)(
-            lambda context: None))
+        assets.append(
+            dg.multi_asset(name=f"g{group}", specs=specs, can_subset=True)(lambda context: None)
+        )
     graph = graph_of(*assets)
     expected = reference_order(parents, virtual, selected)
 

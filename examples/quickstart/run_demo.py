@@ -56,8 +56,9 @@ def main() -> None:
 
     console.rule("[bold]Sheer quickstart: views as virtual assets")
     console.print(lineage_tree(graph))
-    chain = " -> ".join(n.key.to_user_string() + (" (virtual)" if n.is_virtual else "")
-                        for n in graph)
+    chain = " -> ".join(
+        n.key.to_user_string() + (" (virtual)" if n.is_virtual else "") for n in graph
+    )
     console.print(f"Lineage: {chain}   (the seed's A -> B -> C -> D)")
 
     step("Materialize everything (the views are created in DuckDB)")

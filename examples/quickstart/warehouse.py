@@ -41,8 +41,12 @@ def orders_csv(home: Path) -> Path:
     return path
 
 
-def make_defs(home: Path, *, valid_orders_sql: str = VALID_ORDERS_SQL,
-              recent_orders_sql: str = RECENT_ORDERS_SQL) -> dg.Definitions:
+def make_defs(
+    home: Path,
+    *,
+    valid_orders_sql: str = VALID_ORDERS_SQL,
+    recent_orders_sql: str = RECENT_ORDERS_SQL,
+) -> dg.Definitions:
     database = str(home / "warehouse.duckdb")
 
     @dg.asset(group_name="quickstart", kinds={"table", "duckdb"})
@@ -60,18 +64,27 @@ def make_defs(home: Path, *, valid_orders_sql: str = VALID_ORDERS_SQL,
     recent_orders = sql_view("recent_orders", recent_orders_sql, group_name="quickstart")
 
     @dg.asset(group_name="quickstart", kinds={"table", "duckdb"})
-    def daily_revenue(context: dg.AssetExecutionContext, recent_orders: pd.DataFrame) -> pd.DataFrame:
+    def daily_revenue(
+        context: dg.AssetExecutionContext, recent_orders: pd.DataFrame
+    ) -> pd.DataFrame:
         """Revenue per day of the recent valid orders."""
-        revenue = (recent_orders.groupby("order_date", as_index=False)["amount"].sum()
-                   .rename(columns={"amount": "revenue"}).sort_values("order_date"))
-        context.add_output_metadata({"days": len(revenue),
-                                     "total": round(float(revenue["revenue"].sum()), 2)})
+        revenue = (
+            recent_orders.groupby("order_date", as_index=False)["amount"]
+            .sum()
+            .rename(columns={"amount": "revenue"})
+            .sort_values("order_date")
+        )
+        context.add_output_metadata(
+            {"days": len(revenue), "total": round(float(revenue["revenue"].sum()), 2)}
+        )
         return revenue
 
     return dg.Definitions(
         assets=[orders, valid_orders, recent_orders, daily_revenue],
-        resources={"duckdb": DuckDBResource(database=database),
-                   "io_manager": DuckDBIOManager(database=database)},
+        resources={
+            "duckdb": DuckDBResource(database=database),
+            "io_manager": DuckDBIOManager(database=database),
+        },
     )
 
 

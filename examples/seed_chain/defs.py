@@ -13,15 +13,25 @@ def a() -> list[dict]:
     return [{"id": 1, "amount": 30}, {"id": 2, "amount": -5}, {"id": 3, "amount": 12}]
 
 
-@dg.asset(name="B", is_virtual=True, ins={"rows": dg.AssetIn("A")}, group_name="quickstart",
-          kinds={"view"})
+@dg.asset(
+    name="B",
+    is_virtual=True,
+    ins={"rows": dg.AssetIn("A")},
+    group_name="quickstart",
+    kinds={"view"},
+)
 def b(rows: list[dict]) -> list[dict]:
     """Valid orders: a view over A."""
     return [r for r in rows if r["amount"] > 0]
 
 
-@dg.asset(name="C", is_virtual=True, ins={"rows": dg.AssetIn("B")}, group_name="quickstart",
-          kinds={"view"})
+@dg.asset(
+    name="C",
+    is_virtual=True,
+    ins={"rows": dg.AssetIn("B")},
+    group_name="quickstart",
+    kinds={"view"},
+)
 def c(rows: list[dict]) -> list[dict]:
     """Large orders: a view over B."""
     return [r for r in rows if r["amount"] >= 10]

@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from sheer.keys import AssetKey, coerce_key
@@ -20,7 +20,7 @@ from sheer.versioning import DataVersion, Provenance
 DATA_VERSION_TAG = "dagster/data_version"
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     RUN_START = "RUN_START"
     RUN_SUCCESS = "RUN_SUCCESS"
     RUN_FAILURE = "RUN_FAILURE"
@@ -38,7 +38,7 @@ class EventType(str, Enum):
         return (cls.ASSET_MATERIALIZATION, cls.ASSET_OBSERVATION)
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     QUEUED = "QUEUED"
     STARTED = "STARTED"
     SUCCESS = "SUCCESS"
@@ -83,7 +83,9 @@ class AssetMaterialization:
         data_version: Any = None,
     ) -> None:
         tags = dict(tags or {})
-        version = _coerce_version(data_version if data_version is not None else tags.get(DATA_VERSION_TAG))
+        version = _coerce_version(
+            data_version if data_version is not None else tags.get(DATA_VERSION_TAG)
+        )
         s = object.__setattr__
         s(self, "asset_key", coerce_key(asset_key))
         s(self, "description", description)
@@ -115,7 +117,9 @@ class AssetObservation:
         data_version: Any = None,
     ) -> None:
         tags = dict(tags or {})
-        version = _coerce_version(data_version if data_version is not None else tags.get(DATA_VERSION_TAG))
+        version = _coerce_version(
+            data_version if data_version is not None else tags.get(DATA_VERSION_TAG)
+        )
         s = object.__setattr__
         s(self, "asset_key", coerce_key(asset_key))
         s(self, "description", description)

@@ -198,7 +198,11 @@ class KeyWildcardSelection(AssetSelection):
 
     def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
         pattern = self.pattern
-        return {k for k in graph.get_all_asset_keys() if fnmatch.fnmatchcase(k.to_user_string(), pattern)}
+        return {
+            k
+            for k in graph.get_all_asset_keys()
+            if fnmatch.fnmatchcase(k.to_user_string(), pattern)
+        }
 
     def __str__(self) -> str:
         return f'key:"{self.pattern}"'
@@ -255,7 +259,9 @@ class TagSelection(AssetSelection):
         return {n.key for n in graph if k in n.tags and (v is None or n.tags[k] == v)}
 
     def __str__(self) -> str:
-        return f"tag:{_quote(self.key)}" + (f"={_quote(self.value)}" if self.value is not None else "")
+        return f"tag:{_quote(self.key)}" + (
+            f"={_quote(self.value)}" if self.value is not None else ""
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

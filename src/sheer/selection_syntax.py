@@ -203,7 +203,9 @@ class _Parser:
             self.take()
             inner = self.parse_or()
             self.expect(")")
-            return RootsSelection(child=inner) if tok.text == "roots" else SinksSelection(child=inner)
+            return (
+                RootsSelection(child=inner) if tok.text == "roots" else SinksSelection(child=inner)
+            )
         if ":" in tok.text:
             return self.parse_attribute(tok)
         return _key_selection(tok.text, self.text, tok.pos)
@@ -212,8 +214,11 @@ class _Parser:
         attr, _, value = tok.text.partition(":")
         if attr not in _ATTRIBUTES:
             hint = did_you_mean(attr, _ATTRIBUTES)
-            raise _syntax(self.text, tok.pos, f"unknown attribute {attr!r}.{hint} Known: "
-                          + ", ".join(_ATTRIBUTES))
+            raise _syntax(
+                self.text,
+                tok.pos,
+                f"unknown attribute {attr!r}.{hint} Known: " + ", ".join(_ATTRIBUTES),
+            )
         if not value and self.peek().kind == "STRING":
             value = self.take().text
             if attr == "tag" and self.peek().kind == "WORD" and self.peek().text.startswith("="):
@@ -242,7 +247,9 @@ def _attribute_selection(attr: str, value: str, text: str, pos: int) -> AssetSel
         return TagSelection(key=k, value=v if eq else None)
     if value not in _IS_VALUES:
         hint = did_you_mean(value, _IS_VALUES)
-        raise _syntax(text, pos, f"is:{value} is not known.{hint} Known: is:" + ", is:".join(_IS_VALUES))
+        raise _syntax(
+            text, pos, f"is:{value} is not known.{hint} Known: is:" + ", is:".join(_IS_VALUES)
+        )
     return KindOfNodeSelection(what=value)
 
 

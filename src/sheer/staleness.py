@@ -287,14 +287,18 @@ class StaleStatusResolver:
         for p, v in current.input_versions.items():
             if not graph.get(p).is_virtual:
                 inputs[p] = then(p, v)
-            elif any(through.get(a) == _UPDATED_AFTER_REPORT
-                     for a in graph.non_virtual_ancestors(p)):
+            elif any(
+                through.get(a) == _UPDATED_AFTER_REPORT for a in graph.non_virtual_ancestors(p)
+            ):
                 inputs[p] = _UPDATED_AFTER_REPORT
             else:
                 inputs[p] = v
-        return Provenance(code_version=current.code_version, input_versions=inputs,
-                          through_virtual=through,
-                          virtual_code_versions=current.virtual_code_versions)
+        return Provenance(
+            code_version=current.code_version,
+            input_versions=inputs,
+            through_virtual=through,
+            virtual_code_versions=current.virtual_code_versions,
+        )
 
     def _compute_virtual(self, key: AssetKey, node: AssetNode, mat: EventRecord | None) -> _Entry:
         ancestors = self._graph.non_virtual_ancestors(key)

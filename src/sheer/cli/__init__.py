@@ -25,11 +25,17 @@ _SHEER_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep
 
 def user_traceback(exc: BaseException) -> str:
     """The traceback of `exc` without the frames of Sheer and of the import machinery."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith(_SHEER_DIR) and "importlib" not in f.filename]
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(_SHEER_DIR) and "importlib" not in f.filename
+    ]
     lines = traceback.format_list(frames)
-    return "Traceback (most recent call last):\n" + "".join(lines) + "".join(
-        traceback.format_exception_only(type(exc), exc))
+    return (
+        "Traceback (most recent call last):\n"
+        + "".join(lines)
+        + "".join(traceback.format_exception_only(type(exc), exc))
+    )
 
 
 class _Group(click.Group):
@@ -72,8 +78,11 @@ def target_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def instance_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--instance", "instance_url", envvar="SHEER_INSTANCE",
-        help="Instance URL (default: $SHEER_INSTANCE, else .sheer/ in the project).")(fn)
+        "--instance",
+        "instance_url",
+        envvar="SHEER_INSTANCE",
+        help="Instance URL (default: $SHEER_INSTANCE, else .sheer/ in the project).",
+    )(fn)
 
 
 def _register() -> None:

@@ -90,18 +90,26 @@ def check_defs(module: str | None, file: str | None) -> None:
       sheer check defs -f defs.py
     """
     graph = load_target(module, file).resolve_asset_graph()
-    console.print(f"[green]ok:[/] {len(graph)} assets, {len(graph.virtual_asset_keys)} virtual, "
-                  f"{len(graph.external_asset_keys)} external")
+    console.print(
+        f"[green]ok:[/] {len(graph)} assets, {len(graph.virtual_asset_keys)} virtual, "
+        f"{len(graph.external_asset_keys)} external"
+    )
 
 
 @click.command("lineage")
 @target_options
 @click.argument("selection", required=False)
-@click.option("--format", "fmt", type=click.Choice(["tree", "text", "dot", "mermaid"]),
-              default="tree", help="tree (default), text edges, Graphviz dot or Mermaid.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["tree", "text", "dot", "mermaid"]),
+    default="tree",
+    help="tree (default), text edges, Graphviz dot or Mermaid.",
+)
 @click.option("--plain", is_flag=True, help="Plain text edges (same as --format text).")
-def lineage(module: str | None, file: str | None, selection: str | None, fmt: str,
-            plain: bool) -> None:
+def lineage(
+    module: str | None, file: str | None, selection: str | None, fmt: str, plain: bool
+) -> None:
     """The asset graph in the terminal, virtual assets marked; or exported.
 
     \b
@@ -125,8 +133,13 @@ def lineage(module: str | None, file: str | None, selection: str | None, fmt: st
 @instance_option
 @click.argument("selection", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-def status(module: str | None, file: str | None, instance_url: str | None,
-           selection: str | None, as_json: bool) -> None:
+def status(
+    module: str | None,
+    file: str | None,
+    instance_url: str | None,
+    selection: str | None,
+    as_json: bool,
+) -> None:
     """FRESH / STALE / MISSING for each asset, with the root causes of staleness.
 
     \b
@@ -178,7 +191,9 @@ def runs_show(ctx: click.Context, run_id: str, instance_url: str | None) -> None
     matches = [r for r in instance.get_runs() if r.run_id.startswith(run_id)]
     if len(matches) != 1:
         what = "no run" if not matches else f"{len(matches)} runs"
-        raise SheerError(f"{what} with an id starting with {run_id!r}. Fix: copy the id "
-                         "from `sheer runs` (8 characters are enough).")
+        raise SheerError(
+            f"{what} with an id starting with {run_id!r}. Fix: copy the id "
+            "from `sheer runs` (8 characters are enough)."
+        )
     run = matches[0]
     console.print(run_detail(run, instance.get_event_records(run_id=run.run_id)))

@@ -35,8 +35,9 @@ def sheer_config(root: Path | None) -> dict[str, str]:
         data = tomllib.loads(pyproject.read_text())
     except tomllib.TOMLDecodeError as exc:
         # `from None`: the handler would print tomllib's frames as if they were user code.
-        raise DefinitionsLoadError(f"Cannot read {pyproject}: {exc}. Fix: correct the TOML "
-                                   "syntax.", file=str(pyproject)) from None
+        raise DefinitionsLoadError(
+            f"Cannot read {pyproject}: {exc}. Fix: correct the TOML syntax.", file=str(pyproject)
+        ) from None
     return dict(data.get("tool", {}).get("sheer", {}))
 
 
@@ -67,11 +68,16 @@ def open_instance(url: str | None) -> Instance:
     except (OSError, ImportError) as exc:
         # A database driver that is not installed (SQLAlchemy raises ImportError), or a
         # default folder that cannot be created: not StorageErrors of the storage layer.
-        fix = ("install the database driver the URL names, e.g. pip install psycopg"
-               if isinstance(exc, ImportError) else "point it at a folder you can write to")
+        fix = (
+            "install the database driver the URL names, e.g. pip install psycopg"
+            if isinstance(exc, ImportError)
+            else "point it at a folder you can write to"
+        )
         raise StorageError(
             f"Cannot open the instance storage at {url or 'the default location'}: "
-            f"{type(exc).__name__}: {exc}. Fix: {fix}.", file=url) from exc
+            f"{type(exc).__name__}: {exc}. Fix: {fix}.",
+            file=url,
+        ) from exc
 
 
 def target_args(module: str | None, file: str | None) -> list[str]:

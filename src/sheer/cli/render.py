@@ -17,10 +17,14 @@ from sheer.graph import AssetGraph, AssetNode
 from sheer.keys import AssetKey
 from sheer.staleness import StaleStatus, StaleStatusResolver
 
-STATUS_STYLE = {StaleStatus.FRESH: "green", StaleStatus.STALE: "yellow",
-                StaleStatus.MISSING: "red"}
-RUN_STYLE = {RunStatus.SUCCESS: "green", RunStatus.FAILURE: "red", RunStatus.STARTED: "cyan",
-             RunStatus.QUEUED: "blue", RunStatus.CANCELED: "dim"}
+STATUS_STYLE = {StaleStatus.FRESH: "green", StaleStatus.STALE: "yellow", StaleStatus.MISSING: "red"}
+RUN_STYLE = {
+    RunStatus.SUCCESS: "green",
+    RunStatus.FAILURE: "red",
+    RunStatus.STARTED: "cyan",
+    RunStatus.QUEUED: "blue",
+    RunStatus.CANCELED: "dim",
+}
 
 
 def _shown(graph: AssetGraph, keys: Collection[AssetKey] | None) -> list[AssetNode]:
@@ -43,7 +47,9 @@ def defs_table(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> T
         table.add_column(column)
     for node in nodes:
         table.add_row(
-            node.key.to_user_string(), node.group_name, ", ".join(sorted(node.kinds)),
+            node.key.to_user_string(),
+            node.group_name,
+            ", ".join(sorted(node.kinds)),
             "yes" if node.is_virtual else "",
             ", ".join(k.to_user_string() for k in sorted(node.parent_keys)),
             node.code_version or "",
@@ -53,18 +59,22 @@ def defs_table(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> T
 
 
 def defs_json(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> list[dict[str, Any]]:
-    return [{
-        "key": n.key.to_user_string(),
-        "group": n.group_name,
-        "kinds": sorted(n.kinds),
-        "is_virtual": n.is_virtual,
-        "is_external": n.is_external,
-        "deps": [k.to_user_string() for k in sorted(n.parent_keys)],
-        "code_version": n.code_version,
-        "automation_condition": (str(n.automation_condition)
-                                 if n.automation_condition is not None else None),
-        "description": n.description,
-    } for n in _shown(graph, keys)]
+    return [
+        {
+            "key": n.key.to_user_string(),
+            "group": n.group_name,
+            "kinds": sorted(n.kinds),
+            "is_virtual": n.is_virtual,
+            "is_external": n.is_external,
+            "deps": [k.to_user_string() for k in sorted(n.parent_keys)],
+            "code_version": n.code_version,
+            "automation_condition": (
+                str(n.automation_condition) if n.automation_condition is not None else None
+            ),
+            "description": n.description,
+        }
+        for n in _shown(graph, keys)
+    ]
 
 
 def lineage_tree(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> Tree:
@@ -86,7 +96,9 @@ def lineage_tree(graph: AssetGraph, keys: Collection[AssetKey] | None = None) ->
     return tree
 
 
-def _edges(graph: AssetGraph, keys: Collection[AssetKey] | None) -> Iterable[tuple[AssetKey, AssetKey]]:
+def _edges(
+    graph: AssetGraph, keys: Collection[AssetKey] | None
+) -> Iterable[tuple[AssetKey, AssetKey]]:
     shown = set(keys) if keys is not None else set(graph.get_all_asset_keys())
     for node in graph:
         if node.key in shown:
@@ -96,6 +108,7 @@ def _edges(graph: AssetGraph, keys: Collection[AssetKey] | None) -> Iterable[tup
 
 def lineage_text(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> str:
     """One line per edge, 'a -> b', virtual assets marked with (v)."""
+
     def name(k: AssetKey) -> str:
         return k.to_user_string() + (" (v)" if graph.get(k).is_virtual else "")
 
@@ -106,10 +119,17 @@ def lineage_dot(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> 
     """Graphviz: virtual assets dashed, external ones grey."""
     lines = ["digraph lineage {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
     for node in _shown(graph, keys):
-        style = ('style="dashed,rounded", color=cyan4' if node.is_virtual
-                 else 'style="rounded,filled", fillcolor=grey90' if node.is_external else "")
+        style = (
+            'style="dashed,rounded", color=cyan4'
+            if node.is_virtual
+            else 'style="rounded,filled", fillcolor=grey90'
+            if node.is_external
+            else ""
+        )
         label = node.key.to_user_string() + ("\\n(virtual)" if node.is_virtual else "")
-        lines.append(f'  "{node.key.to_user_string()}" [label="{label}"{", " + style if style else ""}];')
+        lines.append(
+            f'  "{node.key.to_user_string()}" [label="{label}"{", " + style if style else ""}];'
+        )
     for a, b in _edges(graph, keys):
         lines.append(f'  "{a.to_user_string()}" -> "{b.to_user_string()}";')
     lines.append("}")
@@ -143,18 +163,30 @@ def status_table(resolver: StaleStatusResolver, keys: Collection[AssetKey] | Non
     for node in _shown(graph, keys):
         st = resolver.get_status(node.key)
         name = node.key.to_user_string() + (" (virtual)" if node.is_virtual else "")
-        why = "; ".join(f"stale: {c}" for c in _causes(resolver, node.key)) if st is StaleStatus.STALE else ""
+        why = (
+            "; ".join(f"stale: {c}" for c in _causes(resolver, node.key))
+            if st is StaleStatus.STALE
+            else ""
+        )
         table.add_row(name, Text(st.value, style=STATUS_STYLE[st]), why)
     return table
 
 
-def status_json(resolver: StaleStatusResolver, keys: Collection[AssetKey] | None = None) -> list[dict[str, Any]]:
+def status_json(
+    resolver: StaleStatusResolver, keys: Collection[AssetKey] | None = None
+) -> list[dict[str, Any]]:
     out = []
     for node in _shown(resolver.asset_graph, keys):
         version = resolver.get_current_data_version(node.key)
-        out.append({"key": node.key.to_user_string(), "status": resolver.get_status(node.key).value,
-                    "is_virtual": node.is_virtual, "root_causes": _causes(resolver, node.key),
-                    "data_version": version.value if version else None})
+        out.append(
+            {
+                "key": node.key.to_user_string(),
+                "status": resolver.get_status(node.key).value,
+                "is_virtual": node.is_virtual,
+                "root_causes": _causes(resolver, node.key),
+                "data_version": version.value if version else None,
+            }
+        )
     return out
 
 
@@ -168,27 +200,39 @@ def runs_table(runs: list[RunRecord]) -> Table:
         table.add_column(column)
     for run in runs:
         duration = f"{run.duration:.2f}s" if run.duration is not None else ""
-        table.add_row(run.run_id[:8], Text(run.status.value, style=RUN_STYLE[run.status]),
-                      _when(run.started_at or run.created_at), duration,
-                      str(len(run.asset_selection)),
-                      ", ".join(f"{k}={v}" for k, v in run.tags.items()))
+        table.add_row(
+            run.run_id[:8],
+            Text(run.status.value, style=RUN_STYLE[run.status]),
+            _when(run.started_at or run.created_at),
+            duration,
+            str(len(run.asset_selection)),
+            ", ".join(f"{k}={v}" for k, v in run.tags.items()),
+        )
     return table
 
 
 def run_detail(run: RunRecord, events: list[EventRecord]) -> Group:
-    head = Text.assemble((f"run {run.run_id}  ", "bold"),
-                         (run.status.value, RUN_STYLE[run.status]),
-                         f"  {len(run.asset_selection)} assets")
+    head = Text.assemble(
+        (f"run {run.run_id}  ", "bold"),
+        (run.status.value, RUN_STYLE[run.status]),
+        f"  {len(run.asset_selection)} assets",
+    )
     table = Table()
     for column in ("time", "event", "step", "message"):
         table.add_column(column)
     for e in events:
-        table.add_row(time.strftime("%H:%M:%S", time.localtime(e.timestamp)), e.event_type.value,
-                      e.step_key or "", e.message.splitlines()[0] if e.message else "")
+        table.add_row(
+            time.strftime("%H:%M:%S", time.localtime(e.timestamp)),
+            e.event_type.value,
+            e.step_key or "",
+            e.message.splitlines()[0] if e.message else "",
+        )
     parts: list[Any] = [head, table]
     for e in events:
         if e.event_type is EventType.STEP_FAILURE and e.error:
-            parts.append(Text(f"\n{e.step_key} failed:\n{e.error.get('traceback', '')}", style="red"))
+            parts.append(
+                Text(f"\n{e.step_key} failed:\n{e.error.get('traceback', '')}", style="red")
+            )
     if run.error and not any(e.event_type is EventType.STEP_FAILURE for e in events):
         parts.append(Text(f"\n{run.error}", style="red"))
     return Group(*parts)

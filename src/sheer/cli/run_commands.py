@@ -9,7 +9,14 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from sheer.automation.daemon import LEASE_NAME, AutomationDaemon, TickOutcome
@@ -71,17 +78,35 @@ class ProgressListener(RunListener):
 @click.command("launch")
 @target_options
 @instance_option
-@click.option("--assets", "selection", required=True,
-              help="What to materialize: a selection such as '*', '+daily_revenue', 'a d'.")
-@click.option("--executor", type=click.Choice(["in_process", "multiprocess", "dask"]), default=None,
-              help="in_process (default), multiprocess, or dask (a LocalCluster, or $DASK_SCHEDULER_ADDRESS).")
-@click.option("--dry-run", is_flag=True, help="Print the plan (with ordering through virtual assets).")
+@click.option(
+    "--assets",
+    "selection",
+    required=True,
+    help="What to materialize: a selection such as '*', '+daily_revenue', 'a d'.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["in_process", "multiprocess", "dask"]),
+    default=None,
+    help="in_process (default), multiprocess, or dask ($DASK_SCHEDULER_ADDRESS or a LocalCluster).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan (with ordering through virtual assets)."
+)
 @click.option("--run-id", default=None, help="Start this queued run (used by the daemon).")
 @click.option("--tag", "tags", multiple=True, help="A run tag, key=value (repeatable).")
 @click.option("--quiet", is_flag=True, help="No progress display; print nothing on success.")
-def launch(module: str | None, file: str | None, instance_url: str | None, selection: str,
-           executor: str | None, dry_run: bool, run_id: str | None, tags: tuple[str, ...],
-           quiet: bool) -> None:
+def launch(
+    module: str | None,
+    file: str | None,
+    instance_url: str | None,
+    selection: str,
+    executor: str | None,
+    dry_run: bool,
+    run_id: str | None,
+    tags: tuple[str, ...],
+    quiet: bool,
+) -> None:
     """Materialize a selection with a live progress display; exit 1 if the run fails.
 
     \b
@@ -107,15 +132,34 @@ def launch(module: str | None, file: str | None, instance_url: str | None, selec
         executor = dask_executor.configured({"address": address})  # type: ignore[assignment]
     started = time.time()
     if quiet:
-        result = execute_selection(defs, selection, instance=instance, executor=executor,
-                                   raise_on_error=False, tags=tag_map, run_id=run_id)
+        result = execute_selection(
+            defs,
+            selection,
+            instance=instance,
+            executor=executor,
+            raise_on_error=False,
+            tags=tag_map,
+            run_id=run_id,
+        )
     else:
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                   MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console) as progress:
-            result = execute_selection(defs, selection, instance=instance, executor=executor,
-                                       raise_on_error=False, tags=tag_map, run_id=run_id,
-                                       listener=ProgressListener(progress))
+            result = execute_selection(
+                defs,
+                selection,
+                instance=instance,
+                executor=executor,
+                raise_on_error=False,
+                tags=tag_map,
+                run_id=run_id,
+                listener=ProgressListener(progress),
+            )
     _summary(result, time.time() - started, quiet)
 
 
@@ -126,18 +170,23 @@ def _summary(result: Any, elapsed: float, quiet: bool) -> None:
     if not quiet or not result.success:
         names = ", ".join(e.asset_key.to_user_string() for e in events if e.asset_key)
         word = "[green]succeeded[/]" if result.success else "[red]failed[/]"
-        console.print(f"run {result.run_id[:8]} {word} in {elapsed:.2f}s: "
-                      f"{len(events)} materialized ({names}), {len(failures)} failed, "
-                      f"{len(skipped)} skipped")
+        console.print(
+            f"run {result.run_id[:8]} {word} in {elapsed:.2f}s: "
+            f"{len(events)} materialized ({names}), {len(failures)} failed, "
+            f"{len(skipped)} skipped"
+        )
     if not result.success:
         message = failures[0].message if failures else "the run failed"
         error = failures[0].error if failures else None
         if error and error.get("traceback"):
-            Console(stderr=True, highlight=False, soft_wrap=True).print(error["traceback"].rstrip(),
-                                                                        markup=False)
+            Console(stderr=True, highlight=False, soft_wrap=True).print(
+                error["traceback"].rstrip(), markup=False
+            )
         first = message.splitlines()[0].rstrip(".") if message else "the run failed"
-        raise SheerError(f"Run {result.run_id[:8]} failed. {first}. Fix the asset, then run "
-                         f"`sheer runs show {result.run_id[:8]}` for details.")
+        raise SheerError(
+            f"Run {result.run_id[:8]} failed. {first}. Fix the asset, then run "
+            f"`sheer runs show {result.run_id[:8]}` for details."
+        )
 
 
 def parse_interval(text: str) -> float:
@@ -163,16 +212,24 @@ def print_tick(outcome: TickOutcome) -> None:
             why = ", ".join(c.label for c in tree.children if c.value) or tree.label
         else:
             why = "not: " + (", ".join(c.label for c in tree.children if not c.value) or tree.label)
-        table.add_row(key.to_user_string(), "yes" if evaluation.value else "",
-                      "yes" if evaluation.requested else "", why)
+        table.add_row(
+            key.to_user_string(),
+            "yes" if evaluation.value else "",
+            "yes" if evaluation.requested else "",
+            why,
+        )
     console.print(table)
     if outcome.run_ids:
         console.print(f"launched run {', '.join(r[:8] for r in outcome.run_ids)}")
 
 
 def _daemon(module: str | None, file: str | None, instance_url: str | None) -> AutomationDaemon:
-    return AutomationDaemon(load_target(module, file), open_instance(instance_url),
-                            launch_args=target_args(module, file), cwd=os.getcwd())
+    return AutomationDaemon(
+        load_target(module, file),
+        open_instance(instance_url),
+        launch_args=target_args(module, file),
+        cwd=os.getcwd(),
+    )
 
 
 @click.group("automation")
@@ -207,11 +264,17 @@ def automation_tick(module: str | None, file: str | None, instance_url: str | No
 @automation_group.command("run")
 @target_options
 @instance_option
-@click.option("--interval", default="30s", show_default=True,
-              help="Time between ticks, e.g. 30s, 500ms, 2m.")
+@click.option(
+    "--interval", default="30s", show_default=True, help="Time between ticks, e.g. 30s, 500ms, 2m."
+)
 @click.option("--max-ticks", type=int, default=None, help="Stop after this many ticks.")
-def automation_run(module: str | None, file: str | None, instance_url: str | None,
-                   interval: str, max_ticks: int | None) -> None:
+def automation_run(
+    module: str | None,
+    file: str | None,
+    instance_url: str | None,
+    interval: str,
+    max_ticks: int | None,
+) -> None:
     """Tick every --interval until stopped (Ctrl-C).
 
     \b
@@ -220,8 +283,9 @@ def automation_run(module: str | None, file: str | None, instance_url: str | Non
     """
     seconds = parse_interval(interval)
     daemon = _daemon(module, file, instance_url)
-    console.print(f"automation daemon {daemon.owner} ticking every {seconds:g}s on "
-                  f"{daemon.instance.url}")
+    console.print(
+        f"automation daemon {daemon.owner} ticking every {seconds:g}s on {daemon.instance.url}"
+    )
     try:
         daemon.run_forever(seconds, max_ticks=max_ticks, on_tick=print_tick)
     except KeyboardInterrupt:

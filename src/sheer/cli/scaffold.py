@@ -19,10 +19,15 @@ from sheer.errors import SheerError
 
 console = Console(highlight=False, soft_wrap=True)
 
-ASSET_TYPES = {"asset": False, "sheer.asset": False, "dagster.asset": False,
-               "virtual_asset": True, "sheer.virtual_asset": True}
+ASSET_TYPES = {
+    "asset": False,
+    "sheer.asset": False,
+    "dagster.asset": False,
+    "virtual_asset": True,
+    "sheer.virtual_asset": True,
+}
 
-PYPROJECT = '''[build-system]
+PYPROJECT = """[build-system]
 requires = ["hatchling>=1.24"]
 build-backend = "hatchling.build"
 
@@ -40,9 +45,9 @@ packages = ["src/{package}"]
 
 [tool.sheer]
 defs = "src/{package}/defs"
-'''
+"""
 
-README = '''# {name}
+README = """# {name}
 
 A Sheer project. Assets live in Python files under `src/{package}/defs/`; any asset
 defined there is picked up with no registration.
@@ -52,7 +57,7 @@ defined there is picked up with no registration.
     sheer list defs
     sheer launch --assets '*'
     sheer status
-'''
+"""
 
 TEST = '''"""The project's definitions load and validate."""
 
@@ -82,7 +87,7 @@ def {name}(context: dg.AssetExecutionContext) -> list[dict]:
     return rows
 '''
 
-VIRTUAL_ASSET = '''"""{name}: a virtual asset (a view), derived on the fly from its upstream assets."""
+VIRTUAL_ASSET = '''"""{name}: a virtual asset (a view), derived on the fly from its inputs."""
 
 import sheer as dg
 
@@ -113,15 +118,19 @@ def scaffold_group() -> None:
 def _identifier(name: str, what: str) -> str:
     ident = re.sub(r"[^0-9A-Za-z_]", "_", name)
     if not ident or ident[0].isdigit() or keyword.iskeyword(ident):
-        raise SheerError(f"{what} {name!r} cannot be a Python name. Fix: use letters, digits "
-                         "and '_', not starting with a digit, e.g. 'daily_revenue'.")
+        raise SheerError(
+            f"{what} {name!r} cannot be a Python name. Fix: use letters, digits "
+            "and '_', not starting with a digit, e.g. 'daily_revenue'."
+        )
     return ident
 
 
 def _write(path: Path, text: str, force: bool) -> None:
     if path.exists() and not force:
-        raise SheerError(f"{path} already exists. Fix: choose another path, or pass --force "
-                         "to overwrite it.", file=str(path))
+        raise SheerError(
+            f"{path} already exists. Fix: choose another path, or pass --force to overwrite it.",
+            file=str(path),
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
 
@@ -139,8 +148,10 @@ def scaffold_project(name: str, force: bool) -> None:
     package = _identifier(name.replace("-", "_"), "Project name")
     root = Path(name)
     if root.exists() and any(root.iterdir()) and not force:
-        raise SheerError(f"Folder {root} exists and is not empty. Fix: choose another name, "
-                         "or pass --force.", file=str(root))
+        raise SheerError(
+            f"Folder {root} exists and is not empty. Fix: choose another name, or pass --force.",
+            file=str(root),
+        )
     files = {
         root / "pyproject.toml": PYPROJECT.format(name=name, package=package),
         root / "README.md": README.format(name=name, package=package),
@@ -169,8 +180,9 @@ def scaffold_defs(asset_type: str, path: str, force: bool) -> None:
       sheer scaffold defs virtual_asset views/recent_orders.py
     """
     if asset_type not in ASSET_TYPES:
-        raise SheerError(f"Unknown type {asset_type!r}. Fix: use one of "
-                         f"{', '.join(sorted(ASSET_TYPES))}.")
+        raise SheerError(
+            f"Unknown type {asset_type!r}. Fix: use one of {', '.join(sorted(ASSET_TYPES))}."
+        )
     defs = _defs_folder()
     target = _inside(defs, path)
     name = _identifier(target.stem, "File name")
@@ -182,7 +194,9 @@ def scaffold_defs(asset_type: str, path: str, force: bool) -> None:
         while folder != defs:
             (folder / "__init__.py").touch(exist_ok=True)
             folder = folder.parent
-    console.print(f"wrote {target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target}")
+    console.print(
+        f"wrote {target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target}"
+    )
 
 
 def _defs_folder() -> Path:
@@ -207,6 +221,9 @@ def _inside(defs: Path, path: str) -> Path:
         rel = Path(*parts[1:]) if parts and parts[0] == defs.name and len(parts) > 1 else raw
         target = (defs / rel).resolve()
     if not target.is_relative_to(defs):
-        raise SheerError(f"{path} is outside the defs folder {defs}. Fix: give a path inside "
-                         "it, e.g. assets/orders.py.", file=path)
+        raise SheerError(
+            f"{path} is outside the defs folder {defs}. Fix: give a path inside "
+            "it, e.g. assets/orders.py.",
+            file=path,
+        )
     return target

@@ -68,19 +68,23 @@ class DuckDBIOManager(ConfigurableIOManager):
                     f"Asset '{context.asset_key.to_user_string()}' returned "
                     f"{type(obj).__name__}, which the DuckDB IO manager cannot store as table "
                     f"{schema}.{table}. Fix: return a pandas or polars DataFrame or a pyarrow "
-                    "Table (or a SQLView from a virtual asset).", key=context.asset_key)
+                    "Table (or a SQLView from a virtual asset).",
+                    key=context.asset_key,
+                )
         finally:
             conn.close()
 
-    def _create_view(self, conn: duckdb.DuckDBPyConnection, key: AssetKey, name: str,
-                     sql: str) -> None:
+    def _create_view(
+        self, conn: duckdb.DuckDBPyConnection, key: AssetKey, name: str, sql: str
+    ) -> None:
         try:
             conn.execute(f"create or replace view {name} as {sql}")
         except duckdb.Error as exc:
             raise ExecutionError(
                 f"View '{key.to_user_string()}' could not be created: DuckDB says: {exc}\n"
                 f"SQL:\n{sql}\nFix: correct the SQL (or materialize the tables it reads first).",
-                key=key) from None
+                key=key,
+            ) from None
 
     def load_input(self, context: InputContext) -> Any:
         name = qualified(context.asset_key, self.schema_)
@@ -94,18 +98,27 @@ class DuckDBIOManager(ConfigurableIOManager):
             return relation.df()
         except duckdb.CatalogException:
             what = "view" if context.upstream_is_virtual else "table"
-            reader = (context.downstream_asset_key.to_user_string()
-                      if context.downstream_asset_key else "this run")
+            reader = (
+                context.downstream_asset_key.to_user_string()
+                if context.downstream_asset_key
+                else "this run"
+            )
             upstream = context.asset_key.to_user_string()
-            hint = (f"run the view once: sheer launch --assets {upstream}" if context.upstream_is_virtual
-                    else f"materialize it first: sheer launch --assets {upstream}")
+            hint = (
+                f"run the view once: sheer launch --assets {upstream}"
+                if context.upstream_is_virtual
+                else f"materialize it first: sheer launch --assets {upstream}"
+            )
             raise NoStoredValueError(
                 f"Asset '{reader}' reads '{upstream}', but the {what} {name} does not exist in "
-                f"{self.database}. Fix: {hint}.", key=context.asset_key) from None
+                f"{self.database}. Fix: {hint}.",
+                key=context.asset_key,
+            ) from None
         except duckdb.Error as exc:
             raise ExecutionError(
                 f"Reading '{context.asset_key.to_user_string()}' from {name} failed: {exc}",
-                key=context.asset_key) from None
+                key=context.asset_key,
+            ) from None
         finally:
             conn.close()
 
@@ -118,7 +131,9 @@ class DuckDBIOManager(ConfigurableIOManager):
                 raise DefinitionError(
                     f"Assets '{seen[name].to_user_string()}' and '{key.to_user_string()}' would "
                     f"both be stored as DuckDB table {name[0]}.{name[1]}. Fix: rename one, or give "
-                    "it another key prefix (the prefix is the schema).", key=key)
+                    "it another key prefix (the prefix is the schema).",
+                    key=key,
+                )
             seen[name] = key
 
 

@@ -24,8 +24,9 @@ class DuckDBResource(ConfigurableResource):
     """
 
     database: str = Field(description="Path to the database file, or ':memory:'.")
-    schema_: str | None = Field(default=None, alias="schema",
-                                description="Schema used for unqualified names.")
+    schema_: str | None = Field(
+        default=None, alias="schema", description="Schema used for unqualified names."
+    )
     connection_config: dict[str, Any] = Field(default_factory=dict)
     read_only: bool = False
 
@@ -34,8 +35,9 @@ class DuckDBResource(ConfigurableResource):
         """A connection for the duration of a `with` block (one per step)."""
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        conn = duckdb.connect(self.database, read_only=self.read_only,
-                              config=dict(self.connection_config))
+        conn = duckdb.connect(
+            self.database, read_only=self.read_only, config=dict(self.connection_config)
+        )
         try:
             if self.schema_:
                 conn.execute(f'create schema if not exists "{self.schema_}"')

@@ -64,7 +64,8 @@ def tables_read(sql: str, view: str) -> set[AssetKey]:
     except sqlglot.errors.ParseError as exc:
         raise DefinitionError(
             f"The SQL of view '{view}' does not parse: {exc}. Fix: correct the SQL.\nSQL:\n{sql}",
-            key=AssetKey(view)) from exc
+            key=AssetKey(view),
+        ) from exc
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     out: set[AssetKey] = set()
     for table in tree.find_all(exp.Table):
@@ -118,10 +119,18 @@ def sql_view(
     view.__qualname__ = view.__name__
     where = caller_location()
     defined = asset(
-        view, key=key, deps=dep_list, is_virtual=True, group_name=group_name,
+        view,
+        key=key,
+        deps=dep_list,
+        is_virtual=True,
+        group_name=group_name,
         description=description or f"View: {' '.join(rendered.split())}",
-        code_version=version, automation_condition=automation_condition,
-        io_manager_key=io_manager_key, kinds={"view", "duckdb"}, tags=tags, owners=owners,
+        code_version=version,
+        automation_condition=automation_condition,
+        io_manager_key=io_manager_key,
+        kinds={"view", "duckdb"},
+        tags=tags,
+        owners=owners,
         metadata={"sql": rendered},
     )
     # Errors should point at the user's sql_view(...) call, not at this module.
@@ -136,13 +145,20 @@ def _check_deps(view: str, declared: set[AssetKey], read: set[AssetKey], sql: st
         return
     problems = []
     if missing:
-        problems.append("its SQL reads " + ", ".join(f"'{k.to_user_string()}'" for k in missing)
-                        + " which deps= does not list")
+        problems.append(
+            "its SQL reads "
+            + ", ".join(f"'{k.to_user_string()}'" for k in missing)
+            + " which deps= does not list"
+        )
     if extra:
-        problems.append("deps= lists " + ", ".join(f"'{k.to_user_string()}'" for k in extra)
-                        + " which its SQL does not read")
+        problems.append(
+            "deps= lists "
+            + ", ".join(f"'{k.to_user_string()}'" for k in extra)
+            + " which its SQL does not read"
+        )
     fix_deps = ", ".join(f'"{k.to_user_string()}"' for k in sorted(read))
     raise DefinitionError(
         f"View '{view}': {' and '.join(problems)}. Fix: make them agree, e.g. "
         f"deps=[{fix_deps}], or leave deps= out to take them from the SQL.\nSQL:\n{sql}",
-        key=coerce_key(view))
+        key=coerce_key(view),
+    )

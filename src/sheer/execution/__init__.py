@@ -17,8 +17,8 @@ from sheer.execution.io_managers import (
     IOManager,
     OutputContext,
 )
-from sheer.execution.plan import ExecutionPlan, Step, build_plan
 from sheer.execution.observe import observe
+from sheer.execution.plan import ExecutionPlan, Step, build_plan
 from sheer.execution.results import MaterializeResult, ObserveResult, Output
 from sheer.execution.run import ExecutionResult, StepExecutionError, execute_selection, materialize
 

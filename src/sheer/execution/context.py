@@ -27,8 +27,9 @@ class StepLog:
 
     def _log(self, level: int, msg: str, *args: Any) -> None:
         text = msg % args if args else str(msg)
-        self.records.append({"level": logging.getLevelName(level), "message": text,
-                             "timestamp": time.time()})
+        self.records.append(
+            {"level": logging.getLevelName(level), "message": text, "timestamp": time.time()}
+        )
         _logger.log(level, "[%s] %s", self._step_key, text)
 
     def debug(self, msg: str, *args: Any) -> None:
@@ -138,7 +139,9 @@ class AssetExecutionContext:
         return False
 
     def add_output_metadata(
-        self, metadata: Mapping[str, Any], output_name: str | None = None,
+        self,
+        metadata: Mapping[str, Any],
+        output_name: str | None = None,
         asset_key: Any = None,
     ) -> None:
         """Attach metadata to the materialization of an asset of this step."""

@@ -95,7 +95,7 @@ class Executor(ABC):
     def execute(self, plan: ExecutionPlan, runner: StepRunner, hooks: RunHooks) -> None:
         """Run every step; report each start, end and skip through `hooks`."""
 
-    def check(self, resources: Mapping[str, Any]) -> None:
+    def check(self, resources: Mapping[str, Any]) -> None:  # noqa: B027 (a hook; most accept all)
         """Refuse resources this executor cannot use (called before the run starts)."""
 
     def configured(self, config: Mapping[str, Any]) -> Executor:
@@ -229,8 +229,12 @@ class MultiprocessExecutor(Executor):
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_exit_with_coordinator, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_exit_with_coordinator,
+        initargs=(os.getpid(),),
+    )
 
 
 def _outcome_of(future: Future[StepOutcome], step: Step) -> StepOutcome:
@@ -240,10 +244,15 @@ def _outcome_of(future: Future[StepOutcome], step: Step) -> StepOutcome:
         from sheer.execution.step import ErrorInfo
 
         return StepOutcome(
-            step_key=step.key, success=False, started_at=0.0, finished_at=0.0,
-            error=ErrorInfo(cls_name=type(exc).__name__,
-                            message=f"the worker process running {step.key} failed: {exc}",
-                            traceback=""),
+            step_key=step.key,
+            success=False,
+            started_at=0.0,
+            finished_at=0.0,
+            error=ErrorInfo(
+                cls_name=type(exc).__name__,
+                message=f"the worker process running {step.key} failed: {exc}",
+                traceback="",
+            ),
             exception=exc,
         )
 
@@ -251,8 +260,10 @@ def _outcome_of(future: Future[StepOutcome], step: Step) -> StepOutcome:
 in_process_executor = InProcessExecutor()
 multiprocess_executor = MultiprocessExecutor()
 
-_BY_NAME: dict[str, Executor] = {"in_process": in_process_executor,
-                                  "multiprocess": multiprocess_executor}
+_BY_NAME: dict[str, Executor] = {
+    "in_process": in_process_executor,
+    "multiprocess": multiprocess_executor,
+}
 
 
 def coerce_executor(value: Executor | str | None) -> Executor:

@@ -40,25 +40,44 @@ def observe(
         >>> # observe([raw_file], instance=instance)
     """
     defs = Definitions(assets=list(assets), resources=resources)
-    return observe_definitions(defs, selection, instance=instance, raise_on_error=raise_on_error,
-                               tags=tags)
+    return observe_definitions(
+        defs, selection, instance=instance, raise_on_error=raise_on_error, tags=tags
+    )
 
 
-def observe_definitions(defs: Definitions, selection: Any = None, *, instance: Instance | None = None,
-                        raise_on_error: bool = True, tags: Mapping[str, str] | None = None) -> bool:
+def observe_definitions(
+    defs: Definitions,
+    selection: Any = None,
+    *,
+    instance: Instance | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+) -> bool:
     instance = instance if instance is not None else Instance.ephemeral()
     graph = defs.resolve_asset_graph()
-    keys = (AssetSelection.from_coercible(selection).resolve(graph) if selection is not None
-            else graph.get_all_asset_keys())
+    keys = (
+        AssetSelection.from_coercible(selection).resolve(graph)
+        if selection is not None
+        else graph.get_all_asset_keys()
+    )
     targets = [k for k in graph.toposort(keys) if graph.get(k).is_observable]
     if not targets:
-        raise ExecutionError("Nothing to observe: the selection has no observable source asset. "
-                             "Fix: define one with @observable_source_asset.")
+        raise ExecutionError(
+            "Nothing to observe: the selection has no observable source asset. "
+            "Fix: define one with @observable_source_asset."
+        )
     run = instance.create_run(targets, tags=tags, executor="in_process")
-    resources_all = {"io_manager": FilesystemIOManager(base_dir=str(instance.storage_directory)),
-                     **defs.resources}
-    runner = StepRunner(graph=graph, run_id=run.run_id, resources=resources_all,
-                        instance_factory=lambda: instance, keep_values=False)
+    resources_all = {
+        "io_manager": FilesystemIOManager(base_dir=str(instance.storage_directory)),
+        **defs.resources,
+    }
+    runner = StepRunner(
+        graph=graph,
+        run_id=run.run_id,
+        resources=resources_all,
+        instance_factory=lambda: instance,
+        keep_values=False,
+    )
     failures: list[str] = []
     runner.open()
     try:
@@ -74,13 +93,23 @@ def observe_definitions(defs: Definitions, selection: Any = None, *, instance: I
     return not failures
 
 
-def _observe_one(instance: Instance, runner: StepRunner, assets_def: Any, key: Any,
-                 run_id: str) -> str | None:
+def _observe_one(
+    instance: Instance, runner: StepRunner, assets_def: Any, key: Any, run_id: str
+) -> str | None:
     step_key = assets_def.node_name
     name = key.to_user_string()
-    instance.store_events([NewEvent(event_type=EventType.STEP_START, run_id=run_id,
-                                    timestamp=time.time(), asset_key=key, step_key=step_key,
-                                    message=f"Step {step_key} started (observe {name}).")])
+    instance.store_events(
+        [
+            NewEvent(
+                event_type=EventType.STEP_START,
+                run_id=run_id,
+                timestamp=time.time(),
+                asset_key=key,
+                step_key=step_key,
+                message=f"Step {step_key} started (observe {name}).",
+            )
+        ]
+    )
     log = StepLog(step_key)
     try:
         result = runner.call_function(assets_def, key, step_key, log)
@@ -88,19 +117,47 @@ def _observe_one(instance: Instance, runner: StepRunner, assets_def: Any, key: A
     except Exception as exc:
         info = _error_info(exc)
         message = f"Observing '{name}' failed: {info.one_line()}\n{info.traceback}".rstrip()
-        instance.store_events([NewEvent(
-            event_type=EventType.STEP_FAILURE, run_id=run_id, timestamp=time.time(),
-            asset_key=key, step_key=step_key, message=message,
-            data={"error": {"cls_name": info.cls_name, "message": info.message,
-                            "traceback": info.traceback}})])
+        instance.store_events(
+            [
+                NewEvent(
+                    event_type=EventType.STEP_FAILURE,
+                    run_id=run_id,
+                    timestamp=time.time(),
+                    asset_key=key,
+                    step_key=step_key,
+                    message=message,
+                    data={
+                        "error": {
+                            "cls_name": info.cls_name,
+                            "message": info.message,
+                            "traceback": info.traceback,
+                        }
+                    },
+                )
+            ]
+        )
         return message
-    instance.store_events([
-        NewEvent(event_type=EventType.ASSET_OBSERVATION, run_id=run_id, timestamp=time.time(),
-                 asset_key=key, step_key=step_key, message=f"Observed '{name}'.",
-                 data={"data_version": version, "metadata": clean_metadata(metadata)}),
-        NewEvent(event_type=EventType.STEP_SUCCESS, run_id=run_id, timestamp=time.time(),
-                 asset_key=key, step_key=step_key, message=f"Step {step_key} succeeded."),
-    ])
+    instance.store_events(
+        [
+            NewEvent(
+                event_type=EventType.ASSET_OBSERVATION,
+                run_id=run_id,
+                timestamp=time.time(),
+                asset_key=key,
+                step_key=step_key,
+                message=f"Observed '{name}'.",
+                data={"data_version": version, "metadata": clean_metadata(metadata)},
+            ),
+            NewEvent(
+                event_type=EventType.STEP_SUCCESS,
+                run_id=run_id,
+                timestamp=time.time(),
+                asset_key=key,
+                step_key=step_key,
+                message=f"Step {step_key} succeeded.",
+            ),
+        ]
+    )
     return None
 
 

@@ -93,8 +93,11 @@ def build_plan(graph: AssetGraph, selected: Iterable[AssetKey]) -> ExecutionPlan
         cycle = _find_step_cycle(deps)
         if cycle is None:
             break
-        splittable = {id(s.assets_def) for s in steps if s.key in cycle
-                      and s.assets_def.can_subset and len(s.asset_keys) > 1}
+        splittable = {
+            id(s.assets_def)
+            for s in steps
+            if s.key in cycle and s.assets_def.can_subset and len(s.asset_keys) > 1
+        }
         if not splittable - split:
             raise _cycle_error(cycle, steps)
         split |= splittable
@@ -121,8 +124,11 @@ def _asset_order(
         stack = [v]
         while stack:
             top = stack[-1]
-            todo = [p for p in graph.get(top).parent_keys
-                    if p not in chosen and graph.get(p).is_virtual and p not in through]
+            todo = [
+                p
+                for p in graph.get(top).parent_keys
+                if p not in chosen and graph.get(p).is_virtual and p not in through
+            ]
             if todo:
                 stack.extend(todo)
                 continue
@@ -161,7 +167,8 @@ def _group_by_definition(
         if node.assets_def is None or not node.is_materializable:
             raise ExecutionError(
                 f"Asset '{key.to_user_string()}' has no function, so it cannot run. "
-                "Fix: leave it out of the selection.", key=key,
+                "Fix: leave it out of the selection.",
+                key=key,
             )
         entry = by_def.setdefault(id(node.assets_def), (node.assets_def, []))
         entry[1].append(key)
@@ -175,26 +182,35 @@ def _group_by_definition(
                 f"together, but the selection leaves out "
                 f"{', '.join(k.to_user_string() for k in missing)}. Fix: select all of them, or "
                 "make the multi_asset subsettable (can_subset=True).",
-                key=missing[0], file=assets_def.source,
+                key=missing[0],
+                file=assets_def.source,
             )
         groups.append((assets_def, tuple(keys)))
     return groups
 
 
-def _make_steps(groups: list[tuple[AssetsDefinition, tuple[AssetKey, ...]]], split: set[int]) -> list[Step]:
+def _make_steps(
+    groups: list[tuple[AssetsDefinition, tuple[AssetKey, ...]]], split: set[int]
+) -> list[Step]:
     steps = []
     for assets_def, keys in groups:
         whole = len(keys) == len(assets_def.specs)
         if id(assets_def) in split:
             for k in keys:
-                steps.append(Step(key=f"{assets_def.node_name}[{k.to_user_string()}]",
-                                  asset_keys=(k,), assets_def=assets_def))
+                steps.append(
+                    Step(
+                        key=f"{assets_def.node_name}[{k.to_user_string()}]",
+                        asset_keys=(k,),
+                        assets_def=assets_def,
+                    )
+                )
         elif whole:
             steps.append(Step(key=assets_def.node_name, asset_keys=keys, assets_def=assets_def))
         else:
             names = ",".join(k.to_user_string() for k in keys)
-            steps.append(Step(key=f"{assets_def.node_name}[{names}]", asset_keys=keys,
-                              assets_def=assets_def))
+            steps.append(
+                Step(key=f"{assets_def.node_name}[{names}]", asset_keys=keys, assets_def=assets_def)
+            )
     return steps
 
 
@@ -223,7 +239,7 @@ def _find_step_cycle(deps: Mapping[str, set[str]]) -> list[str] | None:
         index[node] = len(path)
         path.append(node)
         node = min(u for u in deps[node] if u in left)
-    cycle = path[index[node]:]
+    cycle = path[index[node] :]
     cycle.reverse()
     return cycle
 
@@ -244,7 +260,9 @@ def _cycle_error(cycle: list[str], steps: list[Step]) -> ExecutionError:
     )
 
 
-def _toposort_steps(steps: list[Step], deps: Mapping[str, set[str]], graph: AssetGraph) -> list[Step]:
+def _toposort_steps(
+    steps: list[Step], deps: Mapping[str, set[str]], graph: AssetGraph
+) -> list[Step]:
     index = graph.topo_index
     by_key = {s.key: s for s in steps}
     children: dict[str, list[str]] = {s.key: [] for s in steps}

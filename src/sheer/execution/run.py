@@ -37,8 +37,17 @@ from sheer.versioning import (
 class ExecutionResult:
     """What `materialize` returns: success, the run id, events and the values computed."""
 
-    def __init__(self, *, run_id: str, success: bool, instance: Instance, graph: AssetGraph,
-                 runner: StepRunner, outcomes: Mapping[str, StepOutcome], plan: ExecutionPlan) -> None:
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        success: bool,
+        instance: Instance,
+        graph: AssetGraph,
+        runner: StepRunner,
+        outcomes: Mapping[str, StepOutcome],
+        plan: ExecutionPlan,
+    ) -> None:
         self.run_id = run_id
         self.success = success
         self._instance = instance
@@ -76,7 +85,9 @@ class ExecutionResult:
         if key not in self._plan.selected_keys:
             raise ExecutionError(
                 f"Asset '{key.to_user_string()}' was not part of run {self.run_id[:8]}. "
-                "Fix: ask for one of the assets the run materialized.", key=key)
+                "Fix: ask for one of the assets the run materialized.",
+                key=key,
+            )
         node = self._graph.get(key)
         if node.is_virtual:
             self._runner.open()
@@ -86,8 +97,11 @@ class ExecutionResult:
                 self._runner.close()
         self._runner.open()
         try:
-            return self._runner.io_manager_for(key).load_input(InputContext(
-                asset_key=key, downstream_asset_key=None, run_id=self.run_id, name="result"))
+            return self._runner.io_manager_for(key).load_input(
+                InputContext(
+                    asset_key=key, downstream_asset_key=None, run_id=self.run_id, name="result"
+                )
+            )
         finally:
             self._runner.close()
 
@@ -99,7 +113,9 @@ class ExecutionResult:
                     return self.asset_value(step.assets_def.specs[0].key)
                 return self.asset_value(step.assets_def.get_asset_key_for_output_name(output_name))
         names = sorted({s.assets_def.node_name for s in self._plan.steps})
-        raise ExecutionError(f"No step named {node_str!r} in run {self.run_id[:8]}; steps: {names}.")
+        raise ExecutionError(
+            f"No step named {node_str!r} in run {self.run_id[:8]}; steps: {names}."
+        )
 
     def __repr__(self) -> str:
         return f"<ExecutionResult {self.run_id[:8]} success={self.success}>"
@@ -134,8 +150,14 @@ class RunListener:
 class _Recorder:
     """Records a run's steps as the executor reports them."""
 
-    def __init__(self, instance: Instance, graph: AssetGraph, run_id: str, versions: VersionView,
-                 listener: RunListener | None = None) -> None:
+    def __init__(
+        self,
+        instance: Instance,
+        graph: AssetGraph,
+        run_id: str,
+        versions: VersionView,
+        listener: RunListener | None = None,
+    ) -> None:
         self.instance = instance
         self.graph = graph
         self.run_id = run_id
@@ -145,53 +167,94 @@ class _Recorder:
 
     def on_step_start(self, step: Step) -> None:
         keys = ", ".join(k.to_user_string() for k in step.asset_keys)
-        self.instance.store_events([NewEvent(
-            event_type=EventType.STEP_START, run_id=self.run_id, timestamp=time.time(),
-            asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
-            step_key=step.key, message=f"Step {step.key} started ({keys}).",
-            data={"asset_keys": [k.to_user_string() for k in step.asset_keys]})])
+        self.instance.store_events(
+            [
+                NewEvent(
+                    event_type=EventType.STEP_START,
+                    run_id=self.run_id,
+                    timestamp=time.time(),
+                    asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
+                    step_key=step.key,
+                    message=f"Step {step.key} started ({keys}).",
+                    data={"asset_keys": [k.to_user_string() for k in step.asset_keys]},
+                )
+            ]
+        )
         self.listener.step_started(step)
 
     def on_step_done(self, step: Step, outcome: StepOutcome) -> None:
         self.outcomes[step.key] = outcome
         events = [self._log_event(step, line) for line in outcome.logs]
-        timing = {"started_at": outcome.started_at, "finished_at": outcome.finished_at,
-                  "duration": outcome.finished_at - outcome.started_at}
+        timing = {
+            "started_at": outcome.started_at,
+            "finished_at": outcome.finished_at,
+            "duration": outcome.finished_at - outcome.started_at,
+        }
         if outcome.success:
             events += [self._materialization(step, out) for out in outcome.outputs]
-            events.append(NewEvent(
-                event_type=EventType.STEP_SUCCESS, run_id=self.run_id, timestamp=time.time(),
-                asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
-                step_key=step.key, message=f"Step {step.key} succeeded in {timing['duration']:.3f}s.",
-                data=timing))
+            events.append(
+                NewEvent(
+                    event_type=EventType.STEP_SUCCESS,
+                    run_id=self.run_id,
+                    timestamp=time.time(),
+                    asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
+                    step_key=step.key,
+                    message=f"Step {step.key} succeeded in {timing['duration']:.3f}s.",
+                    data=timing,
+                )
+            )
         else:
             assert outcome.error is not None
             names = ", ".join(k.to_user_string() for k in step.asset_keys)
-            events.append(NewEvent(
-                event_type=EventType.STEP_FAILURE, run_id=self.run_id, timestamp=time.time(),
-                asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
-                step_key=step.key,
-                message=f"Step {step.key} failed for {names}: {outcome.error.one_line()}",
-                data={**timing, "error": {"cls_name": outcome.error.cls_name,
-                                          "message": outcome.error.message,
-                                          "traceback": outcome.error.traceback}}))
+            events.append(
+                NewEvent(
+                    event_type=EventType.STEP_FAILURE,
+                    run_id=self.run_id,
+                    timestamp=time.time(),
+                    asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
+                    step_key=step.key,
+                    message=f"Step {step.key} failed for {names}: {outcome.error.one_line()}",
+                    data={
+                        **timing,
+                        "error": {
+                            "cls_name": outcome.error.cls_name,
+                            "message": outcome.error.message,
+                            "traceback": outcome.error.traceback,
+                        },
+                    },
+                )
+            )
         self.instance.store_events(events)
         self.listener.step_finished(step, outcome)
 
     def on_step_skipped(self, step: Step, failed_upstream: str) -> None:
-        self.outcomes[step.key] = StepOutcome(step_key=step.key, success=False, started_at=0.0,
-                                              finished_at=0.0)
-        self.instance.store_events([NewEvent(
-            event_type=EventType.STEP_SKIPPED, run_id=self.run_id, timestamp=time.time(),
-            asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
-            step_key=step.key, message=f"Step {step.key} skipped: upstream step {failed_upstream} failed.",
-            data={"failed_upstream": failed_upstream})])
+        self.outcomes[step.key] = StepOutcome(
+            step_key=step.key, success=False, started_at=0.0, finished_at=0.0
+        )
+        self.instance.store_events(
+            [
+                NewEvent(
+                    event_type=EventType.STEP_SKIPPED,
+                    run_id=self.run_id,
+                    timestamp=time.time(),
+                    asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
+                    step_key=step.key,
+                    message=f"Step {step.key} skipped: upstream step {failed_upstream} failed.",
+                    data={"failed_upstream": failed_upstream},
+                )
+            ]
+        )
         self.listener.step_skipped(step)
 
     def _log_event(self, step: Step, line: Mapping[str, Any]) -> NewEvent:
-        return NewEvent(event_type=EventType.LOG_MESSAGE, run_id=self.run_id,
-                        timestamp=line["timestamp"], step_key=step.key, message=line["message"],
-                        data={"level": line["level"]})
+        return NewEvent(
+            event_type=EventType.LOG_MESSAGE,
+            run_id=self.run_id,
+            timestamp=line["timestamp"],
+            step_key=step.key,
+            message=line["message"],
+            data={"level": line["level"]},
+        )
 
     def _materialization(self, step: Step, out: Any) -> NewEvent:
         key = out.asset_key
@@ -212,13 +275,24 @@ class _Recorder:
         if not node.is_virtual:
             self.versions.update(key, version)
         return NewEvent(
-            event_type=EventType.ASSET_MATERIALIZATION, run_id=self.run_id, timestamp=time.time(),
-            asset_key=key, step_key=step.key,
-            message=f"Materialized '{key.to_user_string()}'" + (" (virtual)" if node.is_virtual else ""),
-            data={"metadata": clean_metadata(out.metadata), "data_version": version,
-                  "code_version": node.code_version, "provenance": prov.to_json(),
-                  "tags": dict(out.tags), "is_virtual": node.is_virtual, "stored": out.stored,
-                  "user_data_version": out.data_version is not None})
+            event_type=EventType.ASSET_MATERIALIZATION,
+            run_id=self.run_id,
+            timestamp=time.time(),
+            asset_key=key,
+            step_key=step.key,
+            message=f"Materialized '{key.to_user_string()}'"
+            + (" (virtual)" if node.is_virtual else ""),
+            data={
+                "metadata": clean_metadata(out.metadata),
+                "data_version": version,
+                "code_version": node.code_version,
+                "provenance": prov.to_json(),
+                "tags": dict(out.tags),
+                "is_virtual": node.is_virtual,
+                "stored": out.stored,
+                "user_data_version": out.data_version is not None,
+            },
+        )
 
 
 def _version_keys(graph: AssetGraph, selected: Iterable[AssetKey]) -> set[AssetKey]:
@@ -269,12 +343,15 @@ def resolve_run_selection(graph: AssetGraph, selection: Any) -> frozenset[AssetK
             what = "a virtual asset with no function (an AssetSpec): it is a lineage node only"
             then = "select the assets around it and Sheer orders them through it"
         elif node.is_observable:
-            what = ("an observable source asset: it is observed, not materialized "
-                    "(use sheer.observe)")
+            what = (
+                "an observable source asset: it is observed, not materialized (use sheer.observe)"
+            )
             then = "the assets that read it use its stored value"
         else:
-            what = ("an external asset (an AssetSpec with no function): it is updated by "
-                    "reports and observations, not runs")
+            what = (
+                "an external asset (an AssetSpec with no function): it is updated by "
+                "reports and observations, not runs"
+            )
             then = "the assets that read it use its stored value"
         raise ExecutionError(
             f"Asset '{k.to_user_string()}' cannot be materialized: it is {what}. Fix: leave it "
@@ -301,8 +378,10 @@ def plan_selection(defs: Definitions, selection: Any = None) -> ExecutionPlan:
     graph = defs.resolve_asset_graph()
     chosen = resolve_run_selection(graph, selection)
     if not chosen:
-        raise ExecutionError("The selection contains no asset that can be materialized. "
-                             "Fix: select assets defined with @asset or @multi_asset.")
+        raise ExecutionError(
+            "The selection contains no asset that can be materialized. "
+            "Fix: select assets defined with @asset or @multi_asset."
+        )
     return build_plan(graph, chosen)
 
 
@@ -323,19 +402,28 @@ def execute_selection(
     graph = defs.resolve_asset_graph()
     chosen = resolve_run_selection(graph, selection)
     if not chosen:
-        raise ExecutionError("The selection contains no asset that can be materialized. "
-                             "Fix: select assets defined with @asset or @multi_asset.")
+        raise ExecutionError(
+            "The selection contains no asset that can be materialized. "
+            "Fix: select assets defined with @asset or @multi_asset."
+        )
     plan = build_plan(graph, chosen)
     exe = coerce_executor(executor if executor is not None else defs.executor)
-    all_resources = {"io_manager": FilesystemIOManager(base_dir=str(instance.storage_directory)),
-                     **defs.resources, **(resources or {})}
+    all_resources = {
+        "io_manager": FilesystemIOManager(base_dir=str(instance.storage_directory)),
+        **defs.resources,
+        **(resources or {}),
+    }
     exe.check(all_resources)
     _validate_io_managers(graph, all_resources)
     records = instance.get_latest_records(_version_keys(graph, chosen))
 
     def stored(key: AssetKey) -> str | None:
         r = records.get(key)
-        return stored_version(r.materialization, r.observation, graph.get(key).is_external) if r else None
+        return (
+            stored_version(r.materialization, r.observation, graph.get(key).is_external)
+            if r
+            else None
+        )
 
     existing = instance.get_run(run_id) if run_id is not None else None
     if existing is not None and existing.status is RunStatus.QUEUED:
@@ -346,22 +434,40 @@ def execute_selection(
     recorder = _Recorder(instance, graph, run.run_id, versions, listener)
     recorder.listener.run_started(run.run_id, plan)
     url = instance.url
-    factory = (lambda: instance) if exe.runs_in_process else (
-        None if instance.is_in_memory else (lambda: Instance.from_url(url)))
-    runner = StepRunner(graph=graph, run_id=run.run_id, resources=all_resources,
-                        instance_factory=factory, keep_values=exe.runs_in_process)
+    factory = (
+        (lambda: instance)
+        if exe.runs_in_process
+        else (None if instance.is_in_memory else (lambda: Instance.from_url(url)))
+    )
+    runner = StepRunner(
+        graph=graph,
+        run_id=run.run_id,
+        resources=all_resources,
+        instance_factory=factory,
+        keep_values=exe.runs_in_process,
+    )
     try:
         exe.execute(plan, runner, recorder)
     except BaseException as exc:
         instance.finish_run(run.run_id, False, f"The run stopped: {type(exc).__name__}: {exc}")
         raise
-    failed = [recorder.outcomes[s.key] for s in plan.steps
-              if s.key in recorder.outcomes and recorder.outcomes[s.key].error is not None]
+    failed = [
+        recorder.outcomes[s.key]
+        for s in plan.steps
+        if s.key in recorder.outcomes and recorder.outcomes[s.key].error is not None
+    ]
     success = not failed and len(recorder.outcomes) == len(plan.steps)
     error = _run_error(plan, failed, run.run_id) if failed else None
     instance.finish_run(run.run_id, success, error.message if error else None)
-    result = ExecutionResult(run_id=run.run_id, success=success, instance=instance, graph=graph,
-                             runner=runner, outcomes=recorder.outcomes, plan=plan)
+    result = ExecutionResult(
+        run_id=run.run_id,
+        success=success,
+        instance=instance,
+        graph=graph,
+        runner=runner,
+        outcomes=recorder.outcomes,
+        plan=plan,
+    )
     if error is not None and raise_on_error:
         cause = failed[0].exception
         if cause is not None:
@@ -370,7 +476,9 @@ def execute_selection(
     return result
 
 
-def _run_error(plan: ExecutionPlan, failed: Sequence[StepOutcome], run_id: str) -> StepExecutionError:
+def _run_error(
+    plan: ExecutionPlan, failed: Sequence[StepOutcome], run_id: str
+) -> StepExecutionError:
     first = failed[0]
     assert first.error is not None
     step = next(s for s in plan.steps if s.key == first.step_key)
@@ -379,7 +487,9 @@ def _run_error(plan: ExecutionPlan, failed: Sequence[StepOutcome], run_id: str) 
     return StepExecutionError(
         f"Asset {names} failed in step {step.key}: {first.error.one_line()}{more}\n"
         f"{first.error.traceback}".rstrip(),
-        key=step.asset_keys[0], run_id=run_id, user_traceback=first.error.traceback,
+        key=step.asset_keys[0],
+        run_id=run_id,
+        user_traceback=first.error.traceback,
     )
 
 
@@ -408,5 +518,11 @@ def materialize(
         1
     """
     defs = Definitions(assets=list(assets), resources=resources)
-    return execute_selection(defs, selection, instance=instance, executor=executor,
-                             raise_on_error=raise_on_error, tags=tags)
+    return execute_selection(
+        defs,
+        selection,
+        instance=instance,
+        executor=executor,
+        raise_on_error=raise_on_error,
+        tags=tags,
+    )

@@ -129,14 +129,18 @@ class StepRunner:
 
     def io_manager_for(self, key: AssetKey) -> IOManager:
         node = self.graph.get(key)
-        name = (node.assets_def.io_manager_key if node.assets_def is not None
-                else node.spec.metadata.get("sheer/io_manager_key", "io_manager"))
+        name = (
+            node.assets_def.io_manager_key
+            if node.assets_def is not None
+            else node.spec.metadata.get("sheer/io_manager_key", "io_manager")
+        )
         manager = self._resource(name, key)
         if not isinstance(manager, IOManager):
             raise ExecutionError(
                 f"Resource '{name}', the IO manager of asset '{key.to_user_string()}', is a "
                 f"{type(manager).__name__}, not an IOManager. Fix: give an IOManager under "
-                f"'{name}', or set io_manager_key= to the key of one.", key=key,
+                f"'{name}', or set io_manager_key= to the key of one.",
+                key=key,
             )
         return manager
 
@@ -146,13 +150,25 @@ class StepRunner:
         log = StepLog(step.key)
         try:
             outputs, values = self._execute(step, log)
-            return StepOutcome(step_key=step.key, success=True, started_at=started,
-                               finished_at=time.time(), outputs=outputs, logs=log.records,
-                               values=values if self.keep_values else {})
+            return StepOutcome(
+                step_key=step.key,
+                success=True,
+                started_at=started,
+                finished_at=time.time(),
+                outputs=outputs,
+                logs=log.records,
+                values=values if self.keep_values else {},
+            )
         except Exception as exc:
-            return StepOutcome(step_key=step.key, success=False, started_at=started,
-                               finished_at=time.time(), logs=log.records,
-                               error=_error_info(exc), exception=exc)
+            return StepOutcome(
+                step_key=step.key,
+                success=False,
+                started_at=started,
+                finished_at=time.time(),
+                logs=log.records,
+                error=_error_info(exc),
+                exception=exc,
+            )
 
     def _execute(self, step: Step, log: StepLog) -> tuple[list[OutputRecord], dict[AssetKey, Any]]:
         assets_def = step.assets_def
@@ -172,13 +188,20 @@ class StepRunner:
                     f"Asset '{key.to_user_string()}' was selected, but {assets_def.node_name} did "
                     "not return or yield a result for it. Fix: yield MaterializeResult(asset_key="
                     f"'{key.to_user_string()}') or Output(..., output_name="
-                    f"'{assets_def.get_output_name_for_asset_key(key)}').", key=key,
+                    f"'{assets_def.get_output_name_for_asset_key(key)}').",
+                    key=key,
                 )
             records.append(self._handle(step, key, item, context, values))
         return records, values
 
-    def _handle(self, step: Step, key: AssetKey, item: Output | MaterializeResult,
-                context: AssetExecutionContext, values: dict[AssetKey, Any]) -> OutputRecord:
+    def _handle(
+        self,
+        step: Step,
+        key: AssetKey,
+        item: Output | MaterializeResult,
+        context: AssetExecutionContext,
+        values: dict[AssetKey, Any],
+    ) -> OutputRecord:
         node = self.graph.get(key)
         metadata = {**item.metadata, **context.output_metadata.get(key, {})}
         has_value = isinstance(item, Output) or item.has_value
@@ -191,34 +214,58 @@ class StepRunner:
                 self._virtual_memo[key] = value
             manager = self.io_manager_for(key)
             if not node.is_virtual or manager.handles_virtual_assets:
-                manager.handle_output(OutputContext(
-                    asset_key=key, run_id=self.run_id, step_key=step.key,
-                    name=step.assets_def.get_output_name_for_asset_key(key), metadata=metadata,
-                    definition_metadata=node.metadata, is_virtual=node.is_virtual), value)
+                manager.handle_output(
+                    OutputContext(
+                        asset_key=key,
+                        run_id=self.run_id,
+                        step_key=step.key,
+                        name=step.assets_def.get_output_name_for_asset_key(key),
+                        metadata=metadata,
+                        definition_metadata=node.metadata,
+                        is_virtual=node.is_virtual,
+                    ),
+                    value,
+                )
                 stored = True
         version = item.data_version.value if item.data_version is not None else None
-        return OutputRecord(asset_key=key, metadata=metadata, data_version=version,
-                            tags=item.tags, stored=stored)
+        return OutputRecord(
+            asset_key=key, metadata=metadata, data_version=version, tags=item.tags, stored=stored
+        )
 
-    def call_function(self, assets_def: AssetsDefinition, key: AssetKey, step_key: str,
-                      log: StepLog) -> Any:
+    def call_function(
+        self, assets_def: AssetsDefinition, key: AssetKey, step_key: str, log: StepLog
+    ) -> Any:
         """Call a definition's function for one key, with its inputs and resources."""
         context = self._context(assets_def, frozenset([key]), step_key, log)
         return self._call(assets_def, frozenset([key]), context, log)
 
-    def _context(self, assets_def: AssetsDefinition, selected: frozenset[AssetKey],
-                 step_key: str, log: StepLog) -> AssetExecutionContext:
+    def _context(
+        self,
+        assets_def: AssetsDefinition,
+        selected: frozenset[AssetKey],
+        step_key: str,
+        log: StepLog,
+    ) -> AssetExecutionContext:
         self.open()
         assert self._live is not None
         context = AssetExecutionContext(
-            assets_def=assets_def, selected_asset_keys=selected, run_id=self.run_id,
-            step_key=step_key, instance=self._get_instance, resources=self._live,
+            assets_def=assets_def,
+            selected_asset_keys=selected,
+            run_id=self.run_id,
+            step_key=step_key,
+            instance=self._get_instance,
+            resources=self._live,
         )
         context.log = log
         return context
 
-    def _call(self, assets_def: AssetsDefinition, selected: frozenset[AssetKey],
-              context: AssetExecutionContext, log: StepLog) -> Any:
+    def _call(
+        self,
+        assets_def: AssetsDefinition,
+        selected: frozenset[AssetKey],
+        context: AssetExecutionContext,
+        log: StepLog,
+    ) -> Any:
         reader = min(selected)
         node = self.graph.get(reader)
         kwargs: dict[str, Any] = {}
@@ -241,18 +288,30 @@ class StepRunner:
         node = self.graph.get(parent)
         manager = self.io_manager_for(parent) if node.is_virtual else None
         if manager is not None and manager.handles_virtual_assets:
-            return manager.load_input(InputContext(
-                asset_key=parent, downstream_asset_key=reader, run_id=self.run_id, name=param,
-                definition_metadata=node.metadata, upstream_is_virtual=True,
-            ))
+            return manager.load_input(
+                InputContext(
+                    asset_key=parent,
+                    downstream_asset_key=reader,
+                    run_id=self.run_id,
+                    name=param,
+                    definition_metadata=node.metadata,
+                    upstream_is_virtual=True,
+                )
+            )
         if parent in self.values:
             return self.values[parent]
         if node.is_virtual:
             return self._virtual_value(parent, log)
-        return self.io_manager_for(parent).load_input(InputContext(
-            asset_key=parent, downstream_asset_key=reader, run_id=self.run_id, name=param,
-            definition_metadata=node.metadata, upstream_is_virtual=False,
-        ))
+        return self.io_manager_for(parent).load_input(
+            InputContext(
+                asset_key=parent,
+                downstream_asset_key=reader,
+                run_id=self.run_id,
+                name=param,
+                definition_metadata=node.metadata,
+                upstream_is_virtual=False,
+            )
+        )
 
     def _virtual_value(self, key: AssetKey, log: StepLog) -> Any:
         if key in self._virtual_memo:
@@ -260,8 +319,12 @@ class StepRunner:
         node = self.graph.get(key)
         assets_def = node.assets_def
         if assets_def is None:  # the graph rejects this at definition time
-            raise ExecutionError(f"Virtual asset '{key.to_user_string()}' has no function.", key=key)
-        context = self._context(assets_def, frozenset([key]), f"{assets_def.node_name}(virtual)", log)
+            raise ExecutionError(
+                f"Virtual asset '{key.to_user_string()}' has no function.", key=key
+            )
+        context = self._context(
+            assets_def, frozenset([key]), f"{assets_def.node_name}(virtual)", log
+        )
         result = self._call(assets_def, frozenset([key]), context, log)
         item = _collect(assets_def, frozenset([key]), result).get(key)
         if item is None or (isinstance(item, MaterializeResult) and not item.has_value):
@@ -283,8 +346,9 @@ def _definition_inputs(graph: AssetGraph, assets_def: AssetsDefinition) -> dict[
     return params
 
 
-def _collect(assets_def: AssetsDefinition, selected: frozenset[AssetKey],
-             result: Any) -> dict[AssetKey, Output | MaterializeResult]:
+def _collect(
+    assets_def: AssetsDefinition, selected: frozenset[AssetKey], result: Any
+) -> dict[AssetKey, Output | MaterializeResult]:
     """Map what the function returned or yielded to the assets it is for."""
     items = list(result) if inspect.isgenerator(result) else None
     single = len(assets_def.specs) == 1
@@ -295,16 +359,20 @@ def _collect(assets_def: AssetsDefinition, selected: frozenset[AssetKey],
             items = [Output(result)]
         elif isinstance(result, tuple) and len(result) == len(selected):
             order = [s.key for s in assets_def.specs if s.key in selected]
-            items = [r if isinstance(r, (Output, MaterializeResult)) else
-                     Output(r, output_name=assets_def.get_output_name_for_asset_key(k))
-                     for k, r in zip(order, result, strict=True)]
+            items = [
+                r
+                if isinstance(r, (Output, MaterializeResult))
+                else Output(r, output_name=assets_def.get_output_name_for_asset_key(k))
+                for k, r in zip(order, result, strict=True)
+            ]
         elif result is None:
             items = []
         else:
             raise ExecutionError(
                 f"{assets_def.node_name} computes several assets but returned "
                 f"{type(result).__name__}. Fix: return or yield a MaterializeResult(asset_key=...) "
-                "or Output(value, output_name=...) per asset.", file=assets_def.source,
+                "or Output(value, output_name=...) per asset.",
+                file=assets_def.source,
             )
     out: dict[AssetKey, Output | MaterializeResult] = {}
     for item in items:
@@ -323,7 +391,8 @@ def _collect(assets_def: AssetsDefinition, selected: frozenset[AssetKey],
                 continue  # a subset step ignores results for assets it does not run
             raise ExecutionError(
                 f"{assets_def.node_name} returned a result for '{key.to_user_string()}', which "
-                "it does not define. Fix: use one of its own keys.", key=key,
+                "it does not define. Fix: use one of its own keys.",
+                key=key,
             )
         out[key] = item
     return out
@@ -337,7 +406,8 @@ def _key_of(assets_def: AssetsDefinition, item: Output | MaterializeResult) -> A
             return assets_def.specs[0].key
         raise ExecutionError(
             f"{assets_def.node_name} computes several assets, so each MaterializeResult needs "
-            "asset_key=. Fix: MaterializeResult(asset_key='...').", file=assets_def.source,
+            "asset_key=. Fix: MaterializeResult(asset_key='...').",
+            file=assets_def.source,
         )
     if item.output_name == "result" and len(assets_def.specs) == 1:
         return assets_def.specs[0].key

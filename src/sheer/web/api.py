@@ -52,9 +52,13 @@ def _run_states(graph: AssetGraph, instance: Instance) -> dict[AssetKey, str]:
 
 
 def cause_json(cause: StaleCause) -> dict[str, Any]:
-    return {"text": str(cause), "category": cause.category.value, "key": _name(cause.key),
-            "dependency": _name(cause.dependency) if cause.dependency else None,
-            "via": [_name(k) for k in cause.via]}
+    return {
+        "text": str(cause),
+        "category": cause.category.value,
+        "key": _name(cause.key),
+        "dependency": _name(cause.dependency) if cause.dependency else None,
+        "via": [_name(k) for k in cause.via],
+    }
 
 
 def graph_payload(defs: Definitions, instance: Instance) -> dict[str, Any]:
@@ -67,18 +71,30 @@ def graph_payload(defs: Definitions, instance: Instance) -> dict[str, Any]:
     for node in graph:
         status = statuses[node.key]
         causes = resolver.get_stale_root_causes(node.key) if status is StaleStatus.STALE else []
-        assets.append({
-            "key": _name(node.key), "group": node.group_name, "kinds": sorted(node.kinds),
-            "is_virtual": node.is_virtual, "is_external": node.is_external,
-            "is_materializable": node.is_materializable,
-            "deps": [_name(k) for k in sorted(node.parent_keys)],
-            "code_version": node.code_version, "description": node.description,
-            "automation_condition": _condition(node), "status": status.value,
-            "run_state": states.get(node.key), "root_causes": [str(c) for c in causes],
-        })
+        assets.append(
+            {
+                "key": _name(node.key),
+                "group": node.group_name,
+                "kinds": sorted(node.kinds),
+                "is_virtual": node.is_virtual,
+                "is_external": node.is_external,
+                "is_materializable": node.is_materializable,
+                "deps": [_name(k) for k in sorted(node.parent_keys)],
+                "code_version": node.code_version,
+                "description": node.description,
+                "automation_condition": _condition(node),
+                "status": status.value,
+                "run_state": states.get(node.key),
+                "root_causes": [str(c) for c in causes],
+            }
+        )
     edges = [[_name(p), _name(n.key)] for n in graph for p in sorted(n.parent_keys)]
-    return {"assets": assets, "edges": edges, "groups": sorted(graph.group_names),
-            "generated_at": time.time()}
+    return {
+        "assets": assets,
+        "edges": edges,
+        "groups": sorted(graph.group_names),
+        "generated_at": time.time(),
+    }
 
 
 def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[str, Any]:
@@ -91,22 +107,35 @@ def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[
     materializations = [_materialization_json(r) for r in instance.fetch_materializations(key, 10)]
     evaluations = AutomationStorage(instance.storage).get_evaluations(asset_key=key, limit=1)
     return {
-        "key": _name(key), "group": node.group_name, "kinds": sorted(node.kinds),
-        "description": node.description, "is_virtual": node.is_virtual,
-        "is_external": node.is_external, "is_materializable": node.is_materializable,
-        "code_version": node.code_version, "automation_condition": _condition(node),
+        "key": _name(key),
+        "group": node.group_name,
+        "kinds": sorted(node.kinds),
+        "description": node.description,
+        "is_virtual": node.is_virtual,
+        "is_external": node.is_external,
+        "is_materializable": node.is_materializable,
+        "code_version": node.code_version,
+        "automation_condition": _condition(node),
         "deps": [_name(k) for k in sorted(node.parent_keys)],
         "children": [_name(k) for k in sorted(node.child_keys)],
         "non_virtual_ancestors": [_name(k) for k in sorted(graph.non_virtual_ancestors(key))],
         "metadata": {k: _plain(v) for k, v in node.metadata.items()},
-        "status": status.value, "data_version": version.value if version else None,
+        "status": status.value,
+        "data_version": version.value if version else None,
         "stale_causes": [cause_json(c) for c in resolver.get_stale_causes(key)],
         "root_causes": [cause_json(c) for c in resolver.get_stale_root_causes(key)],
         "materializations": materializations,
-        "latest_evaluation": ({"tick_id": evaluations[0].tick_id, "value": evaluations[0].value,
-                               "requested": evaluations[0].requested,
-                               "error": evaluations[0].error, "tree": evaluations[0].tree}
-                              if evaluations else None),
+        "latest_evaluation": (
+            {
+                "tick_id": evaluations[0].tick_id,
+                "value": evaluations[0].value,
+                "requested": evaluations[0].requested,
+                "error": evaluations[0].error,
+                "tree": evaluations[0].tree,
+            }
+            if evaluations
+            else None
+        ),
     }
 
 
@@ -117,10 +146,16 @@ def _plain(value: Any) -> Any:
 
 def _materialization_json(r: EventRecord) -> dict[str, Any]:
     prov = r.provenance
-    return {"storage_id": r.storage_id, "run_id": r.run_id, "timestamp": r.timestamp,
-            "data_version": r.data.get("data_version"), "code_version": r.code_version,
-            "metadata": r.metadata, "is_virtual": r.data.get("is_virtual", False),
-            "provenance": prov.to_json() if prov else None}
+    return {
+        "storage_id": r.storage_id,
+        "run_id": r.run_id,
+        "timestamp": r.timestamp,
+        "data_version": r.data.get("data_version"),
+        "code_version": r.code_version,
+        "metadata": r.metadata,
+        "is_virtual": r.data.get("is_virtual", False),
+        "provenance": prov.to_json() if prov else None,
+    }
 
 
 def select_payload(defs: Definitions, text: str) -> dict[str, Any]:
@@ -130,10 +165,18 @@ def select_payload(defs: Definitions, text: str) -> dict[str, Any]:
 
 
 def run_json(run: RunRecord) -> dict[str, Any]:
-    return {"run_id": run.run_id, "status": run.status.value, "created_at": run.created_at,
-            "started_at": run.started_at, "ended_at": run.ended_at, "duration": run.duration,
-            "assets": [_name(k) for k in run.asset_selection], "tags": dict(run.tags),
-            "executor": run.executor, "error": run.error}
+    return {
+        "run_id": run.run_id,
+        "status": run.status.value,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "duration": run.duration,
+        "assets": [_name(k) for k in run.asset_selection],
+        "tags": dict(run.tags),
+        "executor": run.executor,
+        "error": run.error,
+    }
 
 
 def runs_payload(instance: Instance, limit: int) -> dict[str, Any]:
@@ -143,14 +186,22 @@ def runs_payload(instance: Instance, limit: int) -> dict[str, Any]:
 def run_payload(instance: Instance, run: RunRecord) -> dict[str, Any]:
     """A run with its steps (timings, status, error) and every event."""
     events = instance.get_event_records(run_id=run.run_id)
-    return {"run": run_json(run), "steps": _steps(events),
-            "events": [_event_json(e) for e in events]}
+    return {
+        "run": run_json(run),
+        "steps": _steps(events),
+        "events": [_event_json(e) for e in events],
+    }
 
 
 def _event_json(e: EventRecord) -> dict[str, Any]:
-    out = {"storage_id": e.storage_id, "timestamp": e.timestamp, "type": e.event_type.value,
-           "step": e.step_key, "asset": _name(e.asset_key) if e.asset_key else None,
-           "message": e.message}
+    out = {
+        "storage_id": e.storage_id,
+        "timestamp": e.timestamp,
+        "type": e.event_type.value,
+        "step": e.step_key,
+        "asset": _name(e.asset_key) if e.asset_key else None,
+        "message": e.message,
+    }
     if e.error:
         out["error"] = _error_json(e.error)
     if e.event_type is EventType.LOG_MESSAGE:
@@ -165,14 +216,26 @@ def _error_json(error: Any) -> dict[str, Any]:
 
 def _steps(events: Iterable[EventRecord]) -> list[dict[str, Any]]:
     steps: dict[str, dict[str, Any]] = {}
-    ends = {EventType.STEP_SUCCESS: "success", EventType.STEP_FAILURE: "failure",
-            EventType.STEP_SKIPPED: "skipped"}
+    ends = {
+        EventType.STEP_SUCCESS: "success",
+        EventType.STEP_FAILURE: "failure",
+        EventType.STEP_SKIPPED: "skipped",
+    }
     for e in events:
         if e.step_key is None:
             continue
-        step = steps.setdefault(e.step_key, {"step": e.step_key, "status": "running",
-                                             "started_at": None, "finished_at": None,
-                                             "duration": None, "assets": [], "error": None})
+        step = steps.setdefault(
+            e.step_key,
+            {
+                "step": e.step_key,
+                "status": "running",
+                "started_at": None,
+                "finished_at": None,
+                "duration": None,
+                "assets": [],
+                "error": None,
+            },
+        )
         if e.event_type is EventType.STEP_START:
             step["started_at"] = e.timestamp
             step["assets"] = list(e.data.get("asset_keys", []))
@@ -186,9 +249,16 @@ def _steps(events: Iterable[EventRecord]) -> list[dict[str, Any]]:
 
 
 def _tick_json(t: TickRecord) -> dict[str, Any]:
-    return {"tick_id": t.tick_id, "timestamp": t.timestamp, "status": t.status,
-            "evaluation_id": t.evaluation_id, "requested": [_name(k) for k in t.requested],
-            "run_ids": list(t.run_ids), "error": t.error, "duration": t.duration}
+    return {
+        "tick_id": t.tick_id,
+        "timestamp": t.timestamp,
+        "status": t.status,
+        "evaluation_id": t.evaluation_id,
+        "requested": [_name(k) for k in t.requested],
+        "run_ids": list(t.run_ids),
+        "error": t.error,
+        "duration": t.duration,
+    }
 
 
 def ticks_payload(instance: Instance, limit: int) -> dict[str, Any]:
@@ -201,14 +271,32 @@ def tick_payload(instance: Instance, tick_id: int, limit: int) -> dict[str, Any]
     found = AutomationStorage(instance.storage).get_ticks(limit=1, before_id=tick_id + 1)
     if not found or found[0].tick_id != tick_id:
         return None
-    return {"tick": _tick_json(found[0]),
-            **evaluations_payload(instance, tick_id=tick_id, limit=limit)}
+    return {
+        "tick": _tick_json(found[0]),
+        **evaluations_payload(instance, tick_id=tick_id, limit=limit),
+    }
 
 
-def evaluations_payload(instance: Instance, *, tick_id: int | None = None,
-                        asset_key: AssetKey | None = None, limit: int = 100) -> dict[str, Any]:
+def evaluations_payload(
+    instance: Instance,
+    *,
+    tick_id: int | None = None,
+    asset_key: AssetKey | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
     evaluations = AutomationStorage(instance.storage).get_evaluations(
-        tick_id=tick_id, asset_key=asset_key, limit=limit)
-    return {"evaluations": [{"tick_id": e.tick_id, "key": _name(e.asset_key), "value": e.value,
-                             "requested": e.requested, "error": e.error, "tree": e.tree}
-                            for e in evaluations]}
+        tick_id=tick_id, asset_key=asset_key, limit=limit
+    )
+    return {
+        "evaluations": [
+            {
+                "tick_id": e.tick_id,
+                "key": _name(e.asset_key),
+                "value": e.value,
+                "requested": e.requested,
+                "error": e.error,
+                "tree": e.tree,
+            }
+            for e in evaluations
+        ]
+    }

@@ -47,8 +47,14 @@ class ApiError(Exception):
 class UIState:
     """What the routes share: definitions, instance, the session token, launched runs."""
 
-    def __init__(self, defs: Definitions, instance: Instance, *, auth_token: str | None,
-                 allowed_origins: set[str]) -> None:
+    def __init__(
+        self,
+        defs: Definitions,
+        instance: Instance,
+        *,
+        auth_token: str | None,
+        allowed_origins: set[str],
+    ) -> None:
         self.defs = defs
         self.instance = instance
         self.session_token = secrets.token_urlsafe(24)
@@ -60,12 +66,19 @@ class UIState:
         """Plan (so bad selections fail now, as a 400), then run in a background thread."""
         plan = plan_selection(self.defs, selection)
         keys = sorted(plan.selected_keys)
-        run = self.instance.create_run(keys, tags={"sheer/from_ui": "true"}, queued=True,
-                                       executor="in_process")
+        run = self.instance.create_run(
+            keys, tags={"sheer/from_ui": "true"}, queued=True, executor="in_process"
+        )
 
         def work() -> None:
-            execute_selection(self.defs, keys, instance=self.instance, run_id=run.run_id,
-                              raise_on_error=False, tags={"sheer/from_ui": "true"})
+            execute_selection(
+                self.defs,
+                keys,
+                instance=self.instance,
+                run_id=run.run_id,
+                raise_on_error=False,
+                tags={"sheer/from_ui": "true"},
+            )
 
         thread = threading.Thread(target=work, name=f"sheer-run-{run.run_id[:8]}", daemon=True)
         self.threads[run.run_id] = thread
@@ -121,8 +134,9 @@ def asset_evaluations(request: Request) -> Response:
     ui = _state(request)
     key = _key(request)
     ui.defs.resolve_asset_graph().get(key)
-    return JSONResponse(api.evaluations_payload(ui.instance, asset_key=key,
-                                                limit=_int(request, "limit", 20)))
+    return JSONResponse(
+        api.evaluations_payload(ui.instance, asset_key=key, limit=_int(request, "limit", 20))
+    )
 
 
 def select(request: Request) -> Response:
@@ -148,10 +162,10 @@ async def launch(request: Request) -> Response:
     try:
         body = json.loads(await request.body() or b"{}")
     except ValueError:  # not JSON, or not UTF-8
-        raise ApiError(400, "The body must be JSON: {\"selection\": \"...\"}.") from None
+        raise ApiError(400, 'The body must be JSON: {"selection": "..."}.') from None
     selection = body.get("selection") if isinstance(body, dict) else None
     if not selection or not isinstance(selection, (str, list)):
-        raise ApiError(400, "Give what to materialize: {\"selection\": \"a d\"} or a list of keys.")
+        raise ApiError(400, 'Give what to materialize: {"selection": "a d"} or a list of keys.')
     ui = _state(request)
     from starlette.concurrency import run_in_threadpool
 
@@ -165,8 +179,9 @@ def ticks(request: Request) -> Response:
 
 def tick(request: Request) -> Response:
     tick_id = int(request.path_params["tick_id"])
-    payload = api.tick_payload(_state(request).instance, tick_id,
-                               limit=_int(request, "limit", 10000, most=100000))
+    payload = api.tick_payload(
+        _state(request).instance, tick_id, limit=_int(request, "limit", 10000, most=100000)
+    )
     if payload is None:
         raise ApiError(404, f"No automation tick {tick_id}.")
     return JSONResponse(payload)
@@ -174,8 +189,13 @@ def tick(request: Request) -> Response:
 
 def session(request: Request) -> Response:
     ui = _state(request)
-    return JSONResponse({"instance": ui.instance.url, "assets": len(ui.defs.resolve_asset_graph()),
-                         "auth_required": ui.auth_token is not None})
+    return JSONResponse(
+        {
+            "instance": ui.instance.url,
+            "assets": len(ui.defs.resolve_asset_graph()),
+            "auth_required": ui.auth_token is not None,
+        }
+    )
 
 
 ROUTES = [
@@ -204,8 +224,11 @@ async def guard(request: Request, call_next: Handler) -> Response:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         given = given or request.cookies.get(AUTH_COOKIE, "")
         if not hmac.compare_digest(given, ui.auth_token):
-            return _error(401, "This server needs its auth token: open /?auth=TOKEN once, or send "
-                               "'Authorization: Bearer TOKEN'.")
+            return _error(
+                401,
+                "This server needs its auth token: open /?auth=TOKEN once, or send "
+                "'Authorization: Bearer TOKEN'.",
+            )
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         if request.method != "POST":
             return _error(405, f"{request.method} is not allowed; state changes are POSTs.")
@@ -241,12 +264,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _exception_response(exc)
 
 
-def create_app(defs: Definitions, instance: Instance, *, auth_token: str | None = None,
-               host: str = "127.0.0.1", port: int = 3000,
-               extra_origins: set[str] | None = None) -> Starlette:
+def create_app(
+    defs: Definitions,
+    instance: Instance,
+    *,
+    auth_token: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    extra_origins: set[str] | None = None,
+) -> Starlette:
     """The UI application for one project and instance."""
-    origins = {f"http://{host}:{port}", f"http://127.0.0.1:{port}", f"http://localhost:{port}",
-               *(extra_origins or set())}
+    origins = {
+        f"http://{host}:{port}",
+        f"http://127.0.0.1:{port}",
+        f"http://localhost:{port}",
+        *(extra_origins or set()),
+    }
     from starlette.middleware import Middleware
     from starlette.middleware.base import BaseHTTPMiddleware
 
