@@ -14,6 +14,7 @@ import heapq
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sheer.definitions.assets import AssetsDefinition
@@ -31,6 +32,7 @@ from sheer.errors import (
 from sheer.keys import AssetKey, coerce_key
 
 Defined = AssetsDefinition | AssetSpec
+_path = attrgetter("parts")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -233,9 +235,7 @@ class AssetGraph:
         """`keys` and their ancestors up to `depth` hops (all when None)."""
         return self._reach(keys, depth, upstream=True)
 
-    def downstream_keys(
-        self, keys: Iterable[AssetKey], depth: int | None = None
-    ) -> set[AssetKey]:
+    def downstream_keys(self, keys: Iterable[AssetKey], depth: int | None = None) -> set[AssetKey]:
         """`keys` and their descendants up to `depth` hops (all when None)."""
         return self._reach(keys, depth, upstream=False)
 
@@ -247,7 +247,9 @@ class AssetGraph:
         k = coerce_key(key)
         return self.downstream_keys([k]) - {k}
 
-    def _reach(self, keys: Iterable[AssetKey], depth: int | None, *, upstream: bool) -> set[AssetKey]:
+    def _reach(
+        self, keys: Iterable[AssetKey], depth: int | None, *, upstream: bool
+    ) -> set[AssetKey]:
         nodes = self._nodes
         seen = set(keys)
         frontier = list(seen)
@@ -289,7 +291,7 @@ class AssetGraph:
         return out
 
     def non_virtual_ancestors(self, key: Any) -> frozenset[AssetKey]:
-        """The direct parents of `key`, each virtual parent replaced by its own parents, recursively.
+        """The parents of `key`, each virtual parent replaced by its own parents, recursively.
 
         These are the nearest non-virtual ancestors: what staleness and
         `.resolve_through_virtual()` look at instead of virtual parents.
@@ -327,22 +329,10 @@ class _Builder:
         self.errors: list[DefinitionError] = []
 
     def build(self) -> AssetGraph:
-        owners = self._collect_owners()
-        specs, inputs, resources = self._resolve_params(owners)
+        owners, specs = self._collect_owners()
+        inputs, resources = self._resolve_params(owners, specs)
         self._check_virtual_inputs(owners, inputs)
-        parents: dict[AssetKey, frozenset[AssetKey]] = {}
-        children: dict[AssetKey, list[AssetKey]] = {k: [] for k in specs}
-        for key, spec in list(specs.items()):
-            deps = spec.dep_keys
-            parents[key] = frozenset(deps)
-            for d in deps:
-                if d not in children:
-                    # A dependency nothing defines: an external asset.
-                    specs_ext = AssetSpec(d, source=spec.source)
-                    specs[d] = specs_ext
-                    children[d] = []
-                    parents[d] = frozenset()
-                children[d].append(key)
+        parents, children = _index(specs)
         order: list[AssetKey] = []
         try:
             order = _toposort(parents, children)
@@ -350,62 +340,60 @@ class _Builder:
             self.errors.append(exc)  # reported with the other problems, not instead of them
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else MultipleDefinitionErrors(self.errors)
-        nodes = {
-            key: AssetNode(
+        nodes: dict[AssetKey, AssetNode] = {}
+        for key in order:
+            owner = owners.get(key)
+            nodes[key] = AssetNode(
                 key=key,
                 spec=specs[key],
-                assets_def=owners[key] if isinstance(owners.get(key), AssetsDefinition) else None,
+                assets_def=owner if isinstance(owner, AssetsDefinition) else None,
                 parent_keys=parents[key],
                 child_keys=frozenset(children[key]),
                 input_params=inputs.get(key, {}),
                 resource_params=resources.get(key, ()),
             )
-            for key in order
-        }
         return AssetGraph(nodes, order)
 
-    def _collect_owners(self) -> dict[AssetKey, Defined]:
+    def _collect_owners(self) -> tuple[dict[AssetKey, Defined], dict[AssetKey, AssetSpec]]:
         owners: dict[AssetKey, Defined] = {}
+        specs: dict[AssetKey, AssetSpec] = {}
         for item in self.defined:
-            specs = item.specs if isinstance(item, AssetsDefinition) else (item,)
-            selected = item.keys if isinstance(item, AssetsDefinition) else None
-            for spec in specs:
-                if selected is not None and spec.key not in selected:
-                    continue
-                prior = owners.get(spec.key)
-                if prior is not None and prior is not item:
+            if isinstance(item, AssetSpec):
+                own: Iterable[AssetSpec] = (item,)
+            elif item.selected_keys is None:
+                own = item.specs
+            else:
+                own = [s for s in item.specs if s.key in item.selected_keys]
+            for spec in own:
+                prior = owners.setdefault(spec.key, item)
+                if prior is not item:
                     self.errors.append(_duplicate_error(spec, prior, item))
                     continue
-                owners[spec.key] = item
-        return owners
+                specs[spec.key] = spec
+        return owners, specs
 
     def _resolve_params(
-        self, owners: dict[AssetKey, Defined]
-    ) -> tuple[
-        dict[AssetKey, AssetSpec],
-        dict[AssetKey, dict[str, AssetKey]],
-        dict[AssetKey, tuple[str, ...]],
-    ]:
-        specs: dict[AssetKey, AssetSpec] = {}
+        self, owners: dict[AssetKey, Defined], specs: dict[AssetKey, AssetSpec]
+    ) -> tuple[dict[AssetKey, dict[str, AssetKey]], dict[AssetKey, tuple[str, ...]]]:
+        """Inputs and resources by key; drops from `specs` the deps that name no asset."""
         inputs: dict[AssetKey, dict[str, AssetKey]] = {}
         resources: dict[AssetKey, tuple[str, ...]] = {}
         resolved_defs: dict[int, tuple[dict[str, AssetKey], tuple[str, ...], set[AssetKey]]] = {}
         for key, item in owners.items():
-            spec = item.specs_by_key[key] if isinstance(item, AssetsDefinition) else item
             if not isinstance(item, AssetsDefinition):
-                specs[key] = spec
                 continue
-            if id(item) not in resolved_defs:
-                resolved_defs[id(item)] = self._resolve_def(item, owners)
-            params, res, dropped = resolved_defs[id(item)]
+            resolved = resolved_defs.get(id(item))
+            if resolved is None:
+                resolved = resolved_defs[id(item)] = self._resolve_def(item, owners)
+            params, res, dropped = resolved
             if dropped:
-                spec = spec.replace_attributes(
+                spec = specs[key]
+                specs[key] = spec.replace_attributes(
                     deps=[d for d in spec.deps if d.asset_key not in dropped]
                 )
-            specs[key] = spec
             inputs[key] = {p: k for p, k in params.items() if k != key}
             resources[key] = res
-        return specs, inputs, resources
+        return inputs, resources
 
     def _resolve_def(
         self, item: AssetsDefinition, owners: Mapping[AssetKey, Defined]
@@ -414,7 +402,7 @@ class _Builder:
         res = list(item.params.resources)
         dropped: set[AssetKey] = set()
         for name in item.params.open:
-            key = AssetKey._from_parts((name,))
+            key = AssetKey((name,))
             if key in owners:
                 params[name] = key
             elif name in self.resource_keys:
@@ -443,11 +431,17 @@ class _Builder:
     def _check_virtual_inputs(
         self, owners: Mapping[AssetKey, Defined], inputs: Mapping[AssetKey, dict[str, AssetKey]]
     ) -> None:
+        virtual = {
+            k: owner
+            for k, owner in owners.items()
+            if isinstance(owner, AssetSpec) and owner.is_virtual
+        }
+        if not virtual:
+            return  # no spec-only virtual asset, so no input can read one
         for key, params in inputs.items():
-            for param, parent in sorted(params.items()):
-                owner = owners.get(parent)
-                if isinstance(owner, AssetSpec) and owner.is_virtual:
-                    self.errors.append(_virtual_input_error(key, owners[key], param, owner))
+            bad = [(param, virtual[p]) for param, p in params.items() if p in virtual]
+            for param, owner in sorted(bad, key=itemgetter(0)):
+                self.errors.append(_virtual_input_error(key, owners[key], param, owner))
 
 
 def _duplicate_error(spec: AssetSpec, prior: Defined, item: Defined) -> DuplicateKeyError:
@@ -480,23 +474,52 @@ def _virtual_input_error(
     )
 
 
+def _index(
+    specs: dict[AssetKey, AssetSpec],
+) -> tuple[dict[AssetKey, frozenset[AssetKey]], dict[AssetKey, list[AssetKey]]]:
+    """Parents and children by key.
+
+    Adds to `specs` an external spec for each dependency nothing defines.
+    """
+    parents: dict[AssetKey, frozenset[AssetKey]] = {}
+    children: dict[AssetKey, list[AssetKey]] = {k: [] for k in specs}
+    for key, spec in list(specs.items()):
+        deps = [d.asset_key for d in spec.deps]
+        parents[key] = frozenset(deps)
+        for dep in deps:
+            siblings = children.get(dep)
+            if siblings is None:
+                # A dependency nothing defines: an external asset.
+                specs[dep] = AssetSpec(dep, source=spec.source)
+                parents[dep] = frozenset()
+                siblings = children[dep] = []
+            siblings.append(key)
+    return parents, children
+
+
 def _toposort(
     parents: Mapping[AssetKey, frozenset[AssetKey]], children: Mapping[AssetKey, list[AssetKey]]
 ) -> list[AssetKey]:
-    """Kahn's algorithm with a heap, so ties break by key and the order is repeatable."""
-    remaining = {k: len(p) for k, p in parents.items()}
-    ready = [(k.parts, k) for k, n in remaining.items() if n == 0]
-    heapq.heapify(ready)
+    """Kahn's algorithm taking the smallest ready key each time, so the order is repeatable.
+
+    Keys are ranked by path once, up front: the heap then holds ints, which compare in C,
+    where keys would call AssetKey.__lt__ at every step.
+    """
+    keys = sorted(parents, key=_path)
+    rank = {k: i for i, k in enumerate(keys)}
+    remaining = [len(parents[k]) for k in keys]
+    ready = [i for i, n in enumerate(remaining) if n == 0]  # ascending, so already a heap
     order: list[AssetKey] = []
     while ready:
-        _, key = heapq.heappop(ready)
+        key = keys[heapq.heappop(ready)]
         order.append(key)
         for child in children[key]:
-            remaining[child] -= 1
-            if remaining[child] == 0:
-                heapq.heappush(ready, (child.parts, child))
-    if len(order) != len(parents):
-        left = {k for k, n in remaining.items() if n > 0}
+            i = rank[child]
+            remaining[i] -= 1
+            if remaining[i] == 0:
+                heapq.heappush(ready, i)
+    if len(order) != len(keys):
+        left = {keys[i] for i, n in enumerate(remaining) if n > 0}
         raise _cycle_error(_find_cycle(left, parents))
     return order
 

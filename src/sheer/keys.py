@@ -16,6 +16,11 @@ from sheer.errors import InvalidKeyError
 _COMPONENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 KEY_DELIMITER = "/"
 
+# Interned keys by path, and keys by the strings coerced to them. Bounded, so a
+# process that invents keys without end stops caching rather than growing.
+_INTERNED: dict[tuple[str, ...], AssetKey] = {}
+_INTERN_LIMIT = 1_000_000
+
 
 class AssetKey:
     """The unique name of an asset: a path of one or more components.
@@ -35,7 +40,7 @@ class AssetKey:
     _parts: tuple[str, ...]
     _hash: int
 
-    def __init__(self, path: str | Sequence[str]) -> None:
+    def __new__(cls, path: str | Sequence[str]) -> AssetKey:
         if isinstance(path, str):
             parts = tuple(path.split(KEY_DELIMITER))
         elif isinstance(path, (list, tuple)):
@@ -46,16 +51,27 @@ class AssetKey:
                 f"got {type(path).__name__}. Fix: pass AssetKey('name') or "
                 "AssetKey(['prefix', 'name'])."
             )
-        _validate(parts, path)
-        object.__setattr__(self, "_parts", parts)
-        object.__setattr__(self, "_hash", hash(parts))
+        # Keys are interned: equal keys are then one object, so dict and set look-ups
+        # (which compare identity first) rarely call __eq__, and a known key is not
+        # validated again. Equality never depends on it.
+        try:
+            key = _INTERNED.get(parts)
+        except TypeError:  # an unhashable component, which _validate rejects
+            key = None
+        if key is None or cls is not AssetKey:
+            _validate(parts, path)
+            key = cls._from_parts(parts)
+        return key
 
     @classmethod
     def _from_parts(cls, parts: tuple[str, ...]) -> AssetKey:
-        # Trusted fast path for components already validated.
+        # Trusted path for components already validated.
         key = object.__new__(cls)
         object.__setattr__(key, "_parts", parts)
         object.__setattr__(key, "_hash", hash(parts))
+        if cls is AssetKey and len(_INTERNED) < _INTERN_LIMIT and _plain(parts):
+            # setdefault, as another thread may have interned the same path first.
+            key = _INTERNED.setdefault(parts, key)
         return key
 
     @classmethod
@@ -152,6 +168,12 @@ class AssetKey:
         return (AssetKey, (list(self._parts),))
 
 
+def _plain(parts: tuple[str, ...]) -> bool:
+    # Only keys of plain strings are interned, so the key a look-up returns for a str
+    # subclass (an enum member, say) still reads as plain strings.
+    return all(type(part) is str for part in parts)
+
+
 def _validate(parts: tuple[str, ...], original: object) -> None:
     if not parts:
         raise InvalidKeyError(
@@ -176,7 +198,6 @@ CoercibleToAssetKeyPrefix = str | Sequence[str]
 
 
 _FROM_STRING: dict[str, AssetKey] = {}
-_FROM_STRING_LIMIT = 1_000_000
 
 
 def coerce_key(arg: Any) -> AssetKey:
@@ -188,7 +209,7 @@ def coerce_key(arg: Any) -> AssetKey:
         key = _FROM_STRING.get(arg)
         if key is None:
             key = AssetKey(arg)
-            if len(_FROM_STRING) < _FROM_STRING_LIMIT:
+            if len(_FROM_STRING) < _INTERN_LIMIT:
                 _FROM_STRING[arg] = key
         return key
     if isinstance(arg, (list, tuple)):
@@ -222,8 +243,10 @@ def coerce_keys(args: Iterable[Any] | None) -> list[AssetKey]:
     out: list[AssetKey] = []
     for arg in args:
         keys = getattr(arg, "keys", None)
-        if not isinstance(arg, (str, list, tuple, AssetKey)) and keys is not None and not callable(
-            keys
+        if (
+            not isinstance(arg, (str, list, tuple, AssetKey))
+            and keys is not None
+            and not callable(keys)
         ):
             out.extend(sorted(keys))
         else:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, overload
 
 from sheer.definitions.assets import AssetsDefinition, analyse_params, function_location
-from sheer.definitions.specs import AssetIn, AssetSpec, coerce_deps
+from sheer.definitions.specs import AssetIn, AssetSpec, coerce_deps, freeze_set
 from sheer.errors import DefinitionError
 from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_prefix
 
@@ -87,7 +87,7 @@ def asset(
             node_name=asset_key.to_python_identifier(),
             params=params,
             io_manager_key=io_manager_key or "io_manager",
-            required_resource_keys=frozenset(required_resource_keys or ()),
+            required_resource_keys=freeze_set(required_resource_keys),
             op_tags=op_tags,
             source=where,
         )
@@ -192,7 +192,7 @@ def multi_asset(
             params=params,
             can_subset=can_subset,
             io_manager_key=io_manager_key or "io_manager",
-            required_resource_keys=frozenset(required_resource_keys or ()),
+            required_resource_keys=freeze_set(required_resource_keys),
             op_tags=op_tags,
             source=where,
         )

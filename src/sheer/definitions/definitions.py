@@ -98,14 +98,28 @@ class Definitions:
     def get_asset_spec(self, key: Any) -> AssetSpec:
         return self.resolve_asset_graph().get(coerce_key(key)).spec
 
-    def materialize(self, selection: Any = None, *, instance: Any = None,
-                    resources: Mapping[str, Any] | None = None, executor: Any = None,
-                    raise_on_error: bool = True, tags: Mapping[str, str] | None = None) -> Any:
-        """Materialize `selection` (all materializable assets when None); see `sheer.materialize`."""
+    def materialize(
+        self,
+        selection: Any = None,
+        *,
+        instance: Any = None,
+        resources: Mapping[str, Any] | None = None,
+        executor: Any = None,
+        raise_on_error: bool = True,
+        tags: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Materialize `selection` (all materializable ones when None); see `sheer.materialize`."""
         from sheer.execution.run import execute_selection
 
-        return execute_selection(self, selection, instance=instance, resources=resources,
-                                 executor=executor, raise_on_error=raise_on_error, tags=tags)
+        return execute_selection(
+            self,
+            selection,
+            instance=instance,
+            resources=resources,
+            executor=executor,
+            raise_on_error=raise_on_error,
+            tags=tags,
+        )
 
     def stale_status(self, instance: Any) -> Mapping[AssetKey, Any]:
         """The StaleStatus of every asset given what `instance` recorded (one batched read)."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from sheer.definitions.assets import AssetsDefinition, analyse_params, function_location
 from sheer.definitions.decorators import _asset_key, _doc
-from sheer.definitions.specs import AssetSpec
+from sheer.definitions.specs import AssetSpec, freeze_set
 from sheer.errors import DefinitionError
 from sheer.keys import CoercibleToAssetKeyPrefix
 
@@ -54,18 +54,29 @@ def observable_source_asset(
                 f"takes parameters {', '.join(params.open)}; an observation reads no assets. "
                 "Fix: keep only `context` and resources (typed as ConfigurableResource, or "
                 "through required_resource_keys and context.resources).",
-                key=asset_key, file=where,
+                key=asset_key,
+                file=where,
             )
         spec = AssetSpec(
-            asset_key, description=description if description is not None else _doc(fn),
-            metadata=metadata, group_name=group_name, automation_condition=automation_condition,
-            owners=owners, tags=tags, kinds=kinds, source=where,
+            asset_key,
+            description=description if description is not None else _doc(fn),
+            metadata=metadata,
+            group_name=group_name,
+            automation_condition=automation_condition,
+            owners=owners,
+            tags=tags,
+            kinds=kinds,
+            source=where,
         )
         return AssetsDefinition(
-            specs=(spec,), fn=fn, node_name=asset_key.to_python_identifier(), params=params,
+            specs=(spec,),
+            fn=fn,
+            node_name=asset_key.to_python_identifier(),
+            params=params,
             io_manager_key=io_manager_key or "io_manager",
-            required_resource_keys=frozenset(required_resource_keys or ()),
-            source=where, is_observation=True,
+            required_resource_keys=freeze_set(required_resource_keys),
+            source=where,
+            is_observation=True,
         )
 
     if observe_fn is not None:

@@ -26,8 +26,9 @@ class ConfigurableResource(BaseModel):
         'db.duckdb'
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True,
-                              populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", arbitrary_types_allowed=True, populate_by_name=True
+    )
 
     def setup_for_execution(self, context: Any) -> None:
         """Called once per run before the resource is first used. Override as needed."""

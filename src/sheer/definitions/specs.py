@@ -57,6 +57,17 @@ def freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return FrozenDict(value)
 
 
+# Shared, because each empty frozenset is a new object the garbage collector tracks,
+# and most assets have no kinds and no required resources.
+_EMPTY_SET: frozenset[Any] = frozenset()
+
+
+def freeze_set(values: Iterable[str] | None) -> frozenset[str]:
+    if not values:
+        return _EMPTY_SET
+    return frozenset(values)
+
+
 @dataclass(frozen=True, slots=True)
 class AssetDep:
     """A dependency on another asset that is not passed to the function as data.
@@ -80,25 +91,37 @@ def coerce_deps(deps: Iterable[Any] | None) -> tuple[AssetDep, ...]:
         return ()
     if isinstance(deps, (str, AssetKey)):
         deps = [deps]
-    out: list[AssetDep] = []
+    # By key, so a dep listed twice is kept once, where it first appears.
+    out: dict[AssetKey, AssetDep] = {}
     for dep in deps:
         if isinstance(dep, AssetDep):
-            out.append(dep)
-        elif isinstance(dep, (str, list, tuple, AssetKey, AssetSpec)):
-            out.append(AssetDep(dep))
-        else:
+            out.setdefault(dep.asset_key, dep)
+            continue
+        keys = None
+        if not isinstance(dep, (AssetKey, str, list, tuple, AssetSpec)):
             keys = getattr(dep, "keys", None)
-            if keys is None or callable(keys):
-                out.append(AssetDep(dep))  # raises a clear InvalidKeyError
-            else:
-                out.extend(AssetDep(k) for k in sorted(keys))
-    seen: set[AssetKey] = set()
-    unique = []
-    for dep in out:
-        if dep.asset_key not in seen:
-            seen.add(dep.asset_key)
-            unique.append(dep)
-    return tuple(unique)
+        if keys is None or callable(keys):
+            key = coerce_key(dep)  # raises a clear InvalidKeyError if it names no key
+            out.setdefault(key, _plain_dep(key))
+        else:
+            for key in sorted(keys):
+                out.setdefault(key, _plain_dep(key))
+    return tuple(out.values())
+
+
+# A plain dep (no partition mapping) is immutable, so the specs that depend on a key
+# share one: a large project then has far fewer objects for the garbage collector.
+_PLAIN_DEPS: dict[AssetKey, AssetDep] = {}
+_PLAIN_DEPS_LIMIT = 1_000_000
+
+
+def _plain_dep(key: AssetKey) -> AssetDep:
+    dep = _PLAIN_DEPS.get(key)
+    if dep is None:
+        dep = AssetDep(key)
+        if len(_PLAIN_DEPS) < _PLAIN_DEPS_LIMIT:
+            _PLAIN_DEPS[key] = dep
+    return dep
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +232,7 @@ class AssetSpec:
         s(self, "automation_condition", automation_condition)
         s(self, "owners", tuple(owners or ()))
         s(self, "tags", freeze_mapping(tags))
-        s(self, "kinds", frozenset(kinds or ()))
+        s(self, "kinds", freeze_set(kinds))
         s(self, "is_virtual", bool(is_virtual))
         s(self, "skippable", bool(skippable))
         s(self, "partitions_def", partitions_def)
