@@ -1,19 +1,21 @@
 """Shared fixtures: a fresh instance on each storage backend.
 
-Tests that take `backend`, `instance_url`, `make_instance` or `instance` run twice: on
-an on-disk SQLite file in `tmp_path`, and on PostgreSQL from `$SHEER_TEST_POSTGRES_URL`
-(`.ci/run` sets it; without it those runs are skipped). On PostgreSQL every test gets
-its own schema, named `sheer_t_<hex>`, reached through the URL's
-`options=-csearch_path=<schema>` and dropped afterwards. The connections of one test
-carry the schema's name as their `application_name`, so a test can find (and cut)
-its own connections without touching anyone else's.
+Tests that take `backend`, `instance_url`, `make_instance`, `instance` or
+`new_instance` run twice: on an on-disk SQLite file in `tmp_path`, and on PostgreSQL
+from `$SHEER_TEST_POSTGRES_URL` (`.ci/run` sets it; without it those runs are skipped).
+On PostgreSQL every database is a schema of its own, named `sheer_t_<hex>`, reached
+through the URL's `options=-csearch_path=<schema>` and dropped after the test. The
+connections to a schema carry its name as their `application_name`, so a test can
+find (and cut) its own connections without touching anyone else's.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -40,11 +42,6 @@ def schema_url(base: str, schema: str) -> str:
         {"options": f"-csearch_path={schema}", "application_name": schema}
     )
     return url.render_as_string(hide_password=False)
-
-
-def schema_of(url: str) -> str:
-    """The schema a URL made by `schema_url` points at."""
-    return str(make_url(url).query["application_name"])
 
 
 @pytest.fixture(scope="session")
@@ -75,13 +72,9 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def instance_url(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """The URL of an empty database for this test only."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'sheer.db'}"
-        return
-    admin: Engine = request.getfixturevalue("postgres_admin")
+@contextmanager
+def postgres_schema(admin: Engine) -> Iterator[str]:
+    """A new empty schema for the duration of the block; yields its URL."""
     schema = f"sheer_t_{uuid.uuid4().hex[:16]}"
     with admin.begin() as conn:
         conn.execute(text(f'create schema "{schema}"'))
@@ -99,6 +92,30 @@ def instance_url(backend: str, tmp_path, request: pytest.FixtureRequest) -> Iter
             )
             conn.execute(text("set local lock_timeout = '10s'"))
             conn.execute(text(f'drop schema "{schema}" cascade'))
+
+
+@pytest.fixture
+def new_database_url(
+    backend: str, tmp_path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], str]]:
+    """Make an empty database of this test's backend; returns its URL. Each is removed
+    when the test ends."""
+    with ExitStack() as stack:
+        count = itertools.count()
+
+        def new() -> str:
+            if backend == "sqlite":
+                n = next(count)
+                return f"sqlite:///{tmp_path / ('sheer.db' if n == 0 else f'sheer-{n}.db')}"
+            return stack.enter_context(postgres_schema(request.getfixturevalue("postgres_admin")))
+
+        yield new
+
+
+@pytest.fixture
+def instance_url(new_database_url: Callable[[], str]) -> str:
+    """The URL of an empty database for this test only."""
+    return new_database_url()
 
 
 @pytest.fixture
@@ -121,3 +138,25 @@ def make_instance(instance_url: str, tmp_path) -> Iterator[Callable[[], dg.Insta
 def instance(make_instance: Callable[[], dg.Instance]) -> dg.Instance:
     """A fresh instance, on each backend."""
     return make_instance()
+
+
+@pytest.fixture
+def new_instance(
+    make_instance: Callable[[], dg.Instance], new_database_url: Callable[[], str], tmp_path
+) -> Iterator[Callable[[], dg.Instance]]:
+    """An instance on an empty database of this test's backend at each call, as
+    `Instance.ephemeral()` gives one in memory: the test's own database first (the one
+    `make_instance` opens), then new ones, each with its own folder of values."""
+    opened: list[dg.Instance] = []
+
+    def new() -> dg.Instance:
+        if not opened:
+            opened.append(make_instance())
+        else:
+            root = tmp_path / f"instance-{len(opened)}"
+            opened.append(dg.Instance.from_url(new_database_url(), root_dir=root))
+        return opened[-1]
+
+    yield new
+    for instance in opened[1:]:
+        instance.dispose()

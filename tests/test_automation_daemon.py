@@ -1,4 +1,5 @@
-"""The automation daemon on a real on-disk instance: ticks, launches, the lease, records.
+"""The automation daemon on a real instance: ticks, launches, the lease, records; on
+SQLite and PostgreSQL (see conftest.py).
 
 Runs requested by the daemon execute in subprocesses (`python -m sheer launch`), so
 these tests wait for them with bounded polling; nothing depends on how fast a tick is.
@@ -57,12 +58,10 @@ def wait_for(predicate, what, timeout=TIMEOUT):
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, make_instance):
     path = tmp_path / "defs.py"
     path.write_text(DEFS)
-    instance = dg.Instance.from_url(f"sqlite:///{tmp_path}/i.db")
-    yield tmp_path, path, instance
-    instance.dispose()
+    return tmp_path, path, make_instance()
 
 
 def materializations(instance, key):

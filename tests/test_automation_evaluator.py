@@ -1,9 +1,12 @@
 """Automation ticks: the seed's behaviour through virtual assets, tick by tick, with the cursor.
 
 Each scenario steps through materializations and `evaluate_automation_conditions`
-calls, handing each tick's cursor to the next, as the daemon does.
+calls, handing each tick's cursor to the next, as the daemon does, on an instance of
+each storage backend (SQLite and PostgreSQL, see conftest.py); the property tests run
+once, on in-memory instances.
 """
 
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +26,24 @@ from sheer.automation.conditions import (
 )
 
 AC = dg.AutomationCondition
+_make_instance = dg.Instance.ephemeral
+
+
+def empty_instance():
+    """An instance on an empty database of the backend under test."""
+    return _make_instance()
+
+
+@pytest.fixture(autouse=True)
+def _on_each_backend(backend, request, monkeypatch):
+    # The property tests make hundreds of instances: they stay in memory, and run once.
+    if getattr(request.function, "is_hypothesis_test", False):
+        if backend != "sqlite":
+            pytest.skip("the property tests run once, on in-memory instances")
+        return
+    monkeypatch.setattr(
+        sys.modules[__name__], "_make_instance", request.getfixturevalue("new_instance")
+    )
 
 
 def seed_defs(condition, *, d_code_version=None):
@@ -52,7 +73,7 @@ class Ticker:
 
     def __init__(self, defs, instance=None):
         self.defs = defs
-        self.instance = instance or dg.Instance.ephemeral()
+        self.instance = instance or empty_instance()
         self.cursor = None
         self.result = None
 
@@ -464,7 +485,7 @@ def test_keys_with_prefixes_round_trip_in_the_cursor():
     defs = dg.Definitions(
         assets=[dg.AssetSpec(["raw", "orders"], automation_condition=AC.missing())]
     )
-    cursor = dg.evaluate_automation_conditions(defs=defs, instance=dg.Instance.ephemeral()).cursor
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=empty_instance()).cursor
     assert AutomationCursor.from_json(cursor.to_json()) == cursor
     assert (
         dg.AssetKey(["raw", "orders"]) in AutomationCursor.from_json(cursor.to_json()).condition_ids
@@ -739,12 +760,12 @@ def count_statements(instance, fn):
     return statements
 
 
-def statements_per_tick(tmp_path, n):
+def statements_per_tick(n):
     """SQL statements of a first tick, and of a tick after every non-virtual asset was
     updated by a run of its own, with one run still queued."""
     defs = wide_defs(n)
     graph = defs.resolve_asset_graph()
-    instance = dg.Instance.from_url(f"sqlite:///{tmp_path}/i{n}.db")
+    instance = empty_instance()
     t = Ticker(defs, instance)
     first = count_statements(instance, t.tick)
     for key in graph.toposorted_asset_keys:
@@ -758,9 +779,9 @@ def statements_per_tick(tmp_path, n):
     return len(first), len(busy), len(again)
 
 
-def test_one_tick_reads_storage_in_a_small_constant_number_of_statements(tmp_path):
-    small = statements_per_tick(tmp_path, 20)
-    large = statements_per_tick(tmp_path, 200)
+def test_one_tick_reads_storage_in_a_small_constant_number_of_statements():
+    small = statements_per_tick(20)
+    large = statements_per_tick(200)
     assert small == large  # not proportional to assets (or to runs)
     assert max(large) <= 3, large
 

@@ -1,14 +1,16 @@
 """Tests for sheer.staleness: statuses and causes computed through virtual assets, not at them.
 
 Scenario tests step through materializations, observations and redefinitions on an
-ephemeral instance; a property test compares the resolver with a brute-force
-reference written from DESIGN.md's rules.
+instance of each storage backend (SQLite and PostgreSQL, see conftest.py); a property
+test compares the resolver with a brute-force reference written from DESIGN.md's
+rules, on in-memory instances.
 """
 
 from __future__ import annotations
 
 import gc
 import itertools
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,26 @@ CODE, DATA, DEPS = (
     dg.StaleCauseCategory.DATA,
     dg.StaleCauseCategory.DEPENDENCIES,
 )
+
+
+_make_instance: Any = dg.Instance.ephemeral
+
+
+def empty_instance() -> dg.Instance:
+    """An instance on an empty database of the backend under test."""
+    return _make_instance()
+
+
+@pytest.fixture(autouse=True)
+def _on_each_backend(backend: str, request: pytest.FixtureRequest, monkeypatch) -> None:
+    # The property test makes hundreds of instances: it stays in memory, and runs once.
+    if getattr(request.function, "is_hypothesis_test", False):
+        if backend != "sqlite":
+            pytest.skip("the property test runs once, on in-memory instances")
+        return
+    monkeypatch.setattr(
+        sys.modules[__name__], "_make_instance", request.getfixturevalue("new_instance")
+    )
 
 
 def k(*names: str) -> tuple[dg.AssetKey, ...]:
@@ -74,7 +96,7 @@ class Project:
     """
 
     nodes: list[Node]
-    instance: dg.Instance = field(default_factory=dg.Instance.ephemeral)
+    instance: dg.Instance = field(default_factory=empty_instance)
     code: dict[str, str | None] = field(default_factory=dict)
     returns: dict[str, str | None] = field(default_factory=dict)
 
@@ -170,7 +192,7 @@ def seed_statuses(instance: dg.Instance) -> dict[str, dg.StaleStatus]:
 
 
 def test_seed_example_a_rematerialized_makes_d_stale_but_not_the_views_b_and_c() -> None:
-    instance = dg.Instance.ephemeral()
+    instance = empty_instance()
     dg.materialize(SEED_ASSETS, instance=instance, selection=["A"])
     result = dg.materialize(SEED_ASSETS, instance=instance, selection=["D"])
     assert result.asset_value("D") == 25  # B and C computed on the fly from the stored A
@@ -194,7 +216,7 @@ def test_seed_example_a_rematerialized_makes_d_stale_but_not_the_views_b_and_c()
 
 
 def test_seed_example_d_rematerialized_is_fresh_again() -> None:
-    instance = dg.Instance.ephemeral()
+    instance = empty_instance()
     for selection in (["A"], ["D"], ["A"], ["D"]):
         dg.materialize(SEED_ASSETS, instance=instance, selection=selection)
     assert seed_statuses(instance) == {"A": FRESH, "B": FRESH, "C": FRESH, "D": FRESH}
@@ -205,7 +227,7 @@ def test_seed_example_d_rematerialized_is_fresh_again() -> None:
 
 def test_seed_example_with_specs_only_lineage() -> None:
     """The same picture where B and C are lineage-only specs and A is reported."""
-    instance = dg.Instance.ephemeral()
+    instance = empty_instance()
     p = Project(
         [node("A"), node("B", "A", kind=VIRTUAL), node("C", "B", kind=VIRTUAL), node("D", "C")],
         instance=instance,
@@ -237,11 +259,11 @@ def test_nothing_materialized_everything_is_missing_virtual_assets_too() -> None
 
 
 def test_nothing_materialized_is_missing_with_the_seed_functions() -> None:
-    assert seed_statuses(dg.Instance.ephemeral()) == {n: MISSING for n in "ABCD"}
+    assert seed_statuses(empty_instance()) == {n: MISSING for n in "ABCD"}
 
 
 def test_only_a_materialized_views_are_fresh_and_d_is_missing() -> None:
-    instance = dg.Instance.ephemeral()
+    instance = empty_instance()
     dg.materialize(SEED_ASSETS, instance=instance, selection=["A"])
     assert seed_statuses(instance) == {"A": FRESH, "B": FRESH, "C": FRESH, "D": MISSING}
     resolver = dg.StaleStatusResolver(instance, dg.Definitions(assets=SEED_ASSETS))
@@ -532,7 +554,7 @@ def test_same_data_version_rematerialized_makes_nothing_stale() -> None:
         return dg.Output(1, data_version="same")
 
     assets = [a, B, C, D]
-    instance = dg.Instance.ephemeral()
+    instance = empty_instance()
     dg.materialize(assets, instance=instance, selection=["A"])
     dg.materialize(assets, instance=instance, selection=["D"])
     before = dg.StaleStatusResolver(instance, dg.Definitions(assets=assets))
@@ -664,7 +686,7 @@ def test_keys_may_be_strings_or_asset_keys() -> None:
         return None
 
     defs = dg.Definitions(assets=[orders, view, revenue])
-    instance = dg.Instance.ephemeral()
+    instance = empty_instance()
     dg.materialize([orders, view, revenue], instance=instance)
 
     @dg.asset(key_prefix="raw", name="orders")
@@ -882,7 +904,7 @@ def test_long_chains_are_resolved_without_recursion(virtual_every: int) -> None:
         else:
             assets.append(dg.asset(name=f"n{i}", deps=[f"n{i - 1}"], code_version="1")(_noop))
     defs = dg.Definitions(assets=assets)
-    instance = dg.Instance.ephemeral()
+    instance = empty_instance()
     write_run_records(instance, defs.resolve_asset_graph(), {"n0": "v1"})
     root_only = dg.Definitions(assets=assets[:1]).resolve_asset_graph()
     write_run_records(instance, root_only, {"n0": "v2"})
@@ -1106,7 +1128,7 @@ def test_a_materialization_reported_outside_a_run_is_fresh_until_an_input_change
         return x
 
     defs = dg.Definitions(assets=[a, b, d])
-    instance = dg.Instance.ephemeral()
+    instance = empty_instance()
     defs.materialize(["A"], instance=instance)
     instance.report_runless_asset_event(dg.AssetMaterialization("D"))
     assert dg.StaleStatusResolver(instance, defs).get_status("D") is dg.StaleStatus.FRESH

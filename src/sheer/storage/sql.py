@@ -250,8 +250,8 @@ class SqlStorage:
 
     def add_run(self, run: RunRecord, *, pid: int | None, pid_started: str | None,
                 hostname: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
+        self._write(
+            lambda conn: conn.execute(
                 runs.insert().values(
                     run_id=run.run_id,
                     status=run.status.value,
@@ -266,6 +266,7 @@ class SqlStorage:
                     hostname=hostname,
                 )
             )
+        )
 
     def claim_run(self, run_id: str, *, pid: int, pid_started: str | None, hostname: str,
                   event: NewEvent) -> bool:
@@ -294,9 +295,8 @@ class SqlStorage:
             if only_if_started:
                 stmt = stmt.where(runs.c.status.in_([RunStatus.STARTED.value,
                                                       RunStatus.QUEUED.value]))
-            done = conn.execute(
-                stmt.values(status=status.value, ended_at=event.timestamp or time.time(), error=error)
-            )
+            ended_at = event.timestamp or time.time()
+            done = conn.execute(stmt.values(status=status.value, ended_at=ended_at, error=error))
             if done.rowcount != 1:
                 return False
             self._insert_event(conn, event)
@@ -310,10 +310,10 @@ class SqlStorage:
         else:
             from sqlalchemy.dialects.sqlite import insert
         now = time.time()
-        stmt = insert(kv).values(key=key, value=value, updated_at=now)
-        with self.engine.begin() as conn:
-            conn.execute(stmt.on_conflict_do_update(index_elements=["key"],
-                                                    set_={"value": value, "updated_at": now}))
+        stmt = insert(kv).values(key=key, value=value, updated_at=now).on_conflict_do_update(
+            index_elements=["key"], set_={"value": value, "updated_at": now}
+        )
+        self._write(lambda conn: conn.execute(stmt))
 
     def get_kv(self, key: str) -> str | None:
         with self.engine.connect() as conn:
