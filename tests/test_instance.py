@@ -200,15 +200,17 @@ def test_the_data_version_tag_sets_the_data_version(instance):
 
 
 def test_the_data_version_keyword_wins_over_the_tag(instance):
-    instance.report_runless_asset_event(dg.AssetMaterialization(
-        "a", tags={"dagster/data_version": "tag"}, data_version="keyword"))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("a", tags={"dagster/data_version": "tag"}, data_version="keyword")
+    )
 
     assert instance.get_latest_materialization("a").data_version == dg.DataVersion("keyword")
 
 
 def test_an_observation_is_not_a_materialization(instance):
-    instance.report_runless_asset_event(dg.AssetObservation("ext", data_version="e1",
-                                                            metadata={"etag": "x"}))
+    instance.report_runless_asset_event(
+        dg.AssetObservation("ext", data_version="e1", metadata={"etag": "x"})
+    )
 
     assert instance.get_latest_materialization("ext") is None
     assert instance.get_latest_materializations(["ext"]) == {}
@@ -247,7 +249,8 @@ def test_get_latest_materializations_returns_only_keys_that_have_one(instance):
     latest = instance.get_latest_materializations(["a", "s/t", "never", K("b")])
 
     assert {k: r.data_version.value for k, r in latest.items()} == {
-        K("a"): "a2", K(["s", "t"]): "st1",
+        K("a"): "a2",
+        K(["s", "t"]): "st1",
     }
     assert instance.get_latest_materializations([]) == {}
 
@@ -260,11 +263,25 @@ def test_get_latest_records_with_no_keys_reads_every_asset(instance):
 
 
 def test_metadata_is_read_back_as_written(instance):
-    report(instance, "a", "v", metadata={"rows": 3, "ratio": 0.5, "nested": {"k": [1, "x"]},
-                                         "inf": float("inf"), "path": Path("/tmp/x")})
+    report(
+        instance,
+        "a",
+        "v",
+        metadata={
+            "rows": 3,
+            "ratio": 0.5,
+            "nested": {"k": [1, "x"]},
+            "inf": float("inf"),
+            "path": Path("/tmp/x"),
+        },
+    )
 
     assert instance.get_latest_materialization("a").metadata == {
-        "rows": 3, "ratio": 0.5, "nested": {"k": [1, "x"]}, "inf": "inf", "path": "/tmp/x",
+        "rows": 3,
+        "ratio": 0.5,
+        "nested": {"k": [1, "x"]},
+        "inf": "inf",
+        "path": "/tmp/x",
     }
 
 
@@ -310,16 +327,18 @@ def test_get_event_records_pages_forward_with_after_id(instance, events):
 
 def test_get_event_records_pages_backward_with_before_id(instance, events):
     newest = instance.get_event_records(asset_key="a", limit=2, ascending=False)
-    older = instance.get_event_records(asset_key="a", limit=2, ascending=False,
-                                       before_id=newest[-1].storage_id)
+    older = instance.get_event_records(
+        asset_key="a", limit=2, ascending=False, before_id=newest[-1].storage_id
+    )
 
     assert [e.data_version.value for e in newest] == ["o", "a4"]
     assert [e.data_version.value for e in older] == ["a3", "a2"]
 
 
 def test_get_event_records_between_two_ids(instance, events):
-    window = instance.get_event_records(after_id=events[2].storage_id,
-                                        before_id=events[6].storage_id)
+    window = instance.get_event_records(
+        after_id=events[2].storage_id, before_id=events[6].storage_id
+    )
 
     assert window == events[3:6]
 
@@ -344,7 +363,9 @@ def test_fetch_materializations_lists_newest_first(instance):
         report(instance, "a", f"v{i}")
 
     assert [e.data_version.value for e in instance.fetch_materializations("a", limit=3)] == [
-        "v3", "v2", "v1",
+        "v3",
+        "v2",
+        "v1",
     ]
 
 

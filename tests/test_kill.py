@@ -91,7 +91,8 @@ def test_a_killed_run_keeps_its_committed_events_and_is_reported_failed(
     gate = tmp_path / "gate"
     proc = subprocess.Popen(
         [sys.executable, str(script), instance_url, str(gate), executor, str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     workers: list[int] = []
     try:

@@ -92,11 +92,16 @@ def test_get_latest_materializations_reads_many_assets_in_one_query(instance):
 
 
 def test_get_latest_materializations_of_a_whole_large_graph_is_still_one_query(instance):
-    instance.store_events([
-        NewEvent(event_type=dg.EventType.ASSET_MATERIALIZATION, asset_key=K(f"a{i}"),
-                 data={"data_version": f"v{i}"})
-        for i in range(2100)
-    ])
+    instance.store_events(
+        [
+            NewEvent(
+                event_type=dg.EventType.ASSET_MATERIALIZATION,
+                asset_key=K(f"a{i}"),
+                data={"data_version": f"v{i}"},
+            )
+            for i in range(2100)
+        ]
+    )
 
     with counting_queries(instance) as statements:
         latest = instance.get_latest_materializations([K(f"a{i}") for i in range(2100)])
@@ -133,7 +138,8 @@ def test_the_latest_index_follows_the_newest_event_of_each_kind(instance):
 
 def test_the_latest_index_is_kept_per_partition(instance):
     instance.report_runless_asset_event(
-        dg.AssetMaterialization("a", partition="2024-01-01", data_version="p1"))
+        dg.AssetMaterialization("a", partition="2024-01-01", data_version="p1")
+    )
     report(instance, "a", "whole")
 
     whole = instance.storage.get_latest_records([K("a")])[K("a")]
@@ -172,8 +178,9 @@ def test_reopening_a_database_does_not_run_migrations_again(make_instance, monke
 
         return run
 
-    monkeypatch.setattr(schema, "MIGRATIONS",
-                        [counted(i, m) for i, m in enumerate(schema.MIGRATIONS, 1)])
+    monkeypatch.setattr(
+        schema, "MIGRATIONS", [counted(i, m) for i, m in enumerate(schema.MIGRATIONS, 1)]
+    )
 
     first = make_instance()
     report(first, "a", "v1")
@@ -227,8 +234,9 @@ def test_the_in_memory_storage_has_the_same_schema():
 
     with storage.engine.connect() as conn:
         version = conn.execute(text("SELECT version FROM sheer_schema")).scalar()
-        tables = {r[0] for r in conn.execute(
-            text("SELECT name FROM sqlite_master WHERE type='table'"))}
+        tables = {
+            r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+        }
 
     assert version == schema.CURRENT_VERSION
     assert {"runs", "event_logs", "asset_latest", "kv"} <= tables

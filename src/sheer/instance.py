@@ -163,7 +163,9 @@ class Instance:
         records = self._storage.get_latest_records([coerce_key(k) for k in keys])
         return {k: r.materialization for k, r in records.items() if r.materialization}
 
-    def get_latest_records(self, keys: Iterable[Any] | None = None) -> dict[AssetKey, LatestRecords]:
+    def get_latest_records(
+        self, keys: Iterable[Any] | None = None
+    ) -> dict[AssetKey, LatestRecords]:
         """Latest materialization and observation of each key (all when None), in one query."""
         return self._storage.get_latest_records(
             None if keys is None else [coerce_key(k) for k in keys]
@@ -199,7 +201,9 @@ class Instance:
         )
 
     # Asset writes ------------------------------------------------------------
-    def report_runless_asset_event(self, asset_event: AssetMaterialization | AssetObservation) -> None:
+    def report_runless_asset_event(
+        self, asset_event: AssetMaterialization | AssetObservation
+    ) -> None:
         """Record a materialization or observation that happened outside a run."""
         if isinstance(asset_event, AssetMaterialization):
             kind = EventType.ASSET_MATERIALIZATION
@@ -218,24 +222,31 @@ class Instance:
             "tags": dict(asset_event.tags),
             "data_version": asset_event.data_version.value if asset_event.data_version else None,
         }
-        self._storage.store_events([
-            NewEvent(
-                event_type=kind,
-                timestamp=time.time(),
-                asset_key=asset_event.asset_key,
-                partition=asset_event.partition,
-                message=f"Asset '{asset_event.asset_key.to_user_string()}' {verb}.",
-                data=data,
-            )
-        ])
+        self._storage.store_events(
+            [
+                NewEvent(
+                    event_type=kind,
+                    timestamp=time.time(),
+                    asset_key=asset_event.asset_key,
+                    partition=asset_event.partition,
+                    message=f"Asset '{asset_event.asset_key.to_user_string()}' {verb}.",
+                    data=data,
+                )
+            ]
+        )
 
     def store_events(self, events: list[NewEvent]) -> list[int]:
         return self._storage.store_events(events)
 
     # Runs ----------------------------------------------------------------------
     def create_run(
-        self, asset_selection: Iterable[AssetKey], *, tags: Mapping[str, str] | None = None,
-        executor: str | None = None, run_id: str | None = None, queued: bool = False,
+        self,
+        asset_selection: Iterable[AssetKey],
+        *,
+        tags: Mapping[str, str] | None = None,
+        executor: str | None = None,
+        run_id: str | None = None,
+        queued: bool = False,
     ) -> RunRecord:
         """Record a new run, started by this process, and its RUN_START event.
 
@@ -257,7 +268,9 @@ class Instance:
         pid = os.getpid()
         self._storage.add_run(run, pid=pid, pid_started=process_start_marker(pid), hostname=_HOST)
         if not queued:
-            self._storage.store_events([self._run_start_event(run.run_id, run.asset_selection, now)])
+            self._storage.store_events(
+                [self._run_start_event(run.run_id, run.asset_selection, now)]
+            )
         return run
 
     def claim_run(self, run_id: str) -> RunRecord:
@@ -272,7 +285,10 @@ class Instance:
         pid = os.getpid()
         now = time.time()
         if not self._storage.claim_run(
-            run_id, pid=pid, pid_started=process_start_marker(pid), hostname=_HOST,
+            run_id,
+            pid=pid,
+            pid_started=process_start_marker(pid),
+            hostname=_HOST,
             event=self._run_start_event(run_id, run.asset_selection, now),
         ):
             raise StorageError(f"Run {run_id} was claimed by another process first.")
@@ -283,9 +299,13 @@ class Instance:
     @staticmethod
     def _run_start_event(run_id: str, keys: Iterable[AssetKey], now: float) -> NewEvent:
         names = [k.to_user_string() for k in keys]
-        return NewEvent(event_type=EventType.RUN_START, run_id=run_id, timestamp=now,
-                        message=f"Run {run_id[:8]} started for {len(names)} assets.",
-                        data={"asset_selection": names})
+        return NewEvent(
+            event_type=EventType.RUN_START,
+            run_id=run_id,
+            timestamp=now,
+            message=f"Run {run_id[:8]} started for {len(names)} assets.",
+            data={"asset_selection": names},
+        )
 
     def finish_run(self, run_id: str, success: bool, error: str | None = None) -> None:
         status = RunStatus.SUCCESS if success else RunStatus.FAILURE
@@ -294,9 +314,15 @@ class Instance:
         if error:
             message = f"{message} {error}"
         self._storage.finish_run(
-            run_id, status,
-            NewEvent(event_type=kind, run_id=run_id, timestamp=time.time(), message=message,
-                     data={"error": error} if error else {}),
+            run_id,
+            status,
+            NewEvent(
+                event_type=kind,
+                run_id=run_id,
+                timestamp=time.time(),
+                message=message,
+                data={"error": error} if error else {},
+            ),
             error=error,
         )
 
@@ -305,7 +331,9 @@ class Instance:
         rows = self._storage.get_run_rows(run_id=run_id)
         return self._check_alive(rows)[0] if rows else None
 
-    def get_runs(self, status: RunStatus | None = None, limit: int | None = None) -> list[RunRecord]:
+    def get_runs(
+        self, status: RunStatus | None = None, limit: int | None = None
+    ) -> list[RunRecord]:
         """Runs, newest first."""
         if status is None:
             return self._check_alive(self._storage.get_run_rows(limit=limit))
@@ -315,19 +343,24 @@ class Instance:
         # asking for STARTED never returns a dead run and FAILURE includes it.
         unfinished = self._check_alive(
             self._storage.get_run_rows(status=RunStatus.STARTED)
-            + self._storage.get_run_rows(status=RunStatus.QUEUED))
+            + self._storage.get_run_rows(status=RunStatus.QUEUED)
+        )
         if status is not RunStatus.FAILURE:
-            found = sorted((r for r in unfinished if r.status is status),
-                           key=lambda r: (r.created_at, r.run_id), reverse=True)
+            found = sorted(
+                (r for r in unfinished if r.status is status),
+                key=lambda r: (r.created_at, r.run_id),
+                reverse=True,
+            )
             return found[:limit]
         return self._check_alive(self._storage.get_run_rows(status=status, limit=limit))
 
-    def _check_alive(self, rows: list[tuple[RunRecord, int | None, str | None, str | None]]) -> list[RunRecord]:
+    def _check_alive(
+        self, rows: list[tuple[RunRecord, int | None, str | None, str | None]]
+    ) -> list[RunRecord]:
         out = []
         for run, pid, marker, host in rows:
             unfinished = run.status in (RunStatus.STARTED, RunStatus.QUEUED)
-            if (unfinished and pid is not None and host == _HOST
-                    and not process_alive(pid, marker)):
+            if unfinished and pid is not None and host == _HOST and not process_alive(pid, marker):
                 run = self._mark_dead(run, pid)
             out.append(run)
         return out
@@ -335,10 +368,17 @@ class Instance:
     def _mark_dead(self, run: RunRecord, pid: int) -> RunRecord:
         error = f"The run's process ({pid}) ended without finishing the run (killed or crashed)."
         self._storage.finish_run(
-            run.run_id, RunStatus.FAILURE,
-            NewEvent(event_type=EventType.RUN_FAILURE, run_id=run.run_id, timestamp=time.time(),
-                     message=f"Run {run.run_id[:8]} failed. {error}", data={"error": error}),
-            error=error, only_if_started=True,
+            run.run_id,
+            RunStatus.FAILURE,
+            NewEvent(
+                event_type=EventType.RUN_FAILURE,
+                run_id=run.run_id,
+                timestamp=time.time(),
+                message=f"Run {run.run_id[:8]} failed. {error}",
+                data={"error": error},
+            ),
+            error=error,
+            only_if_started=True,
         )
         rows = self._storage.get_run_rows(run_id=run.run_id)
         return rows[0][0] if rows else run

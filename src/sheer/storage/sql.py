@@ -248,8 +248,9 @@ class SqlStorage:
         changes = {c: stmt.excluded[c] for c in columns if c not in ("asset_key", "partition")}
         return stmt.on_conflict_do_update(index_elements=["asset_key", "partition"], set_=changes)
 
-    def add_run(self, run: RunRecord, *, pid: int | None, pid_started: str | None,
-                hostname: str | None) -> None:
+    def add_run(
+        self, run: RunRecord, *, pid: int | None, pid_started: str | None, hostname: str | None
+    ) -> None:
         self._write(
             lambda conn: conn.execute(
                 runs.insert().values(
@@ -268,16 +269,23 @@ class SqlStorage:
             )
         )
 
-    def claim_run(self, run_id: str, *, pid: int, pid_started: str | None, hostname: str,
-                  event: NewEvent) -> bool:
+    def claim_run(
+        self, run_id: str, *, pid: int, pid_started: str | None, hostname: str, event: NewEvent
+    ) -> bool:
         """Move a QUEUED run to STARTED in this process and write its RUN_START, atomically."""
 
         def claim(conn: Connection) -> bool:
             done = conn.execute(
-                update(runs).where(runs.c.run_id == run_id)
+                update(runs)
+                .where(runs.c.run_id == run_id)
                 .where(runs.c.status == RunStatus.QUEUED.value)
-                .values(status=RunStatus.STARTED.value, started_at=event.timestamp or time.time(),
-                        pid=pid, pid_started=pid_started, hostname=hostname)
+                .values(
+                    status=RunStatus.STARTED.value,
+                    started_at=event.timestamp or time.time(),
+                    pid=pid,
+                    pid_started=pid_started,
+                    hostname=hostname,
+                )
             )
             if done.rowcount != 1:
                 return False
@@ -286,15 +294,23 @@ class SqlStorage:
 
         return self._write(claim, events=True)
 
-    def finish_run(self, run_id: str, status: RunStatus, event: NewEvent,
-                   error: str | None = None, *, only_if_started: bool = False) -> bool:
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        event: NewEvent,
+        error: str | None = None,
+        *,
+        only_if_started: bool = False,
+    ) -> bool:
         """Set a run's final status and write its closing event, atomically."""
 
         def finish(conn: Connection) -> bool:
             stmt = update(runs).where(runs.c.run_id == run_id)
             if only_if_started:
-                stmt = stmt.where(runs.c.status.in_([RunStatus.STARTED.value,
-                                                      RunStatus.QUEUED.value]))
+                stmt = stmt.where(
+                    runs.c.status.in_([RunStatus.STARTED.value, RunStatus.QUEUED.value])
+                )
             ended_at = event.timestamp or time.time()
             done = conn.execute(stmt.values(status=status.value, ended_at=ended_at, error=error))
             if done.rowcount != 1:
@@ -310,8 +326,10 @@ class SqlStorage:
         else:
             from sqlalchemy.dialects.sqlite import insert
         now = time.time()
-        stmt = insert(kv).values(key=key, value=value, updated_at=now).on_conflict_do_update(
-            index_elements=["key"], set_={"value": value, "updated_at": now}
+        stmt = (
+            insert(kv)
+            .values(key=key, value=value, updated_at=now)
+            .on_conflict_do_update(index_elements=["key"], set_={"value": value, "updated_at": now})
         )
         self._write(lambda conn: conn.execute(stmt))
 
@@ -329,11 +347,16 @@ class SqlStorage:
         mat = event_logs.alias("mat")
         obs = event_logs.alias("obs")
         stmt = (
-            select(asset_latest.c.asset_key, asset_latest.c.last_run_id, *_event_columns(mat),
-                   *_event_columns(obs))
+            select(
+                asset_latest.c.asset_key,
+                asset_latest.c.last_run_id,
+                *_event_columns(mat),
+                *_event_columns(obs),
+            )
             .select_from(
-                asset_latest.outerjoin(mat, mat.c.id == asset_latest.c.last_materialization_id)
-                .outerjoin(obs, obs.c.id == asset_latest.c.last_observation_id)
+                asset_latest.outerjoin(
+                    mat, mat.c.id == asset_latest.c.last_materialization_id
+                ).outerjoin(obs, obs.c.id == asset_latest.c.last_observation_id)
             )
             .where(asset_latest.c.partition == (partition or ""))
         )
@@ -387,8 +410,12 @@ class SqlStorage:
             return [r for r in (_record_from_row(row) for row in conn.execute(stmt)) if r]
 
     def get_run_rows(
-        self, *, run_id: str | None = None, status: RunStatus | None = None,
-        limit: int | None = None, before_created: float | None = None,
+        self,
+        *,
+        run_id: str | None = None,
+        status: RunStatus | None = None,
+        limit: int | None = None,
+        before_created: float | None = None,
     ) -> list[tuple[RunRecord, int | None, str | None, str | None]]:
         """Runs, newest first, each with (pid, pid_started, hostname) for liveness checks."""
         stmt = select(runs)
@@ -434,16 +461,31 @@ def _latest_values(
         return None
     if e.event_type is EventType.ASSET_MATERIALIZATION:
         return "last_materialization_id", {
-            "asset_key": key, "partition": e.partition or "", "last_materialization_id": event_id,
-            "updated_at": values["timestamp"], "last_run_id": e.run_id,
+            "asset_key": key,
+            "partition": e.partition or "",
+            "last_materialization_id": event_id,
+            "updated_at": values["timestamp"],
+            "last_run_id": e.run_id,
         }
     return "last_observation_id", {
-        "asset_key": key, "partition": e.partition or "", "last_observation_id": event_id,
+        "asset_key": key,
+        "partition": e.partition or "",
+        "last_observation_id": event_id,
         "updated_at": values["timestamp"],
     }
 
-_EVENT_FIELDS = ("id", "run_id", "timestamp", "event_type", "asset_key", "partition",
-                 "step_key", "message", "body")
+
+_EVENT_FIELDS = (
+    "id",
+    "run_id",
+    "timestamp",
+    "event_type",
+    "asset_key",
+    "partition",
+    "step_key",
+    "message",
+    "body",
+)
 
 
 def _event_columns(table: Any) -> list[Any]:
