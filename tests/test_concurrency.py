@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
@@ -83,7 +84,7 @@ def writer_keys(writer: int) -> list[str]:
     ]
 
 
-def _run_writer(url: str, home: str, writer: int, barrier: multiprocessing.Barrier) -> None:
+def _run_writer(url: str, home: str, writer: int, barrier: Any) -> None:
     """One run process: materialize its assets, all writers starting at once."""
 
     def compute() -> dg.MaterializeResult:
@@ -105,10 +106,16 @@ def test_eight_parallel_runs_lose_and_duplicate_no_event(make_instance, instance
         ctx.Process(target=_run_writer, args=(instance_url, str(tmp_path), w, barrier))
         for w in range(WRITERS)
     ]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(TIMEOUT)
+    try:
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(TIMEOUT)
+    finally:
+        for p in procs:  # never leave a writer behind, even when one hung
+            if p.is_alive():
+                p.kill()
+                p.join()
     assert [p.exitcode for p in procs] == [0] * WRITERS
 
     runs = {r.tags["writer"]: r for r in instance.get_runs()}

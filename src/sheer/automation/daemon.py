@@ -114,6 +114,16 @@ class AutomationDaemon:
         requested = expand_for_launch(graph, result.get_requested_keys())
         run_ids: list[str] = []
         error = None
+        # A long tick may outlive its lease: renew it before acting, and act only if it
+        # is still ours, so two daemons never launch for the same tick.
+        if not self.store.acquire_lease(LEASE_NAME, self.owner, self.lease_ttl):
+            return TickOutcome(
+                tick_id=None,
+                result=None,
+                run_ids=(),
+                requested=(),
+                skipped_reason="the lease was taken by another daemon during this tick",
+            )
         # The cursor is saved before launching: a crash after this point may lose a
         # launch, but can never request the same assets twice.
         self.instance.set_value(CURSOR_KEY, result.cursor.to_json())
