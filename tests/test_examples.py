@@ -34,4 +34,5 @@ def test_the_quickstart_demo_tells_the_whole_story(tmp_path):
     ) in text
     assert "total 875.24" in text
     assert "total 1455.24" in text
+    assert "sheer dev -f examples/quickstart/warehouse.py" in text
     assert "sheer status -f examples/quickstart/warehouse.py" in text

@@ -85,9 +85,10 @@ def main() -> None:
     show_status(defs, instance)
 
     db = home / "sheer.db"
-    console.print("\n[bold]Next:[/] explore the same project from the command line:")
+    console.print("\n[bold]Open the UI[/] on this project (graph, why stale, runs, automation):")
+    console.print(f"  sheer dev -f examples/quickstart/warehouse.py --instance sqlite:///{db}")
+    console.print("or explore it from the command line:")
     console.print(f"  sheer status -f examples/quickstart/warehouse.py --instance sqlite:///{db}")
-    console.print(f"  sheer runs --instance sqlite:///{db}")
 
 
 if __name__ == "__main__":
