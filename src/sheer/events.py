@@ -57,7 +57,41 @@ def _coerce_version(value: Any) -> DataVersion | None:
 
 
 @dataclass(frozen=True, slots=True)
-class AssetMaterialization:
+class _AssetEvent:
+    """What reported materializations and observations share."""
+
+    asset_key: AssetKey
+    description: str | None
+    metadata: Mapping[str, Any]
+    partition: str | None
+    tags: Mapping[str, str]
+    data_version: DataVersion | None
+
+    def __init__(
+        self,
+        asset_key: Any,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        partition: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        *,
+        data_version: Any = None,
+    ) -> None:
+        tags = dict(tags or {})
+        version = _coerce_version(
+            data_version if data_version is not None else tags.get(DATA_VERSION_TAG)
+        )
+        s = object.__setattr__
+        s(self, "asset_key", coerce_key(asset_key))
+        s(self, "description", description)
+        s(self, "metadata", dict(metadata or {}))
+        s(self, "partition", partition)
+        s(self, "tags", tags)
+        s(self, "data_version", version)
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class AssetMaterialization(_AssetEvent):
     """A report that an asset's contents were (re)created, with metadata and a data version.
 
     Example:
@@ -65,68 +99,10 @@ class AssetMaterialization:
         DataVersion(value='v1')
     """
 
-    asset_key: AssetKey
-    description: str | None
-    metadata: Mapping[str, Any]
-    partition: str | None
-    tags: Mapping[str, str]
-    data_version: DataVersion | None
 
-    def __init__(
-        self,
-        asset_key: Any,
-        description: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        partition: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        *,
-        data_version: Any = None,
-    ) -> None:
-        tags = dict(tags or {})
-        version = _coerce_version(
-            data_version if data_version is not None else tags.get(DATA_VERSION_TAG)
-        )
-        s = object.__setattr__
-        s(self, "asset_key", coerce_key(asset_key))
-        s(self, "description", description)
-        s(self, "metadata", dict(metadata or {}))
-        s(self, "partition", partition)
-        s(self, "tags", tags)
-        s(self, "data_version", version)
-
-
-@dataclass(frozen=True, slots=True)
-class AssetObservation:
+@dataclass(frozen=True, slots=True, init=False)
+class AssetObservation(_AssetEvent):
     """A report of an asset's current state (usually an external asset's data version)."""
-
-    asset_key: AssetKey
-    description: str | None
-    metadata: Mapping[str, Any]
-    partition: str | None
-    tags: Mapping[str, str]
-    data_version: DataVersion | None
-
-    def __init__(
-        self,
-        asset_key: Any,
-        description: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        partition: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        *,
-        data_version: Any = None,
-    ) -> None:
-        tags = dict(tags or {})
-        version = _coerce_version(
-            data_version if data_version is not None else tags.get(DATA_VERSION_TAG)
-        )
-        s = object.__setattr__
-        s(self, "asset_key", coerce_key(asset_key))
-        s(self, "description", description)
-        s(self, "metadata", dict(metadata or {}))
-        s(self, "partition", partition)
-        s(self, "tags", tags)
-        s(self, "data_version", version)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
