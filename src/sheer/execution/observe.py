@@ -126,13 +126,7 @@ def _observe_one(
                     asset_key=key,
                     step_key=step_key,
                     message=message,
-                    data={
-                        "error": {
-                            "cls_name": info.cls_name,
-                            "message": info.message,
-                            "traceback": info.traceback,
-                        }
-                    },
+                    data={"error": info.to_json()},
                 )
             ]
         )

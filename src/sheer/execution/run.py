@@ -165,20 +165,25 @@ class _Recorder:
         self.listener = listener or RunListener()
         self.outcomes: dict[str, StepOutcome] = {}
 
+    def _step_event(
+        self, step: Step, event_type: EventType, message: str, data: Mapping[str, Any]
+    ) -> NewEvent:
+        """A step event; single-asset steps carry their asset key."""
+        return NewEvent(
+            event_type=event_type,
+            run_id=self.run_id,
+            timestamp=time.time(),
+            asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
+            step_key=step.key,
+            message=message,
+            data=data,
+        )
+
     def on_step_start(self, step: Step) -> None:
-        keys = ", ".join(k.to_user_string() for k in step.asset_keys)
+        names = [k.to_user_string() for k in step.asset_keys]
+        message = f"Step {step.key} started ({', '.join(names)})."
         self.instance.store_events(
-            [
-                NewEvent(
-                    event_type=EventType.STEP_START,
-                    run_id=self.run_id,
-                    timestamp=time.time(),
-                    asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
-                    step_key=step.key,
-                    message=f"Step {step.key} started ({keys}).",
-                    data={"asset_keys": [k.to_user_string() for k in step.asset_keys]},
-                )
-            ]
+            [self._step_event(step, EventType.STEP_START, message, {"asset_keys": names})]
         )
         self.listener.step_started(step)
 
@@ -192,38 +197,14 @@ class _Recorder:
         }
         if outcome.success:
             events += [self._materialization(step, out) for out in outcome.outputs]
-            events.append(
-                NewEvent(
-                    event_type=EventType.STEP_SUCCESS,
-                    run_id=self.run_id,
-                    timestamp=time.time(),
-                    asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
-                    step_key=step.key,
-                    message=f"Step {step.key} succeeded in {timing['duration']:.3f}s.",
-                    data=timing,
-                )
-            )
+            message = f"Step {step.key} succeeded in {timing['duration']:.3f}s."
+            events.append(self._step_event(step, EventType.STEP_SUCCESS, message, timing))
         else:
             assert outcome.error is not None
             names = ", ".join(k.to_user_string() for k in step.asset_keys)
-            events.append(
-                NewEvent(
-                    event_type=EventType.STEP_FAILURE,
-                    run_id=self.run_id,
-                    timestamp=time.time(),
-                    asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
-                    step_key=step.key,
-                    message=f"Step {step.key} failed for {names}: {outcome.error.one_line()}",
-                    data={
-                        **timing,
-                        "error": {
-                            "cls_name": outcome.error.cls_name,
-                            "message": outcome.error.message,
-                            "traceback": outcome.error.traceback,
-                        },
-                    },
-                )
-            )
+            message = f"Step {step.key} failed for {names}: {outcome.error.one_line()}"
+            data = {**timing, "error": outcome.error.to_json()}
+            events.append(self._step_event(step, EventType.STEP_FAILURE, message, data))
         self.instance.store_events(events)
         self.listener.step_finished(step, outcome)
 
@@ -231,19 +212,9 @@ class _Recorder:
         self.outcomes[step.key] = StepOutcome(
             step_key=step.key, success=False, started_at=0.0, finished_at=0.0
         )
-        self.instance.store_events(
-            [
-                NewEvent(
-                    event_type=EventType.STEP_SKIPPED,
-                    run_id=self.run_id,
-                    timestamp=time.time(),
-                    asset_key=step.asset_keys[0] if len(step.asset_keys) == 1 else None,
-                    step_key=step.key,
-                    message=f"Step {step.key} skipped: upstream step {failed_upstream} failed.",
-                    data={"failed_upstream": failed_upstream},
-                )
-            ]
-        )
+        message = f"Step {step.key} skipped: upstream step {failed_upstream} failed."
+        data = {"failed_upstream": failed_upstream}
+        self.instance.store_events([self._step_event(step, EventType.STEP_SKIPPED, message, data)])
         self.listener.step_skipped(step)
 
     def _log_event(self, step: Step, line: Mapping[str, Any]) -> NewEvent:

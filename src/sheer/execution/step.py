@@ -47,6 +47,9 @@ class ErrorInfo:
     message: str
     traceback: str
 
+    def to_json(self) -> dict[str, str]:
+        return {"cls_name": self.cls_name, "message": self.message, "traceback": self.traceback}
+
     def one_line(self) -> str:
         return f"{self.cls_name}: {self.message}"
 

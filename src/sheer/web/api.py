@@ -36,7 +36,7 @@ def _run_states(graph: AssetGraph, instance: Instance) -> dict[AssetKey, str]:
     targeted an asset failed without materializing it."""
     states: dict[AssetKey, str] = {}
     seen: set[AssetKey] = set()
-    records = instance.get_latest_records(None)
+    failed_in: dict[AssetKey, str] = {}  # asset -> the failed run that targeted it last
     for run in instance.get_runs(limit=_RECENT_RUNS):  # newest first
         for key in run.asset_selection:
             if key in seen or key not in graph:
@@ -45,9 +45,13 @@ def _run_states(graph: AssetGraph, instance: Instance) -> dict[AssetKey, str]:
             if not run.is_finished:
                 states[key] = "running"
             elif run.status is RunStatus.FAILURE:
-                r = records.get(key)
-                if r is None or r.last_run_id != run.run_id:
-                    states[key] = "failed"
+                failed_in[key] = run.run_id
+    # One batched read, of only the assets whose latest run failed: did it materialize them?
+    records = instance.get_latest_records(failed_in) if failed_in else {}
+    for key, run_id in failed_in.items():
+        r = records.get(key)
+        if r is None or r.last_run_id != run_id:
+            states[key] = "failed"
     return states
 
 
