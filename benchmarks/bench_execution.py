@@ -34,7 +34,6 @@ import io
 import os
 import platform
 import pstats
-import random
 import sys
 import tempfile
 import time
@@ -44,24 +43,16 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from bench_graph import Node, random_dag  # the same seeded DAG as every benchmark
 from rich.console import Console
 from rich.table import Table
 
 SIZE = 500
 DAGSTER_SIZE = 100
 SEED = 1234
-ROOT_SHARE = 0.01
-VIRTUAL_SHARE = 0.3
 REPEATS = 3
 MAX_CONCURRENT = 2
 TARGET_MS = 2.0  # per step, in-process, on an on-disk SQLite instance
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Node:
-    name: str
-    parents: tuple[str, ...]
-    is_virtual: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,27 +84,6 @@ def chain_dag(n: int) -> list[Node]:
         Node(name=name, parents=(names[i - 1],) if i else (), is_virtual=False)
         for i, name in enumerate(names)
     ]
-
-
-def random_dag(n: int, seed: int) -> list[Node]:
-    """Repeatable for a seed; parents are always earlier than their children."""
-    rng = random.Random(seed)
-    roots = max(1, int(n * ROOT_SHARE))
-    names = [f"asset_{i:05d}" for i in range(n)]
-    nodes = []
-    for i, name in enumerate(names):
-        if i < roots:
-            nodes.append(Node(name=name, parents=(), is_virtual=False))
-            continue
-        picked = rng.sample(range(i), rng.randint(1, min(3, i)))
-        nodes.append(
-            Node(
-                name=name,
-                parents=tuple(names[p] for p in sorted(picked)),
-                is_virtual=rng.random() < VIRTUAL_SHARE,
-            )
-        )
-    return nodes
 
 
 def _compute_fn() -> Callable[..., int]:
