@@ -46,6 +46,7 @@ ui:
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
 
 bench: $(STAMP_BENCH)
 	$(BIN)/python benchmarks/run_all.py

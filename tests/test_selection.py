@@ -428,6 +428,25 @@ def test_selections_are_immutable_values():
         selection.left = AS.all()  # type: ignore[misc]
 
 
+def _kinds_of_selection(cls: type) -> list[type]:
+    return [cls] + [k for sub in cls.__subclasses__() for k in _kinds_of_selection(sub)]
+
+
+def test_no_field_of_a_selection_shadows_a_builder_or_modifier():
+    # AssetSelection.keys(...) must stay the builder on every kind of selection.
+    api = {name for name in vars(AS) if not name.startswith("_")}
+    shadowing = {
+        f"{cls.__name__}.{f.name}"
+        for cls in _kinds_of_selection(AS)
+        if dataclasses.is_dataclass(cls)
+        for f in dataclasses.fields(cls)
+        if f.name in api
+    }
+    assert shadowing == set()
+    assert AS.keys("a").keys is AS.keys
+    assert AS.groups("g").groups is AS.groups
+
+
 @pytest.mark.parametrize(
     ("selection", "text"),
     [

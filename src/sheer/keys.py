@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sheer.errors import InvalidKeyError
 
@@ -193,6 +193,24 @@ def _validate(parts: tuple[str, ...], original: object) -> None:
 
 # Anything users may pass where a key is expected. Specs and definitions are
 # accepted too (see `coerce_key`).
+class AssetKeyPartitionKey(NamedTuple):
+    """An entity: an asset key with an optional partition key (None for an unpartitioned
+    asset), as Dagster's `AssetKeyPartitionKey`.
+
+    Example:
+        >>> AssetKeyPartitionKey(AssetKey("a")).partition_key is None
+        True
+    """
+
+    asset_key: AssetKey
+    partition_key: str | None = None
+
+    def to_user_string(self) -> str:
+        """`a` or, for a partition, `a[2026-01-02]`."""
+        name = self.asset_key.to_user_string()
+        return name if self.partition_key is None else f"{name}[{self.partition_key}]"
+
+
 CoercibleToAssetKey = AssetKey | str | Sequence[str]
 CoercibleToAssetKeyPrefix = str | Sequence[str]
 
@@ -217,11 +235,12 @@ def coerce_key(arg: Any) -> AssetKey:
     # `.keys` before `.key`: a definition of several assets raises on `.key`.
     keys = getattr(arg, "keys", None)
     if keys is not None and not callable(keys):
-        keys = list(keys)
-        if len(keys) == 1:
-            return keys[0]
+        # Definitions and specs keep their keys as AssetKeys.
+        defined: list[AssetKey] = list(keys)
+        if len(defined) == 1:
+            return defined[0]
         raise InvalidKeyError(
-            f"{arg!r} defines {len(keys)} assets, so it does not name one key. "
+            f"{arg!r} defines {len(defined)} assets, so it does not name one key. "
             "Fix: pass one of its keys, e.g. its .keys[0], or the spec of the asset meant."
         )
     key = getattr(arg, "key", None)

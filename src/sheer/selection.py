@@ -58,17 +58,17 @@ class AssetSelection(ABC):
     @staticmethod
     def assets(*assets_defs: Any) -> AssetSelection:
         """The assets of the given definitions, specs or keys."""
-        return KeysSelection(keys=tuple(coerce_keys(assets_defs)))
+        return KeysSelection(selected_keys=tuple(coerce_keys(assets_defs)))
 
     @staticmethod
     def keys(*keys: Any) -> AssetSelection:
         """The assets with these keys (strings like "s/t", lists or AssetKeys)."""
-        return KeysSelection(keys=tuple(coerce_key(k) for k in keys))
+        return KeysSelection(selected_keys=tuple(coerce_key(k) for k in keys))
 
     @staticmethod
     def groups(*group_strs: str, include_sources: bool = False) -> AssetSelection:
         """The assets in these groups (external ones too when `include_sources=True`)."""
-        return GroupsSelection(groups=tuple(group_strs), include_sources=include_sources)
+        return GroupsSelection(selected_groups=tuple(group_strs), include_sources=include_sources)
 
     @staticmethod
     def key_prefixes(*prefixes: Any, include_sources: bool = False) -> AssetSelection:
@@ -83,7 +83,7 @@ class AssetSelection(ABC):
 
     @staticmethod
     def kind(kind: str) -> AssetSelection:
-        return KindSelection(kind=kind)
+        return KindSelection(kind_str=kind)
 
     @staticmethod
     def tag(key: str, value: str | None = None) -> AssetSelection:
@@ -91,7 +91,7 @@ class AssetSelection(ABC):
 
     @staticmethod
     def owner(owner: str) -> AssetSelection:
-        return OwnerSelection(owner=owner)
+        return OwnerSelection(selected_owner=owner)
 
     @staticmethod
     def virtual() -> AssetSelection:
@@ -113,8 +113,8 @@ class AssetSelection(ABC):
         if isinstance(value, str):
             return AssetSelection.from_string(value)
         if isinstance(value, AssetKey):
-            return KeysSelection(keys=(value,))
-        return KeysSelection(keys=tuple(coerce_keys(value)))
+            return KeysSelection(selected_keys=(value,))
+        return KeysSelection(selected_keys=tuple(coerce_keys(value)))
 
     # Modifiers --------------------------------------------------------------
     def upstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
@@ -178,18 +178,18 @@ class AllSelection(AssetSelection):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeysSelection(AssetSelection):
-    keys: tuple[AssetKey, ...]
+    selected_keys: tuple[AssetKey, ...]
 
     def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        for key in self.keys:
+        for key in self.selected_keys:
             if key not in graph:
                 raise graph.unknown_key_error(key)
-        return set(self.keys)
+        return set(self.selected_keys)
 
     def __str__(self) -> str:
-        if not self.keys:
+        if not self.selected_keys:
             return "none"
-        return _any_of([f"key:{_quote(k.to_user_string())}" for k in self.keys])
+        return _any_of([f"key:{_quote(k.to_user_string())}" for k in self.selected_keys])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,15 +210,15 @@ class KeyWildcardSelection(AssetSelection):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupsSelection(AssetSelection):
-    groups: tuple[str, ...]
+    selected_groups: tuple[str, ...]
     include_sources: bool = False
 
     def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        wanted, sources = set(self.groups), self.include_sources
+        wanted, sources = set(self.selected_groups), self.include_sources
         return {n.key for n in graph if n.group_name in wanted and (sources or not n.is_external)}
 
     def __str__(self) -> str:
-        return _any_of([f"group:{_quote(g)}" for g in self.groups])
+        return _any_of([f"group:{_quote(g)}" for g in self.selected_groups])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -240,13 +240,13 @@ class KeyPrefixesSelection(AssetSelection):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KindSelection(AssetSelection):
-    kind: str
+    kind_str: str
 
     def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        return {n.key for n in graph if self.kind in n.kinds}
+        return {n.key for n in graph if self.kind_str in n.kinds}
 
     def __str__(self) -> str:
-        return f"kind:{_quote(self.kind)}"
+        return f"kind:{_quote(self.kind_str)}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -266,13 +266,13 @@ class TagSelection(AssetSelection):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OwnerSelection(AssetSelection):
-    owner: str
+    selected_owner: str
 
     def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        return {n.key for n in graph if self.owner in n.owners}
+        return {n.key for n in graph if self.selected_owner in n.owners}
 
     def __str__(self) -> str:
-        return f"owner:{_quote(self.owner)}"
+        return f"owner:{_quote(self.selected_owner)}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -175,10 +175,8 @@ class _Parser:
         up = self.take() if self.peek().kind == "UP" else None
         atom = self.parse_atom()
         down = self.take() if self.peek().kind == "DOWN" else None
-        if up is None and down is None:
-            return atom
         if down is None:
-            return UpstreamSelection(child=atom, depth=up.depth)
+            return atom if up is None else UpstreamSelection(child=atom, depth=up.depth)
         downstream = DownstreamSelection(child=atom, depth=down.depth)
         if up is None:
             return downstream
@@ -195,7 +193,7 @@ class _Parser:
         if tok.kind == "ALL":
             return AllSelection(include_external=True)
         if tok.kind == "STRING":
-            return KeysSelection(keys=(AssetKey(tok.text),))
+            return KeysSelection(selected_keys=(AssetKey(tok.text),))
         if tok.kind != "WORD":
             shown = tok.text or "the end"
             raise _syntax(self.text, tok.pos, f"expected an asset or attribute, found {shown!r}")
@@ -237,11 +235,11 @@ def _attribute_selection(attr: str, value: str, text: str, pos: int) -> AssetSel
     if attr == "key":
         return _key_selection(value, text, pos, wildcard=True)
     if attr == "group":
-        return GroupsSelection(groups=(value,))
+        return GroupsSelection(selected_groups=(value,))
     if attr == "kind":
-        return KindSelection(kind=value)
+        return KindSelection(kind_str=value)
     if attr == "owner":
-        return OwnerSelection(owner=value)
+        return OwnerSelection(selected_owner=value)
     if attr == "tag":
         k, eq, v = value.partition("=")
         return TagSelection(key=k, value=v if eq else None)
@@ -257,7 +255,7 @@ def _key_selection(value: str, text: str, pos: int, *, wildcard: bool = False) -
     if wildcard and "*" in value:
         return KeyWildcardSelection(pattern=value)
     try:
-        return KeysSelection(keys=(AssetKey(value),))
+        return KeysSelection(selected_keys=(AssetKey(value),))
     except ValueError as exc:
         raise _syntax(text, pos, f"{value!r} is not a valid asset key") from exc
 

@@ -119,7 +119,6 @@ def sql_view(
     view.__qualname__ = view.__name__
     where = caller_location()
     defined = asset(
-        view,
         key=key,
         deps=dep_list,
         is_virtual=True,
@@ -132,7 +131,7 @@ def sql_view(
         tags=tags,
         owners=owners,
         metadata={"sql": rendered},
-    )
+    )(view)
     # Errors should point at the user's sql_view(...) call, not at this module.
     spec = defined.specs[0].replace_attributes(source=where)
     return replace(defined, specs=(spec,), source=where or defined.source)
