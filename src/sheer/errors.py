@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # keys.py raises InvalidKeyError: a real import would be a cycle
+    from sheer.keys import AssetKey
 
 
 class SheerError(Exception):
     """Root of every error Sheer raises on purpose."""
 
-    def __init__(self, message: str, *, key: Any = None, file: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, key: AssetKey | str | None = None, file: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.key = key
@@ -41,7 +46,7 @@ class DuplicateKeyError(DefinitionError):
 class CycleError(DefinitionError):
     """The asset dependencies form a cycle; `.cycle` lists the keys in order."""
 
-    def __init__(self, message: str, *, cycle: Sequence[Any]) -> None:
+    def __init__(self, message: str, *, cycle: Sequence[AssetKey]) -> None:
         super().__init__(message, key=cycle[0] if cycle else None)
         self.cycle = list(cycle)
 
@@ -92,7 +97,9 @@ class ExecutionError(SheerError):
 class StepExecutionError(ExecutionError):
     """A step of a run raised; carries the asset key, the run id and the user's traceback."""
 
-    def __init__(self, message: str, *, key: Any, run_id: str, user_traceback: str) -> None:
+    def __init__(
+        self, message: str, *, key: AssetKey | str | None, run_id: str, user_traceback: str
+    ) -> None:
         super().__init__(message, key=key)
         self.run_id = run_id
         self.user_traceback = user_traceback

@@ -29,7 +29,7 @@ from sheer.errors import (
     VirtualInputError,
     did_you_mean,
 )
-from sheer.keys import AssetKey, coerce_key
+from sheer.keys import AssetKey, KeyLike, coerce_key
 
 Defined = AssetsDefinition | AssetSpec
 _path = attrgetter("parts")
@@ -152,7 +152,7 @@ class AssetGraph:
                 gc.enable()
 
     # Look-ups ---------------------------------------------------------------
-    def get(self, key: Any) -> AssetNode:
+    def get(self, key: KeyLike) -> AssetNode:
         """The node for `key` (a key, string or list); unknown keys raise with suggestions."""
         k = coerce_key(key)
         node = self._nodes.get(k)
@@ -160,7 +160,7 @@ class AssetGraph:
             raise self.unknown_key_error(k)
         return node
 
-    def has(self, key: Any) -> bool:
+    def has(self, key: KeyLike) -> bool:
         return coerce_key(key) in self._nodes
 
     def unknown_key_error(self, key: AssetKey, what: str = "asset") -> UnknownAssetError:
@@ -239,11 +239,11 @@ class AssetGraph:
         """`keys` and their descendants up to `depth` hops (all when None)."""
         return self._reach(keys, depth, upstream=False)
 
-    def get_ancestor_asset_keys(self, key: Any) -> set[AssetKey]:
+    def get_ancestor_asset_keys(self, key: KeyLike) -> set[AssetKey]:
         k = coerce_key(key)
         return self.upstream_keys([k]) - {k}
 
-    def get_descendant_asset_keys(self, key: Any) -> set[AssetKey]:
+    def get_descendant_asset_keys(self, key: KeyLike) -> set[AssetKey]:
         k = coerce_key(key)
         return self.downstream_keys([k]) - {k}
 
@@ -290,7 +290,7 @@ class AssetGraph:
             out[key] = frozenset(acc)
         return out
 
-    def non_virtual_ancestors(self, key: Any) -> frozenset[AssetKey]:
+    def non_virtual_ancestors(self, key: KeyLike) -> frozenset[AssetKey]:
         """The parents of `key`, each virtual parent replaced by its own parents, recursively.
 
         These are the nearest non-virtual ancestors: what staleness and
@@ -301,7 +301,7 @@ class AssetGraph:
             raise self.unknown_key_error(k)
         return self._non_virtual_ancestors[k]
 
-    def virtual_paths(self, key: Any, ancestor: Any) -> list[tuple[AssetKey, ...]]:
+    def virtual_paths(self, key: KeyLike, ancestor: KeyLike) -> list[tuple[AssetKey, ...]]:
         """Each chain of virtual assets through which `ancestor` is a parent of `key`.
 
         Paths are listed nearest first (child side first): for A -> B(v) -> C(v) -> D,

@@ -8,8 +8,8 @@ definitions or graphs; everything else imports it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Sequence, Set
+from typing import Any, NamedTuple, Protocol
 
 from sheer.errors import InvalidKeyError
 
@@ -80,7 +80,7 @@ class AssetKey:
         return cls(user_string)
 
     @classmethod
-    def from_coercible(cls, arg: CoercibleToAssetKey) -> AssetKey:
+    def from_coercible(cls, arg: KeyLike) -> AssetKey:
         """Coerce a string, list of strings, key, spec or asset definition to a key."""
         return coerce_key(arg)
 
@@ -191,8 +191,6 @@ def _validate(parts: tuple[str, ...], original: object) -> None:
             )
 
 
-# Anything users may pass where a key is expected. Specs and definitions are
-# accepted too (see `coerce_key`).
 class AssetKeyPartitionKey(NamedTuple):
     """An entity: an asset key with an optional partition key (None for an unpartitioned
     asset), as Dagster's `AssetKeyPartitionKey`.
@@ -211,14 +209,33 @@ class AssetKeyPartitionKey(NamedTuple):
         return name if self.partition_key is None else f"{name}[{self.partition_key}]"
 
 
+# Anything users may pass where a key is expected (Dagster's name).
 CoercibleToAssetKey = AssetKey | str | Sequence[str]
 CoercibleToAssetKeyPrefix = str | Sequence[str]
+
+
+class HasAssetKey(Protocol):
+    """Names one asset, as an `AssetSpec` does."""
+
+    @property
+    def key(self) -> AssetKey: ...
+
+
+class HasAssetKeys(Protocol):
+    """Names one asset or several, as an asset definition does."""
+
+    @property
+    def keys(self) -> Set[AssetKey]: ...
+
+
+# What `coerce_key` takes: a key as users write it, or a spec or definition naming one.
+KeyLike = CoercibleToAssetKey | HasAssetKey | HasAssetKeys
 
 
 _FROM_STRING: dict[str, AssetKey] = {}
 
 
-def coerce_key(arg: Any) -> AssetKey:
+def coerce_key(arg: KeyLike) -> AssetKey:
     """Coerce what users pass as a key: a string ('s/t'), a list, a key, a spec or a definition."""
     if isinstance(arg, AssetKey):
         return arg
@@ -253,7 +270,7 @@ def coerce_key(arg: Any) -> AssetKey:
     )
 
 
-def coerce_keys(args: Iterable[Any] | None) -> list[AssetKey]:
+def coerce_keys(args: str | AssetKey | Iterable[KeyLike] | None) -> list[AssetKey]:
     """Coerce a collection of key-like things; definitions with several keys expand to all."""
     if args is None:
         return []

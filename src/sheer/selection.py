@@ -10,17 +10,31 @@ from __future__ import annotations
 
 import fnmatch
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from sheer.errors import SelectionError
-from sheer.keys import AssetKey, coerce_key, coerce_keys, coerce_prefix
+from sheer.keys import (
+    AssetKey,
+    CoercibleToAssetKeyPrefix,
+    KeyLike,
+    coerce_key,
+    coerce_keys,
+    coerce_prefix,
+)
 
 if TYPE_CHECKING:
+    from sheer.definitions.assets import AssetsDefinition
+    from sheer.definitions.definitions import Definitions
+    from sheer.definitions.specs import AssetSpec
     from sheer.graph import AssetGraph
 
+    # What a selection resolves against.
+    SelectionTarget: TypeAlias = AssetGraph | Definitions | Sequence[AssetsDefinition | AssetSpec]
 
-def _graph_of(target: Any) -> AssetGraph:
+
+def _graph_of(target: SelectionTarget) -> AssetGraph:
     from sheer.definitions.definitions import Definitions
     from sheer.graph import AssetGraph
 
@@ -56,12 +70,12 @@ class AssetSelection(ABC):
         return AllSelection(include_external=include_external_assets)
 
     @staticmethod
-    def assets(*assets_defs: Any) -> AssetSelection:
+    def assets(*assets_defs: KeyLike) -> AssetSelection:
         """The assets of the given definitions, specs or keys."""
         return KeysSelection(selected_keys=tuple(coerce_keys(assets_defs)))
 
     @staticmethod
-    def keys(*keys: Any) -> AssetSelection:
+    def keys(*keys: KeyLike) -> AssetSelection:
         """The assets with these keys (strings like "s/t", lists or AssetKeys)."""
         return KeysSelection(selected_keys=tuple(coerce_key(k) for k in keys))
 
@@ -71,7 +85,9 @@ class AssetSelection(ABC):
         return GroupsSelection(selected_groups=tuple(group_strs), include_sources=include_sources)
 
     @staticmethod
-    def key_prefixes(*prefixes: Any, include_sources: bool = False) -> AssetSelection:
+    def key_prefixes(
+        *prefixes: CoercibleToAssetKeyPrefix, include_sources: bool = False
+    ) -> AssetSelection:
         """The assets under these key prefixes (external ones too when `include_sources=True`)."""
         return KeyPrefixesSelection(
             prefixes=tuple(coerce_prefix(p) for p in prefixes), include_sources=include_sources
@@ -106,7 +122,7 @@ class AssetSelection(ABC):
         return parse_selection(text)
 
     @staticmethod
-    def from_coercible(value: Any) -> AssetSelection:
+    def from_coercible(value: CoercibleToAssetSelection) -> AssetSelection:
         """A selection from a selection, a selection string, or keys/definitions."""
         if isinstance(value, AssetSelection):
             return value
@@ -145,13 +161,18 @@ class AssetSelection(ABC):
         return SubtractSelection(left=AllSelection(include_external=True), right=self)
 
     # Resolution -------------------------------------------------------------
-    def resolve(self, target: Any) -> frozenset[AssetKey]:
+    def resolve(self, target: SelectionTarget) -> frozenset[AssetKey]:
         """The keys this selection names in `target` (a graph, Definitions or asset list)."""
         return frozenset(self._resolve(_graph_of(target)))
 
     @abstractmethod
     def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
         """The keys selected in `graph`; every kind of selection defines it."""
+
+
+# What users may pass where a selection is expected (Dagster's name): a selection, the
+# selection syntax, or keys, specs and definitions.
+CoercibleToAssetSelection: TypeAlias = AssetSelection | str | AssetKey | Iterable[KeyLike]
 
 
 def _quote(text: str) -> str:
@@ -386,6 +407,8 @@ class SubtractSelection(AssetSelection):
         return f"({self.left} and not {self.right})"
 
 
-def resolve_selection(selection: Any, target: Any) -> frozenset[AssetKey]:
+def resolve_selection(
+    selection: CoercibleToAssetSelection, target: SelectionTarget
+) -> frozenset[AssetKey]:
     """Resolve a selection, a selection string or a collection of keys/definitions."""
     return AssetSelection.from_coercible(selection).resolve(target)
