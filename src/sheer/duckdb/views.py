@@ -18,10 +18,11 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.decorators import asset
 from sheer.definitions.specs import AssetDep, caller_location, coerce_deps
 from sheer.errors import DefinitionError
-from sheer.keys import AssetKey, coerce_key, coerce_prefix
+from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_prefix
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_./-]+)\}")
 DEFAULT_SCHEMA = "main"
@@ -82,7 +83,7 @@ def sql_view(
     sql: str,
     *,
     deps: Iterable[Any] | None = None,
-    key_prefix: Any = None,
+    key_prefix: CoercibleToAssetKeyPrefix | None = None,
     group_name: str | None = None,
     description: str | None = None,
     code_version: str | None = None,
@@ -90,7 +91,7 @@ def sql_view(
     io_manager_key: str = "io_manager",
     tags: Mapping[str, str] | None = None,
     owners: Iterable[str] | None = None,
-) -> Any:
+) -> AssetsDefinition:
     """Define a SQL view as a virtual asset.
 
     `{asset}` placeholders in the SQL become the asset's table name. Without `deps`,
