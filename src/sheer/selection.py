@@ -12,7 +12,7 @@ import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from sheer.errors import SelectionError
 from sheer.keys import (
@@ -25,6 +25,8 @@ from sheer.keys import (
 )
 
 if TYPE_CHECKING:
+    from dataclasses import Field
+
     from sheer.definitions.assets import AssetsDefinition
     from sheer.definitions.definitions import Definitions
     from sheer.definitions.specs import AssetSpec
@@ -62,6 +64,10 @@ class AssetSelection(ABC):
     """
 
     __slots__ = ()
+    if TYPE_CHECKING:
+        # Every kind of selection is a frozen dataclass, so `dataclasses.fields` and
+        # `dataclasses.replace` apply to any AssetSelection.
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     # Builders ---------------------------------------------------------------
     @staticmethod
