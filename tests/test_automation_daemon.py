@@ -233,8 +233,8 @@ def test_a_condition_that_raises_is_recorded_on_the_tick_and_others_still_run(pr
     defs_file.write_text(
         DEFS.replace(
             "defs = dg.Definitions(assets=[A, B, D])",
-            "@dg.asset(deps=[B], automation_condition=dg.AutomationCondition.any_deps_match(\n"
-            "    dg.AutomationCondition.missing()).allow(dg.AssetSelection.assets('nope')))\n"
+            "@dg.asset(deps=[B], automation_condition=dg.AutomationCondition.asset_matches(\n"
+            "    'nope', dg.AutomationCondition.missing()))\n"
             "def E():\n"
             "    return 1\n\n\n"
             "defs = dg.Definitions(assets=[A, B, D, E])",

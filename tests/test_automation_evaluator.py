@@ -500,7 +500,7 @@ def test_a_condition_that_raises_fails_only_its_own_asset():
     def A():
         return 1
 
-    broken = AC.any_deps_match(AC.newly_updated()).allow(dg.AssetSelection.assets("Aa"))
+    broken = AC.asset_matches("Aa", AC.newly_updated())
 
     @dg.asset(deps=[A], automation_condition=broken)
     def bad():

@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Set
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from croniter import croniter
 
 from sheer.errors import DefinitionError
-from sheer.keys import AssetKey
+from sheer.keys import AssetKey, CoercibleToAssetKey, coerce_key
 
 if TYPE_CHECKING:
-    from sheer.automation.evaluator import TickContext
-    from sheer.selection import AssetSelection
+    from sheer.automation.context import TickContext
 
 
 # An explanation has one NodeResult per node and per dependency (a whole tick's trees
@@ -65,8 +65,22 @@ class EvalNode(NamedTuple):
 
 
 def _compile(cond: AutomationCondition, path: str) -> EvalNode:
-    children = tuple(_compile(c, f"{path}.{i}") for i, c in enumerate(cond.children))
-    return EvalNode(cond, str(cond), path, children)
+    """The tree of `EvalNode`s under `cond`, built bottom-up without recursion."""
+    todo: list[tuple[AutomationCondition, str, bool]] = [(cond, path, False)]
+    done: list[EvalNode] = []
+    while todo:
+        c, at, children_done = todo.pop()
+        if children_done:
+            count = len(c.children)
+            kids = tuple(done[len(done) - count :]) if count else ()
+            del done[len(done) - count :]
+            done.append(EvalNode(c, str(c), at, kids))
+        else:
+            todo.append((c, at, True))
+            todo.extend(
+                (child, f"{at}.{i}", False) for i, child in reversed(list(enumerate(c.children)))
+            )
+    return done[0]
 
 
 class AutomationCondition(ABC):
@@ -82,8 +96,6 @@ class AutomationCondition(ABC):
     # subclasses are dataclasses; this slot is not one of their fields).
     __slots__ = ("_compiled",)
     label: str | None
-    # True for the dependency operators: their operand's targets are the dependencies.
-    over_dependencies = False
 
     # Evaluation ------------------------------------------------------------------
     @abstractmethod
@@ -95,6 +107,11 @@ class AutomationCondition(ABC):
         candidate (no short-circuit), so state inside stays current. `candidates` is
         shared with siblings: never modify it, return a new set.
         """
+
+    def child_targets(self, ctx: TickContext, pair: int) -> list[int] | None:
+        """For explanations: the candidates the only child was evaluated on for `pair`
+        (one per dependency, say), or None when every child was evaluated on `pair`."""
+        return None
 
     def compiled(self) -> tuple[EvalNode, str]:
         """This condition as the root of a tree: its compiled nodes and its `unique_id`."""
@@ -109,9 +126,18 @@ class AutomationCondition(ABC):
     def children(self) -> tuple[AutomationCondition, ...]:
         return ()
 
+    def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
+        """A copy with these children (for nodes that have children)."""
+        raise TypeError(f"{type(self).__name__} has no sub-conditions to replace")
+
     @abstractmethod
     def describe(self) -> str:
         """The node's own text when it has no label."""
+
+    @property
+    def name(self) -> str:
+        """Dagster's name for the node: an operator's kind ("AND"), an operand's text."""
+        return self.describe()
 
     def get_label(self) -> str | None:
         return self.label
@@ -128,8 +154,16 @@ class AutomationCondition(ABC):
         return replace(self, label=label)  # type: ignore[type-var]
 
     def resolve_through_virtual(self) -> AutomationCondition:
-        """Dependency operators inside look through virtual parents to non-virtual ancestors."""
-        resolved = self._map_deps(lambda d: replace(d, through_virtual=True))
+        """Dependency operators inside look through virtual parents to non-virtual
+        ancestors: every one, at any depth (also inside another dependency operator's
+        condition and inside `asset_matches`)."""
+
+        def post(c: AutomationCondition) -> AutomationCondition:
+            if isinstance(c, DepsCondition) and not c.through_virtual:
+                return replace(c, through_virtual=True)
+            return c
+
+        resolved = rewrite(self, post=post)
         suffix = " (through virtual)"
         if (
             resolved.label
@@ -139,26 +173,29 @@ class AutomationCondition(ABC):
             resolved = resolved.with_label(f"{resolved.label}{suffix}")
         return resolved
 
-    def _map_deps(self, fn: Any) -> AutomationCondition:
-        return self
-
     def replace(
         self, old: AutomationCondition | str, new: AutomationCondition
     ) -> AutomationCondition:
-        """Replace every sub-condition equal to `old` (or labelled `old`) with `new`."""
-        if old == self or (isinstance(old, str) and old == self.label):
-            return new
-        return self._replace_children(old, new)
+        """Replace every sub-condition equal to `old`, or whose label or name is `old`,
+        with `new` (the root included; a replaced node's own sub-conditions are not
+        searched)."""
+        if isinstance(old, str):
 
-    def _replace_children(self, old: Any, new: AutomationCondition) -> AutomationCondition:
-        return self
+            def matches(c: AutomationCondition) -> bool:
+                return old == c.label or old == c.name
+        else:
+
+            def matches(c: AutomationCondition) -> bool:
+                return c == old
+
+        return rewrite(self, pre=lambda c: new if matches(c) else None)
 
     # Operators -------------------------------------------------------------------
     def __and__(self, other: AutomationCondition) -> AutomationCondition:
-        return AndCondition(operands=(*_flat(self, AndCondition), *_flat(other, AndCondition)))
+        return AndCondition(operands=(*flat(self, AndCondition), *flat(other, AndCondition)))
 
     def __or__(self, other: AutomationCondition) -> AutomationCondition:
-        return OrCondition(operands=(*_flat(self, OrCondition), *_flat(other, OrCondition)))
+        return OrCondition(operands=(*flat(self, OrCondition), *flat(other, OrCondition)))
 
     def __invert__(self) -> AutomationCondition:
         return NotCondition(operand=self)
@@ -185,51 +222,51 @@ class AutomationCondition(ABC):
     @staticmethod
     def missing() -> AutomationCondition:
         """Never materialized (for a virtual asset: none of its non-virtual ancestors is)."""
-        return Operand(kind="missing")
+        return Operand(kind=OperandKind.MISSING)
 
     @staticmethod
     def newly_updated() -> AutomationCondition:
         """Materialized (or, if external, observed) since the previous tick."""
-        return Operand(kind="newly_updated")
+        return Operand(kind=OperandKind.NEWLY_UPDATED)
 
     @staticmethod
     def in_progress() -> AutomationCondition:
         """Part of a run that has not finished."""
-        return Operand(kind="in_progress")
+        return Operand(kind=OperandKind.IN_PROGRESS)
 
     @staticmethod
     def run_in_progress() -> AutomationCondition:
-        return Operand(kind="in_progress", label="run_in_progress")
+        return Operand(kind=OperandKind.IN_PROGRESS, label="run_in_progress")
 
     @staticmethod
     def execution_failed() -> AutomationCondition:
         """The latest run that targeted it failed before materializing it."""
-        return Operand(kind="execution_failed")
+        return Operand(kind=OperandKind.EXECUTION_FAILED)
 
     @staticmethod
     def newly_requested() -> AutomationCondition:
         """Requested on the previous tick."""
-        return Operand(kind="newly_requested")
+        return Operand(kind=OperandKind.NEWLY_REQUESTED)
 
     @staticmethod
     def will_be_requested() -> AutomationCondition:
         """Requested on this tick (known for assets evaluated before, i.e. upstream)."""
-        return Operand(kind="will_be_requested")
+        return Operand(kind=OperandKind.WILL_BE_REQUESTED)
 
     @staticmethod
     def code_version_changed() -> AutomationCondition:
         """Its code version differs from the previous tick's."""
-        return Operand(kind="code_version_changed")
+        return Operand(kind=OperandKind.CODE_VERSION_CHANGED)
 
     @staticmethod
     def initial_evaluation() -> AutomationCondition:
         """The first evaluation of this condition (or of a changed one) for the asset."""
-        return Operand(kind="initial_evaluation")
+        return Operand(kind=OperandKind.INITIAL_EVALUATION)
 
     @staticmethod
     def in_latest_time_window(lookback_delta: Any = None) -> AutomationCondition:
         """True for unpartitioned assets (partitions come later)."""
-        return Operand(kind="in_latest_time_window")
+        return Operand(kind=OperandKind.IN_LATEST_TIME_WINDOW)
 
     @staticmethod
     def cron_tick_passed(cron_schedule: str, cron_timezone: str = "UTC") -> AutomationCondition:
@@ -243,7 +280,53 @@ class AutomationCondition(ABC):
     @staticmethod
     def executed_with_root_target() -> AutomationCondition:
         """The run that last updated it also targeted the asset being evaluated."""
-        return Operand(kind="executed_with_root_target")
+        return Operand(kind=OperandKind.EXECUTED_WITH_ROOT_TARGET)
+
+    @staticmethod
+    def data_version_changed() -> AutomationCondition:
+        """Its data version differs from the previous tick's (never on its first
+        evaluation). A virtual asset's version is computed from its definition and what
+        is behind it, so a view's changes when an ancestor's does."""
+        return Operand(kind=OperandKind.DATA_VERSION_CHANGED)
+
+    @staticmethod
+    def executed_with_tags(
+        *, tag_keys: Set[str] | None = None, tag_values: Mapping[str, str] | None = None
+    ) -> AutomationCondition:
+        """The run of its latest materialization carries every key of `tag_keys` and
+        every value of `tag_values`.
+
+        Example:
+            >>> str(AutomationCondition.executed_with_tags(tag_keys={"nightly"}))
+            'executed_with_tags(tag_keys={nightly})'
+        """
+        return ExecutedWithTags(tags=RunTags.of(tag_keys, tag_values))
+
+    @staticmethod
+    def any_new_update_has_run_tags(
+        *, tag_keys: Set[str] | None = None, tag_values: Mapping[str, str] | None = None
+    ) -> AutomationCondition:
+        """Materialized since the previous tick by at least one run with the tags."""
+        return NewUpdatesHaveRunTags(match=UpdatesMatch.ANY, tags=RunTags.of(tag_keys, tag_values))
+
+    @staticmethod
+    def all_new_updates_have_run_tags(
+        *, tag_keys: Set[str] | None = None, tag_values: Mapping[str, str] | None = None
+    ) -> AutomationCondition:
+        """Materialized since the previous tick, only by runs with the tags."""
+        return NewUpdatesHaveRunTags(match=UpdatesMatch.ALL, tags=RunTags.of(tag_keys, tag_values))
+
+    @staticmethod
+    def asset_matches(
+        key: CoercibleToAssetKey, condition: AutomationCondition
+    ) -> AutomationCondition:
+        """True when `condition` holds for the asset `key` (rather than for the target).
+
+        Example:
+            >>> str(AutomationCondition.asset_matches("raw/orders", AutomationCondition.missing()))
+            'asset_matches(raw/orders, missing)'
+        """
+        return AssetMatches(key=coerce_key(key), operand=condition)
 
     @staticmethod
     def newly_missing() -> AutomationCondition:
@@ -253,12 +336,12 @@ class AutomationCondition(ABC):
     @staticmethod
     def any_deps_match(condition: AutomationCondition) -> DepsCondition:
         """True if the condition holds for at least one dependency."""
-        return DepsCondition(operand=condition, mode="any")
+        return DepsCondition(operand=condition, mode=DepsMode.ANY)
 
     @staticmethod
     def all_deps_match(condition: AutomationCondition) -> DepsCondition:
         """True if the condition holds for every dependency."""
-        return DepsCondition(operand=condition, mode="all")
+        return DepsCondition(operand=condition, mode=DepsMode.ALL)
 
     # Builders ----------------------------------------------------------------------
     @staticmethod
@@ -331,225 +414,47 @@ class AutomationCondition(ABC):
         ).with_label("on_missing")
 
 
-@dataclass(frozen=True, slots=True)
-class Operand(AutomationCondition):
-    """A fact about the target read from the tick context (`kind` names which)."""
+# The node classes subclass AutomationCondition, so they are defined after it; the
+# builders above use them only when called.
+from sheer.automation.operands import (  # noqa: E402
+    CronTickPassed,
+    ExecutedWithTags,
+    NewUpdatesHaveRunTags,
+    Operand,
+    OperandKind,
+    RunTags,
+    UpdatesMatch,
+)
+from sheer.automation.operators import (  # noqa: E402
+    AndCondition,
+    AssetMatches,
+    DepsCondition,
+    DepsMode,
+    NewlyTrueCondition,
+    NotCondition,
+    OrCondition,
+    SinceCondition,
+    flat,
+    rewrite,
+)
 
-    kind: str
-    label: str | None = None
-
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        return ctx.operand(self.kind, candidates)
-
-    def describe(self) -> str:
-        return self.kind
-
-
-@dataclass(frozen=True, slots=True)
-class CronTickPassed(AutomationCondition):
-    cron_schedule: str
-    cron_timezone: str = "UTC"
-    label: str | None = None
-
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        passed = ctx.cron_tick_passed(self.cron_schedule, self.cron_timezone)
-        return set(candidates) if passed else set()
-
-    def describe(self) -> str:
-        return f"cron_tick_passed({self.cron_schedule}, {self.cron_timezone})"
-
-
-class _Parent(AutomationCondition):
-    """Shared behaviour of nodes with sub-conditions."""
-
-    __slots__ = ()
-
-    def _map_deps(self, fn: Any) -> AutomationCondition:
-        return self._rebuild(tuple(c._map_deps(fn) for c in self.children))
-
-    def _replace_children(self, old: Any, new: AutomationCondition) -> AutomationCondition:
-        return self._rebuild(tuple(c.replace(old, new) for c in self.children))
-
-    @abstractmethod
-    def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition: ...
-
-
-@dataclass(frozen=True, slots=True)
-class AndCondition(_Parent):
-    operands: tuple[AutomationCondition, ...]
-    label: str | None = None
-
-    @property
-    def children(self) -> tuple[AutomationCondition, ...]:
-        return self.operands
-
-    def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
-        return replace(self, operands=children)
-
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        true = set(candidates)
-        for child in node.children:
-            true &= ctx.evaluate(child, candidates)
-        return true
-
-    def describe(self) -> str:
-        return " & ".join(_paren(o) for o in self.operands)
-
-
-@dataclass(frozen=True, slots=True)
-class OrCondition(_Parent):
-    operands: tuple[AutomationCondition, ...]
-    label: str | None = None
-
-    @property
-    def children(self) -> tuple[AutomationCondition, ...]:
-        return self.operands
-
-    def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
-        return replace(self, operands=children)
-
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        true: set[int] = set()
-        for child in node.children:
-            true |= ctx.evaluate(child, candidates)
-        return true
-
-    def describe(self) -> str:
-        return " | ".join(_paren(o) for o in self.operands)
-
-
-@dataclass(frozen=True, slots=True)
-class NotCondition(_Parent):
-    operand: AutomationCondition
-    label: str | None = None
-
-    @property
-    def children(self) -> tuple[AutomationCondition, ...]:
-        return (self.operand,)
-
-    def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
-        return replace(self, operand=children[0])
-
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        return set(candidates) - ctx.evaluate(node.children[0], candidates)
-
-    def describe(self) -> str:
-        return f"~{_paren(self.operand)}"
-
-
-@dataclass(frozen=True, slots=True)
-class SinceCondition(_Parent):
-    """True from a tick where `trigger` is true until a tick where `reset` is true; a reset
-    on the same tick as a trigger wins."""
-
-    trigger: AutomationCondition
-    reset: AutomationCondition
-    label: str | None = None
-
-    @property
-    def children(self) -> tuple[AutomationCondition, ...]:
-        return (self.trigger, self.reset)
-
-    def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
-        return replace(self, trigger=children[0], reset=children[1])
-
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        trigger = ctx.evaluate(node.children[0], candidates)
-        reset = ctx.evaluate(node.children[1], candidates)
-        true = (ctx.previous_state(node.path, candidates) | trigger) - reset
-        ctx.set_state(node.path, true)
-        return true
-
-    def describe(self) -> str:
-        return f"({self.trigger}) since ({self.reset})"
-
-
-@dataclass(frozen=True, slots=True)
-class NewlyTrueCondition(_Parent):
-    operand: AutomationCondition
-    label: str | None = None
-
-    @property
-    def children(self) -> tuple[AutomationCondition, ...]:
-        return (self.operand,)
-
-    def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
-        return replace(self, operand=children[0])
-
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        now = ctx.evaluate(node.children[0], candidates)
-        true = now - ctx.previous_state(node.path, candidates)
-        ctx.set_state(node.path, now)  # the state is the operand's value, not this node's
-        return true
-
-    def describe(self) -> str:
-        return f"({self.operand}).newly_true()"
-
-
-@dataclass(frozen=True, slots=True)
-class DepsCondition(_Parent):
-    """`any_deps_match` / `all_deps_match`: the operand evaluated for each dependency.
-
-    By default the dependencies are the direct parents, virtual ones included. With
-    `through_virtual`, each virtual parent is replaced by its nearest non-virtual
-    ancestors (`AssetGraph.non_virtual_ancestors`).
-    """
-
-    over_dependencies = True
-    operand: AutomationCondition
-    mode: str  # "any" or "all"
-    through_virtual: bool = False
-    allow_selection: AssetSelection | None = None
-    ignore_selection: AssetSelection | None = None
-    label: str | None = None
-
-    @property
-    def children(self) -> tuple[AutomationCondition, ...]:
-        return (self.operand,)
-
-    def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
-        return replace(self, operand=children[0])
-
-    def _map_deps(self, fn: Any) -> AutomationCondition:
-        inner = replace(self, operand=self.operand._map_deps(fn))
-        return fn(inner)
-
-    def allow(self, selection: AssetSelection) -> DepsCondition:
-        """Only consider dependencies in `selection`; allowing twice allows either, as in
-        Dagster."""
-        prior = self.allow_selection
-        return replace(self, allow_selection=selection if prior is None else prior | selection)
-
-    def ignore(self, selection: AssetSelection) -> DepsCondition:
-        """Do not consider dependencies in `selection`."""
-        prior = self.ignore_selection
-        return replace(self, ignore_selection=selection if prior is None else prior | selection)
-
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        groups, dep_candidates = ctx.expand_to_dependencies(candidates, self)
-        dep_true = ctx.evaluate(node.children[0], dep_candidates)
-        if self.mode == "any":
-            return {pair for pair, deps in groups if not dep_true.isdisjoint(deps)}
-        return {pair for pair, deps in groups if dep_true.issuperset(deps)}
-
-    def describe(self) -> str:
-        text = f"{self.mode}_deps_match({self.operand})"
-        if self.allow_selection is not None:
-            text += f".allow({self.allow_selection})"
-        if self.ignore_selection is not None:
-            text += f".ignore({self.ignore_selection})"
-        return text
-
-    def __str__(self) -> str:
-        base = self.label or self.describe()
-        return f"{base} (through virtual)" if self.through_virtual else base
-
-
-def _flat(c: AutomationCondition, kind: type) -> tuple[AutomationCondition, ...]:
-    """The operands of an unlabelled `kind` (so `a & b & c` is one node), else `c` itself."""
-    return c.operands if isinstance(c, kind) and c.label is None else (c,)  # type: ignore[attr-defined]
-
-
-def _paren(c: AutomationCondition) -> str:
-    text = str(c)
-    return f"({text})" if isinstance(c, (AndCondition, OrCondition)) and c.label is None else text
+__all__ = [
+    "AndCondition",
+    "AssetMatches",
+    "AutomationCondition",
+    "CronTickPassed",
+    "DepsCondition",
+    "DepsMode",
+    "EvalNode",
+    "ExecutedWithTags",
+    "NewUpdatesHaveRunTags",
+    "NewlyTrueCondition",
+    "NodeResult",
+    "NotCondition",
+    "Operand",
+    "OperandKind",
+    "OrCondition",
+    "RunTags",
+    "SinceCondition",
+    "UpdatesMatch",
+]

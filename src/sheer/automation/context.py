@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -23,15 +24,19 @@ from croniter import croniter
 
 from sheer.automation.conditions import NodeResult
 from sheer.automation.index import index_graph
+from sheer.automation.operands import OperandKind
+from sheer.errors import UnknownAssetError
 from sheer.events import RunRecord, RunStatus
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
+from sheer.selection import AssetSelection, KeysSelection
 from sheer.storage.automation import AutomationStorage
+from sheer.versioning import VersionView, stored_version
 
 if TYPE_CHECKING:
     from sheer.automation.conditions import DepsCondition, EvalNode
     from sheer.automation.cursor import AutomationCursor
-    from sheer.selection import AssetSelection
+    from sheer.automation.operands import RunTags
 
 _RECENT_RUNS = 1000  # how far back execution_failed() looks for an asset's latest run
 _UNFINISHED = (RunStatus.QUEUED, RunStatus.STARTED)
@@ -68,17 +73,23 @@ class TickContext:
         self._roots: dict[int, EvalNode] = {}  # root index -> the tree it was evaluated with
         self._changed: set[int] = set()  # roots with no usable previous state
         self._previous_true: dict[str, set[int]] | None = None  # node path -> candidates
-        self._facts: dict[str, set[int]] = {}
-        self._fact_builders: dict[str, Callable[[], set[int]]] = {
-            "missing": self._missing,
-            "newly_updated": self._newly_updated,
-            "in_progress": self._in_progress,
-            "execution_failed": self._execution_failed,
-            "newly_requested": self._newly_requested,
-            "code_version_changed": self._code_version_changed,
+        self._facts: dict[OperandKind, set[int]] = {}
+        self._fact_builders: dict[OperandKind, Callable[[], set[int]]] = {
+            OperandKind.MISSING: self._missing,
+            OperandKind.NEWLY_UPDATED: self._newly_updated,
+            OperandKind.IN_PROGRESS: self._in_progress,
+            OperandKind.EXECUTION_FAILED: self._execution_failed,
+            OperandKind.NEWLY_REQUESTED: self._newly_requested,
+            OperandKind.CODE_VERSION_CHANGED: self._code_version_changed,
         }
         self._runs: list[RunRecord] | None = None
+        self._runs_by_id: dict[str, RunRecord | None] = {}
         self._run_members: dict[str, frozenset[int]] = {}
+        # What data_version_changed() read: each target's current data version, kept in
+        # the next cursor, and the versions the previous tick kept.
+        self.data_versions: dict[int, str | None] = {}
+        self._versions: VersionView | None = None
+        self._new_update_runs: dict[int, frozenset[str | None]] | None = None
         self._deps: dict[tuple[int, bool, int, int], tuple[int, ...]] = {}
         self._expansions: dict[tuple[int, bool, int, int], tuple[Any, Any, Any]] = {}
         self._selections: dict[int, frozenset[int]] = {}
@@ -132,10 +143,12 @@ class TickContext:
         def walk(node: EvalNode, pair: int) -> NodeResult:
             cond = node.cond
             note = None
-            if cond.over_dependencies:
+            retargeted = cond.child_targets(self, pair)
+            if retargeted is not None:
                 child = node.children[0]
-                children = tuple([walk(child, dep) for dep in self._dependency_pairs(pair, cond)])
-                note = "through virtual assets" if cond.through_virtual else None
+                children = tuple([walk(child, other) for other in retargeted])
+                if getattr(cond, "through_virtual", False):
+                    note = "through virtual assets"
             else:
                 children = tuple([walk(c, pair) for c in node.children])
             return NodeResult(
@@ -162,17 +175,19 @@ class TickContext:
         return {r: f"{total & 0xFFFFFFFFFFFFFFFF:016x}" for r, total in sums.items()}
 
     # Operands ----------------------------------------------------------------------
-    def operand(self, kind: str, candidates: set[int]) -> set[int]:
+    def operand(self, kind: OperandKind, candidates: set[int]) -> set[int]:
         """The candidates for which the operand `kind` holds."""
         n = self.n
-        if kind == "in_latest_time_window":  # unpartitioned assets are always in it
+        if kind is OperandKind.IN_LATEST_TIME_WINDOW:  # unpartitioned assets are always in it
             return set(candidates)
-        if kind == "initial_evaluation":
+        if kind is OperandKind.INITIAL_EVALUATION:
             changed = self._changed
             return {p for p in candidates if p // n in changed}
-        if kind == "executed_with_root_target":
+        if kind is OperandKind.EXECUTED_WITH_ROOT_TARGET:
             return {p for p in candidates if self._executed_with_root(p)}
-        if kind == "will_be_requested":  # grows during the tick: never cached
+        if kind is OperandKind.DATA_VERSION_CHANGED:
+            return self._data_version_changed(candidates)
+        if kind is OperandKind.WILL_BE_REQUESTED:  # grows during the tick: never cached
             targets = self.requested_indices
         else:
             targets = self._facts.get(kind)  # type: ignore[assignment]
@@ -255,6 +270,15 @@ class TickContext:
             if k in index and versions[index[k]] != v
         }
 
+    def _run(self, run_id: str) -> RunRecord | None:
+        """A run by id, from the tick's one read of the runs."""
+        runs = self._runs_by_id
+        if not runs:
+            runs.update((run.run_id, run) for run in self._all_runs())
+        if run_id not in runs:  # a run newer than this tick's read of the runs
+            runs[run_id] = self.instance.get_run(run_id)
+        return runs[run_id]
+
     def _executed_with_root(self, pair: int) -> bool:
         r, t = divmod(pair, self.n)
         run_id = self._latest.get(t, (0, 0, None))[2]
@@ -262,15 +286,98 @@ class TickContext:
             return False
         members = self._run_members.get(run_id)
         if members is None:
-            if not self._run_members:
-                for run in self._all_runs():
-                    self._run_members[run.run_id] = frozenset(self._indices(run.asset_selection))
-            members = self._run_members.get(run_id)
-            if members is None:  # a run newer than this tick's read of the runs
-                run = self.instance.get_run(run_id)
-                members = frozenset(self._indices(run.asset_selection if run else ()))
-                self._run_members[run_id] = members
+            run = self._run(run_id)
+            members = frozenset(self._indices(run.asset_selection if run else ()))
+            self._run_members[run_id] = members
         return r in members
+
+    def executed_with_tags(self, tags: RunTags, candidates: set[int]) -> set[int]:
+        """The candidates whose target's latest materialization was made by a run with
+        `tags` (a report outside any run has no tags)."""
+        n, latest = self.n, self._latest
+        matches: dict[str, bool] = {}
+        out = set()
+        for pair in candidates:
+            run_id = latest.get(pair % n, (0, 0, None))[2]
+            if run_id is None:
+                continue
+            found = matches.get(run_id)
+            if found is None:
+                run = self._run(run_id)
+                found = matches[run_id] = run is not None and tags.match(run.tags)
+            if found:
+                out.add(pair)
+        return out
+
+    def new_updates_have_run_tags(
+        self, tags: RunTags, every: bool, candidates: set[int]
+    ) -> set[int]:
+        """The candidates whose target was materialized since the previous tick by a run
+        with `tags`: by at least one such run, or (`every`) only by such runs."""
+        if self.previous is None:
+            return set()
+        if self._new_update_runs is None:
+            self._new_update_runs = self._load_new_update_runs()
+        n, updates = self.n, self._new_update_runs
+        matches: dict[str | None, bool] = {None: False}  # a report outside any run
+        out = set()
+        for pair in candidates:
+            run_ids = updates.get(pair % n)
+            if not run_ids:
+                continue
+            for run_id in run_ids:
+                if run_id not in matches:
+                    run = self._run(run_id)  # type: ignore[arg-type]
+                    matches[run_id] = run is not None and tags.match(run.tags)
+            hits = [matches[run_id] for run_id in run_ids]
+            if all(hits) if every else any(hits):
+                out.add(pair)
+        return out
+
+    def _load_new_update_runs(self) -> dict[int, frozenset[str | None]]:
+        assert self.previous is not None
+        by_name, out = self.ix.by_name, {}
+        runs = AutomationStorage(self.instance.storage).get_materialization_runs(
+            after_id=self.previous.last_event_id, up_to_id=self.max_event_id
+        )
+        for name, run_ids in runs.items():
+            i = by_name.get(name)
+            if i is not None:
+                out[i] = frozenset(run_ids)
+        return out
+
+    def _data_version_changed(self, candidates: set[int]) -> set[int]:
+        """The candidates whose target's data version differs from the one the previous
+        tick kept; every target's version is kept for the next tick."""
+        n = self.n
+        targets = {p % n for p in candidates}
+        known = self.data_versions
+        todo = [t for t in targets if t not in known]
+        if todo:
+            versions = self._version_view(todo)
+            keys = self.ix.keys
+            for t in todo:
+                known[t] = versions.version(keys[t])
+        if self.previous is None:
+            return set()
+        before, keys = self.previous.data_versions, self.ix.keys
+        changed = {t for t in targets if keys[t] in before and before[keys[t]] != known[t]}
+        return {p for p in candidates if p % n in changed}
+
+    def _version_view(self, targets: list[int]) -> VersionView:
+        """Current versions (stored, or computed for virtual assets) of `targets`, the
+        latest records of what they need read in one query."""
+        ix, keys = self.ix, self.ix.keys
+        needed = {keys[a] for t in targets if t in ix.virtual for a in ix.ancestors[t]}
+        needed.update(keys[t] for t in targets if t not in ix.virtual)
+        records = self.instance.get_latest_records(needed)
+        external = ix.external
+        stored = {
+            k: stored_version(r.materialization, r.observation, ix.index[k] in external)
+            for k, r in records.items()
+        }
+        self._versions = VersionView(self.graph, stored.get)
+        return self._versions
 
     def cron_tick_passed(self, schedule: str, tz: str) -> bool:
         """A tick of `schedule` passed since the previous evaluation (never on the first)."""
@@ -315,7 +422,14 @@ class TickContext:
         self._expansions[memo_key] = (candidates, groups, everything)
         return groups, everything
 
-    def _dependency_pairs(self, pair: int, cond: DepsCondition) -> list[int]:
+    def retarget(self, pair: int, key: AssetKey) -> int:
+        """The candidate for the asset `key` in place of `pair`'s target."""
+        t = self.ix.index.get(key)
+        if t is None:
+            raise self.graph.unknown_key_error(key)
+        return (pair // self.n) * self.n + t
+
+    def dependency_pairs(self, pair: int, cond: DepsCondition) -> list[int]:
         r, t = divmod(pair, self.n)
         return [r * self.n + d for d in self._dependencies(t, cond)]
 
@@ -339,7 +453,13 @@ class TickContext:
         # Keyed by identity: the selections live in the conditions, which outlive the tick.
         cached = self._selections.get(id(selection))
         if cached is None:
-            cached = frozenset(self._indices(selection.resolve(self.graph)))
+            try:
+                keys = selection.resolve(self.graph)
+            except UnknownAssetError:
+                # Dagster's dependency operators let a selection name assets that are not
+                # defined (an asset removed, another code location): they select nothing.
+                keys = without_unknown_keys(selection, self.graph).resolve(self.graph)
+            cached = frozenset(self._indices(keys))
             self._selections[id(selection)] = cached
         return cached
 
@@ -374,3 +494,28 @@ class TickContext:
         for pair in true:
             r, t = divmod(pair, n)
             state.setdefault(names[r], {})[f"{path}@{names[t]}"] = True
+
+
+def without_unknown_keys(selection: AssetSelection, graph: AssetGraph) -> AssetSelection:
+    """`selection` with the keys that `graph` does not define left out of its key lists.
+
+    Iterative over the selection's tree (a selection or'ed together key by key is as
+    deep as it has keys)."""
+    todo: list[tuple[AssetSelection, bool]] = [(selection, False)]
+    done: list[AssetSelection] = []
+    while todo:
+        sel, children_done = todo.pop()
+        subs = [f.name for f in fields(sel) if isinstance(getattr(sel, f.name), AssetSelection)]
+        if children_done:
+            rebuilt = {name: done.pop() for name in reversed(subs)}
+            done.append(replace(sel, **rebuilt))  # type: ignore[type-var]
+        elif isinstance(sel, KeysSelection):
+            done.append(
+                replace(sel, selected_keys=tuple(k for k in sel.selected_keys if k in graph))
+            )
+        elif subs:
+            todo.append((sel, True))
+            todo.extend((getattr(sel, name), False) for name in reversed(subs))
+        else:
+            done.append(sel)
+    return done[0]

@@ -2,7 +2,8 @@
 
 A plain record, stored as JSON (never pickled): the newest event id seen, the keys
 requested, code versions, the condition ids (a changed condition starts from
-scratch) and the state of `since` / `newly_true` nodes, per evaluated asset.
+scratch), the state of `since` / `newly_true` nodes, per evaluated asset, and the
+data versions `data_version_changed()` compares against.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class AutomationCursor:
     condition_ids: Mapping[AssetKey, str] = field(default_factory=dict)
     # asset -> {"<node path>@<target>": True} for the since / newly_true nodes that were true
     state: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
+    # the data version of each target data_version_changed() looked at
+    data_versions: Mapping[AssetKey, str | None] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -43,6 +46,7 @@ class AutomationCursor:
                 "code_versions": {k.to_user_string(): v for k, v in self.code_versions.items()},
                 "condition_ids": {k.to_user_string(): v for k, v in self.condition_ids.items()},
                 "state": self.state,
+                "data_versions": {k.to_user_string(): v for k, v in self.data_versions.items()},
             },
             separators=(",", ":"),
         )
@@ -60,4 +64,6 @@ class AutomationCursor:
             code_versions={coerce_key(k): v for k, v in raw["code_versions"].items()},
             condition_ids={coerce_key(k): v for k, v in raw["condition_ids"].items()},
             state=raw["state"],
+            # cursors stored before data_version_changed() have none
+            data_versions={coerce_key(k): v for k, v in raw.get("data_versions", {}).items()},
         )

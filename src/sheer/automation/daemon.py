@@ -34,7 +34,7 @@ from sheer.events import RunStatus
 from sheer.graph import AssetGraph
 from sheer.instance import Instance
 from sheer.keys import AssetKey
-from sheer.storage.automation import AutomationStorage
+from sheer.storage.automation import AutomationStorage, TickStatus
 
 CURSOR_KEY = "automation/cursor"
 FINGERPRINTS_KEY = "automation/fingerprints"
@@ -133,7 +133,10 @@ class AutomationDaemon:
             except Exception as exc:  # recorded on the tick; the loop goes on
                 error = f"Launching a run for {len(requested)} assets failed: {exc}"
         evaluations, fingerprints = self._evaluations_to_record(result)
-        status = "FAILURE" if error else ("SUCCESS" if requested else "SKIPPED")
+        if error:
+            status = TickStatus.FAILURE
+        else:
+            status = TickStatus.SUCCESS if requested else TickStatus.SKIPPED
         errors = [e["error"] for e in evaluations if e.get("error")]
         tick_id = self.store.add_tick(
             timestamp=result.evaluation_time,

@@ -181,6 +181,7 @@ def evaluate_automation_conditions(
         code_versions={ix.keys[i]: ix.code_versions[i] for i in targets},
         condition_ids={ix.keys[i]: ix.conditions[i].compiled()[1] for i in targets},
         state=ctx.state,
+        data_versions={ix.keys[i]: v for i, v in ctx.data_versions.items()},
     )
     return AutomationTickResult(evaluations, new_cursor, now, explainer)
 

@@ -9,15 +9,30 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from sheer.events import from_json, to_json
+from sheer.events import EventType, from_json, to_json
 from sheer.keys import AssetKey
-from sheer.storage.schema import asset_latest, automation_evaluations, automation_ticks, leases
+from sheer.storage.schema import (
+    asset_latest,
+    automation_evaluations,
+    automation_ticks,
+    event_logs,
+    leases,
+)
 from sheer.storage.sql import SqlStorage
+
+
+class TickStatus(StrEnum):
+    """How a tick ended; the value is what the `automation_ticks.status` column holds."""
+
+    SUCCESS = "SUCCESS"  # requested assets, and launched them
+    SKIPPED = "SKIPPED"  # requested nothing
+    FAILURE = "FAILURE"  # requested assets, and launching them failed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,7 +42,7 @@ class TickRecord:
     tick_id: int
     timestamp: float
     evaluation_id: int
-    status: str
+    status: TickStatus
     requested: tuple[AssetKey, ...]
     run_ids: tuple[str, ...]
     error: str | None
@@ -72,12 +87,34 @@ class AutomationStorage:
                 name: (mat or 0, obs or 0, run_id) for name, mat, obs, run_id in conn.execute(stmt)
             }
 
+    def get_materialization_runs(
+        self, *, after_id: int, up_to_id: int, partition: str | None = None
+    ) -> dict[str, set[str | None]]:
+        """For each asset materialized in the event ids (after_id, up_to_id]: the runs of
+        those materializations (None for a report outside any run), in one query."""
+        stmt = (
+            select(event_logs.c.asset_key, event_logs.c.run_id)
+            .where(event_logs.c.event_type == EventType.ASSET_MATERIALIZATION.value)
+            .where(event_logs.c.id > after_id, event_logs.c.id <= up_to_id)
+            .where(
+                event_logs.c.partition.is_(None)
+                if partition is None
+                else event_logs.c.partition == partition
+            )
+            .distinct()
+        )
+        out: dict[str, set[str | None]] = {}
+        with self.engine.connect() as conn:
+            for name, run_id in conn.execute(stmt):
+                out.setdefault(name, set()).add(run_id)
+        return out
+
     def add_tick(
         self,
         *,
         timestamp: float,
         evaluation_id: int,
-        status: str,
+        status: TickStatus,
         requested: Iterable[AssetKey],
         run_ids: Sequence[str],
         error: str | None,
@@ -90,7 +127,7 @@ class AutomationStorage:
                 insert(automation_ticks).values(
                     timestamp=timestamp,
                     evaluation_id=evaluation_id,
-                    status=status,
+                    status=status.value,
                     requested=to_json(sorted(k.to_user_string() for k in requested)),
                     run_ids=to_json(list(run_ids)),
                     error=error,
@@ -124,7 +161,7 @@ class AutomationStorage:
                 tick_id=r["id"],
                 timestamp=r["timestamp"],
                 evaluation_id=r["evaluation_id"],
-                status=r["status"],
+                status=TickStatus(r["status"]),
                 requested=tuple(AssetKey(k) for k in from_json(r["requested"]) or []),
                 run_ids=tuple(from_json(r["run_ids"]) or []),
                 error=r["error"],
