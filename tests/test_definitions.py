@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 import sheer as dg
+from sheer.definitions.definitions import LazyDefinitions
 from sheer.errors import DefinitionError, UnknownAssetError, UnresolvedInputError
 
 # The two snippets of the seed spec, verbatim.
@@ -210,8 +211,29 @@ def test_a_group_name_with_a_dash_is_an_error():
         dg.AssetSpec("x", group_name="my-group")
     source = info.value.file
     assert str(info.value) == (
-        f"Asset 'x' has group_name 'my-group' (defined at {source}): a group name is "
-        "letters, digits and '_'. Fix: rename the group, e.g. 'marts'."
+        f"Asset 'x' has group_name 'my-group' (defined at {source}): a group name is one or "
+        "more parts of letters, digits and '_', separated by '/'. Fix: rename the group, e.g. "
+        "'marts' or 'marketing/emails'."
+    )
+
+
+@pytest.mark.parametrize("name", ["marketing/emails", "a/b/c", "1a", "Ab_9"])
+def test_a_group_name_with_slashes_is_allowed_as_in_dagster(name):
+    assert dg.AssetSpec("x", group_name=name).group_name == name
+
+
+@pytest.mark.parametrize("name", ["a//b", "/a", "a/", "a.b", "a b"])
+def test_a_group_name_outside_dagsters_pattern_is_an_error(name):
+    with pytest.raises(DefinitionError, match="separated by '/'"):
+        dg.AssetSpec("x", group_name=name)
+
+
+def test_an_empty_group_name_is_an_error():
+    with pytest.raises(DefinitionError) as info:
+        dg.AssetSpec("x", group_name="")
+    assert str(info.value) == (
+        f"Asset 'x' has an empty group_name (defined at {info.value.file}). Fix: pass "
+        "group_name=None for the default group, or a name such as 'marts'."
     )
 
 
@@ -601,7 +623,7 @@ def test_multi_asset_without_specs_is_an_error():
         dg.multi_asset(specs=[])(empty)
     assert str(info.value) == (
         f"@multi_asset 'empty' (defined at {where}) has no specs. "
-        "Fix: pass specs=[AssetSpec('a'), AssetSpec('b'), ...]."
+        "Fix: pass specs=[AssetSpec('a'), AssetSpec('b'), ...] or outs={'a': AssetOut()}."
     )
 
 
@@ -692,13 +714,18 @@ def test_get_assets_def_of_an_unknown_key_suggests_close_names(upstream_asset):
     )
 
 
-def test_definitions_decorator_marks_a_factory():
+def test_definitions_decorator_returns_lazy_definitions_found_by_type():
+    calls = []
+
     @dg.definitions
     def defs():
+        calls.append(1)
         return dg.Definitions(assets=[my_virtual_spec])
 
-    assert defs.__sheer_definitions__ is True
+    assert isinstance(defs, LazyDefinitions)
+    assert calls == []  # nothing is built until a loader (or the user) calls it
     assert defs().assets == (my_virtual_spec,)
+    assert calls == [1]
 
 
 def test_an_unresolved_parameter_is_reported_when_the_graph_is_built():

@@ -217,7 +217,7 @@ def test_an_observation_is_not_a_materialization(instance):
     latest = instance.get_latest_records(["ext"])[K("ext")]
     assert latest.materialization is None
     assert latest.observation.data_version == dg.DataVersion("e1")
-    assert latest.observation.asset_observation.metadata == {"etag": "x"}
+    assert latest.observation.asset_observation.metadata == {"etag": dg.MetadataValue.text("x")}
     assert latest.observation.message == "Asset 'ext' observed (reported)."
 
 

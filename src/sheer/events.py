@@ -15,6 +15,13 @@ from enum import Enum, StrEnum
 from typing import Any
 
 from sheer.keys import AssetKey, coerce_key
+from sheer.metadata import (
+    MetadataValue,
+    TableSchema,
+    decode_metadata,
+    metadata_kinds,
+    normalize_metadata,
+)
 from sheer.versioning import DataVersion, Provenance
 
 DATA_VERSION_TAG = "dagster/data_version"
@@ -58,11 +65,14 @@ def _coerce_version(value: Any) -> DataVersion | None:
 
 @dataclass(frozen=True, slots=True)
 class _AssetEvent:
-    """What reported materializations and observations share."""
+    """What reported materializations and observations share.
+
+    Metadata is held as `MetadataValue`s, as Dagster holds it: `event.metadata["rows"].value`.
+    """
 
     asset_key: AssetKey
     description: str | None
-    metadata: Mapping[str, Any]
+    metadata: Mapping[str, MetadataValue]
     partition: str | None
     tags: Mapping[str, str]
     data_version: DataVersion | None
@@ -84,7 +94,7 @@ class _AssetEvent:
         s = object.__setattr__
         s(self, "asset_key", coerce_key(asset_key))
         s(self, "description", description)
-        s(self, "metadata", dict(metadata or {}))
+        s(self, "metadata", normalize_metadata(metadata))
         s(self, "partition", partition)
         s(self, "tags", tags)
         s(self, "data_version", version)
@@ -133,7 +143,13 @@ class EventRecord:
 
     @property
     def metadata(self) -> Mapping[str, Any]:
+        """The metadata as stored: plain JSON values (see `asset_materialization` for typed)."""
         return self.data.get("metadata", {})
+
+    @property
+    def typed_metadata(self) -> dict[str, MetadataValue]:
+        """The metadata as `MetadataValue`s, each of the kind it was recorded with."""
+        return decode_metadata(self.metadata, self.data.get("metadata_kinds"))
 
     @property
     def data_version(self) -> DataVersion | None:
@@ -160,7 +176,7 @@ class EventRecord:
         return AssetMaterialization(
             self.asset_key,
             description=self.data.get("description"),
-            metadata=self.metadata,
+            metadata=self.typed_metadata,
             partition=self.partition,
             tags=self.data.get("tags"),
             data_version=self.data.get("data_version"),
@@ -173,7 +189,7 @@ class EventRecord:
         return AssetObservation(
             self.asset_key,
             description=self.data.get("description"),
-            metadata=self.metadata,
+            metadata=self.typed_metadata,
             partition=self.partition,
             tags=self.data.get("tags"),
             data_version=self.data.get("data_version"),
@@ -215,6 +231,10 @@ def from_json(text: str | None) -> Any:
 
 
 def _json_default(value: Any) -> Any:
+    if isinstance(value, MetadataValue):
+        return value.to_json_value()
+    if isinstance(value, TableSchema):
+        return value.to_json()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     if isinstance(value, AssetKey):
@@ -236,7 +256,21 @@ def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(to_json(_finite(dict(metadata))))
 
 
+def metadata_event_data(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The `data` entries an asset event stores for its metadata: JSON values, and the
+    kinds JSON does not show (a URL, a table schema, ...) so they read back typed."""
+    data: dict[str, Any] = {"metadata": clean_metadata(metadata)}
+    kinds = metadata_kinds(metadata)
+    if kinds:
+        data["metadata_kinds"] = kinds
+    return data
+
+
 def _finite(value: Any) -> Any:
+    if isinstance(value, MetadataValue):
+        value = value.to_json_value()
+    elif isinstance(value, TableSchema):
+        value = value.to_json()
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, dict):

@@ -30,10 +30,10 @@ from sheer.events import (
     EventType,
     RunRecord,
     RunStatus,
-    clean_metadata,
+    metadata_event_data,
 )
 from sheer.keys import AssetKey, coerce_key
-from sheer.storage import LatestRecords, NewEvent, SqlStorage
+from sheer.storage import LatestRecords, NewEvent, SqlStorage, VersionRow
 
 _HOST = socket.gethostname()
 
@@ -171,6 +171,11 @@ class Instance:
             None if keys is None else [coerce_key(k) for k in keys]
         )
 
+    def get_latest_versions(self) -> list[VersionRow]:
+        """The latest versions of every unpartitioned entity, from the index alone, in one
+        query: the read behind a whole-graph staleness pass (see `SqlStorage`)."""
+        return self._storage.get_latest_versions()
+
     def get_event_records(
         self,
         event_type: EventType | None = None,
@@ -193,6 +198,11 @@ class Instance:
             limit=limit,
             ascending=ascending,
         )
+
+    def get_latest_materialization_event(self, asset_key: Any) -> EventRecord | None:
+        """Dagster's name for `get_latest_materialization`; read the typed event with
+        `.asset_materialization` (`.metadata["rows"].value`)."""
+        return self.get_latest_materialization(asset_key)
 
     def fetch_materializations(self, key: Any, limit: int = 10) -> list[EventRecord]:
         """The newest materializations of one asset, newest first."""
@@ -217,7 +227,7 @@ class Instance:
                 f"AssetObservation, not {type(asset_event).__name__}."
             )
         data: dict[str, Any] = {
-            "metadata": clean_metadata(asset_event.metadata),
+            **metadata_event_data(asset_event.metadata),
             "description": asset_event.description,
             "tags": dict(asset_event.tags),
             "data_version": asset_event.data_version.value if asset_event.data_version else None,
@@ -411,3 +421,7 @@ def _default_home() -> Path:
         if (candidate / "pyproject.toml").is_file():
             return candidate / ".sheer"
     return here / ".sheer"
+
+
+# Dagster's name for the same class, so `dg.DagsterInstance.ephemeral()` runs unchanged.
+DagsterInstance = Instance

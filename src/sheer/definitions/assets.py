@@ -14,7 +14,7 @@ from types import FunctionType
 from typing import Any
 
 from sheer.definitions.resources import is_resource_annotation
-from sheer.definitions.specs import AssetIn, AssetSpec
+from sheer.definitions.specs import DEFAULT_GROUP_NAME, AssetIn, AssetSpec
 from sheer.errors import DefinitionError
 from sheer.keys import AssetKey, coerce_keys
 
@@ -152,9 +152,13 @@ class AssetsDefinition:
         params: how the function's parameters map to inputs, resources and the context.
         can_subset: whether a run may compute only some of `specs`.
         selected_keys: the subset this definition is restricted to, or None for all.
-        io_manager_key: the IO manager used for every output.
+        io_manager_key: the IO manager used for every output (an `AssetOut` may name its own).
         required_resource_keys: resources the function reads through `context.resources`.
         source: 'file:line' of the function, for error messages.
+        output_names: asset key -> output name, for `@multi_asset(outs=...)`; otherwise an
+            output is named after its key ('result' for a single asset).
+        has_value_outputs: the outputs are values for the IO manager (`outs=`, `@asset`),
+            not specs whose function may store the data itself.
     """
 
     specs: tuple[AssetSpec, ...]
@@ -168,6 +172,8 @@ class AssetsDefinition:
     op_tags: Mapping[str, Any] | None = None
     source: str = ""
     is_observation: bool = False
+    output_names: Mapping[AssetKey, str] | None = None
+    has_value_outputs: bool = False
 
     @property
     def keys(self) -> frozenset[AssetKey]:
@@ -204,7 +210,19 @@ class AssetsDefinition:
     def code_version(self) -> str | None:
         return self.specs[0].code_version if len(self.specs) == 1 else None
 
+    @property
+    def group_names_by_key(self) -> Mapping[AssetKey, str]:
+        """The group of each asset of this definition ('default' when none was given)."""
+        return {s.key: s.group_name or DEFAULT_GROUP_NAME for s in self.specs}
+
+    @property
+    def asset_deps(self) -> Mapping[AssetKey, frozenset[AssetKey]]:
+        """The upstream keys of each asset of this definition, as declared."""
+        return {s.key: frozenset(s.dep_keys) for s in self.specs}
+
     def get_output_name_for_asset_key(self, key: AssetKey) -> str:
+        if self.output_names is not None and key in self.output_names:
+            return self.output_names[key]
         if len(self.specs) == 1 and self.specs[0].key == key:
             return "result"
         return key.to_python_identifier()
@@ -236,7 +254,20 @@ class AssetsDefinition:
         return replace(self, selected_keys=wanted & own)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Call the underlying function directly, as in a unit test."""
+        """Call the underlying function directly, as in a unit test.
+
+        A context from `build_asset_context()` is bound to this definition, and the
+        resources it holds are passed to the parameters that name them.
+        """
+        bind = getattr(args[0], "bind_to_assets_def", None) if args else None
+        if self.params.context is not None and callable(bind):
+            context = bind(self)
+            args = (context, *args[1:])
+            if len(args) == 1:
+                available = context.resource_values
+                for name in (*self.params.resources, *self.params.open):
+                    if name not in kwargs and name in available:
+                        kwargs[name] = available[name]
         return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, overload
 
 from sheer.definitions.assets import AssetsDefinition, analyse_params, function_location
-from sheer.definitions.specs import AssetIn, AssetSpec, coerce_deps, freeze_set
+from sheer.definitions.specs import AssetDep, AssetIn, AssetOut, AssetSpec, coerce_deps, freeze_set
 from sheer.errors import DefinitionError
-from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_prefix
+from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_keys, coerce_prefix
 
 
 @overload
@@ -90,6 +91,7 @@ def asset(
             required_resource_keys=freeze_set(required_resource_keys),
             op_tags=op_tags,
             source=where,
+            has_value_outputs=True,
         )
 
     if compute_fn is not None:
@@ -123,11 +125,13 @@ def _doc(fn: Callable[..., Any]) -> str | None:
 
 def multi_asset(
     *,
+    outs: Mapping[str, AssetOut] | None = None,
     specs: Sequence[AssetSpec] | None = None,
     name: str | None = None,
     ins: Mapping[str, AssetIn] | None = None,
     deps: Iterable[Any] | None = None,
     description: str | None = None,
+    internal_asset_deps: Mapping[str, AbstractSet[AssetKey]] | None = None,
     can_subset: bool = False,
     required_resource_keys: Iterable[str] | None = None,
     io_manager_key: str | None = None,
@@ -138,10 +142,12 @@ def multi_asset(
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Define several assets computed by one function.
 
-    The function returns or yields `MaterializeResult(asset_key=...)` or
-    `Output(value, output_name=...)` for each asset. The specs may mix virtual and
-    non-virtual assets. Function inputs (`ins=` or parameters) become dependencies of
-    every spec, and so do `deps=`.
+    With `specs=`, the function returns or yields `MaterializeResult(asset_key=...)` per
+    asset (or returns None to say it materialized all of them, unless it can subset).
+    With `outs=`, each output is a value: return a tuple in the order of `outs`, or yield
+    `Output(value, output_name=...)`. The specs may mix virtual and non-virtual assets.
+    Function inputs (`ins=` or parameters) and `deps=` become dependencies of every asset,
+    except those whose dependencies `internal_asset_deps={output name: {keys}}` lists.
 
     Example:
         >>> @multi_asset(specs=[AssetSpec("a"), AssetSpec("b", deps=["a"], is_virtual=True)])
@@ -154,18 +160,18 @@ def multi_asset(
     def build(fn: Callable[..., Any]) -> AssetsDefinition:
         where = function_location(fn)
         node_name = name or fn.__name__
-        if not specs:
-            raise DefinitionError(
-                f"@multi_asset {node_name!r} (defined at {where}) has no specs. "
-                "Fix: pass specs=[AssetSpec('a'), AssetSpec('b'), ...].",
-                file=where,
-            )
         params = analyse_params(fn, ins or {}, where, repr(node_name))
         shared = coerce_deps([*params.data_keys(), *coerce_deps(deps)])
-        own_keys = {s.key for s in specs}
+        own_specs, output_names = _own_specs(
+            node_name, where, specs, outs, internal_asset_deps, shared
+        )
+        fixed = {
+            k for k, out_name in output_names.items() if out_name in (internal_asset_deps or {})
+        }
+        own_keys = {s.key for s in own_specs}
         built = []
-        for spec in specs:
-            extra = [d for d in shared if d.asset_key != spec.key]
+        for spec in own_specs:
+            extra = [d for d in shared if d.asset_key != spec.key and spec.key not in fixed]
             changes: dict[str, Any] = {"source": where}
             if extra:
                 changes["deps"] = coerce_deps([*spec.deps, *extra])
@@ -178,8 +184,10 @@ def multi_asset(
             if description is not None and spec.description is None:
                 changes["description"] = description
             built.append(spec.replace_attributes(**changes))
-        if len(own_keys) != len(specs):
-            dupes = sorted({s.key.to_user_string() for s in specs if _count(specs, s.key) > 1})
+        if len(own_keys) != len(own_specs):
+            dupes = sorted(
+                {s.key.to_user_string() for s in own_specs if _count(own_specs, s.key) > 1}
+            )
             raise DefinitionError(
                 f"@multi_asset {node_name!r} (defined at {where}) lists "
                 f"{', '.join(dupes)} more than once. Fix: give each spec its own key.",
@@ -195,9 +203,72 @@ def multi_asset(
             required_resource_keys=freeze_set(required_resource_keys),
             op_tags=op_tags,
             source=where,
+            output_names=output_names or None,
+            has_value_outputs=outs is not None,
         )
 
     return build
+
+
+def _own_specs(
+    node_name: str,
+    where: str,
+    specs: Sequence[AssetSpec] | None,
+    outs: Mapping[str, AssetOut] | None,
+    internal_asset_deps: Mapping[str, AbstractSet[AssetKey]] | None,
+    shared: Sequence[AssetDep],
+) -> tuple[list[AssetSpec], dict[AssetKey, str]]:
+    """The specs of a multi_asset, and the output name of each when it has `outs=`."""
+    label = f"@multi_asset {node_name!r} (defined at {where})"
+    if specs and outs:
+        raise DefinitionError(
+            f"{label} has both specs= and outs=. Fix: describe the assets one way: "
+            "specs=[AssetSpec(...)] or outs={name: AssetOut(...)}.",
+            file=where,
+        )
+    if not specs and not outs:
+        raise DefinitionError(
+            f"{label} has no specs. "
+            "Fix: pass specs=[AssetSpec('a'), AssetSpec('b'), ...] or outs={'a': AssetOut()}.",
+            file=where,
+        )
+    if specs:
+        if internal_asset_deps:
+            raise DefinitionError(
+                f"{label} has internal_asset_deps= with specs=; it applies to outs= only. "
+                "Fix: give each AssetSpec its own deps=[...].",
+                file=where,
+            )
+        return list(specs), {}
+    assert outs is not None
+    internal = dict(internal_asset_deps or {})
+    unknown = sorted(set(internal) - set(outs))
+    if unknown:
+        raise DefinitionError(
+            f"{label} has internal_asset_deps for {', '.join(repr(u) for u in unknown)}, which "
+            f"is not one of its outs ({', '.join(repr(o) for o in outs)}). Fix: key "
+            "internal_asset_deps by output name.",
+            file=where,
+        )
+    own = {out.resolve_key(out_name) for out_name, out in outs.items()}
+    allowed = own | {d.asset_key for d in shared}
+    built = []
+    for out_name, out in outs.items():
+        if out_name in internal:
+            listed = coerce_keys(internal[out_name])
+            bad = sorted(k.to_user_string() for k in listed if k not in allowed)
+            if bad:
+                raise DefinitionError(
+                    f"{label} lists {', '.join(bad)} in internal_asset_deps[{out_name!r}], but "
+                    "that is neither an input of the function nor one of its own assets. Fix: "
+                    "add it to ins= or deps=, or remove it from internal_asset_deps.",
+                    file=where,
+                )
+            own_deps = [k for k in listed if k != out.resolve_key(out_name)]
+        else:
+            own_deps = []
+        built.append(out.to_spec(out_name, own_deps, where))
+    return built, {spec.key: out_name for spec, out_name in zip(built, outs, strict=True)}
 
 
 def _count(specs: Sequence[AssetSpec], key: AssetKey) -> int:

@@ -6,11 +6,13 @@ use, by `resolve_asset_graph()`.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sheer.definitions.assets import AssetsDefinition
+from sheer.definitions.assets import AssetsDefinition, function_location
 from sheer.definitions.specs import AssetSpec
 from sheer.errors import DefinitionError
 from sheer.keys import AssetKey, coerce_key
@@ -155,8 +157,40 @@ class Definitions:
         )
 
 
-def definitions(fn: Callable[[], Definitions]) -> Callable[[], Definitions]:
-    """Mark a function that returns `Definitions`; loaders call it.
+@dataclass(frozen=True, slots=True)
+class LazyDefinitions:
+    """What `@definitions` returns: a function that builds `Definitions` when called.
+
+    Loaders (`load_definitions`, `load_from_defs_folder`, the CLI) find these by type
+    in a module and call them; nothing is built when the module is imported. Each
+    call builds the definitions again, as Dagster's does.
+    """
+
+    load_fn: Callable[[], Definitions]
+    has_context_arg: bool = False
+
+    def __call__(self) -> Definitions:
+        result = self.load_fn()
+        if not isinstance(result, Definitions):
+            raise DefinitionError(
+                f"@definitions function {_fn_name(self.load_fn)} returned "
+                f"{type(result).__name__}, not Definitions. Fix: return "
+                "Definitions(assets=[...]).",
+                file=function_location(self.load_fn),
+            )
+        return result
+
+    @property
+    def __name__(self) -> str:
+        return _fn_name(self.load_fn)
+
+
+def _fn_name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", repr(fn))
+
+
+def definitions(fn: Callable[[], Definitions]) -> LazyDefinitions:
+    """Mark a function that returns `Definitions`; loaders find it by type and call it.
 
     Example:
         >>> @definitions
@@ -165,5 +199,13 @@ def definitions(fn: Callable[[], Definitions]) -> Callable[[], Definitions]:
         >>> defs().assets
         (AssetSpec('a'),)
     """
-    fn.__sheer_definitions__ = True  # type: ignore[attr-defined]
-    return fn
+    params = list(inspect.signature(fn).parameters.values())
+    if params:
+        raise DefinitionError(
+            f"@definitions function {_fn_name(fn)} (defined at {function_location(fn)}) takes "
+            f"parameters ({', '.join(p.name for p in params)}). Dagster passes a "
+            "ComponentLoadContext there; Sheer has no components, so it passes nothing. "
+            "Fix: take no parameters.",
+            file=function_location(fn),
+        )
+    return LazyDefinitions(load_fn=fn)

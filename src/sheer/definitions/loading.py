@@ -18,10 +18,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from sheer.definitions.assets import AssetsDefinition
-from sheer.definitions.definitions import Definitions
+from sheer.definitions.definitions import Definitions, LazyDefinitions
 from sheer.definitions.specs import AssetSpec
 from sheer.errors import DefinitionsLoadError, did_you_mean
 
@@ -183,7 +182,7 @@ def definitions_from_modules(
             elif isinstance(value, Definitions):
                 seen.add(identity)
                 found_defs.append(value)
-            elif callable(value) and getattr(value, "__sheer_definitions__", False):
+            elif isinstance(value, LazyDefinitions):
                 seen.add(identity)
                 found_defs.append(_call_definitions(value, module))
     if prefer_definitions and found_defs:
@@ -208,11 +207,11 @@ def _identity(value: object) -> object:
     return id(value)
 
 
-def _call_definitions(fn: Any, module: ModuleType) -> Definitions:
-    result = fn()
+def _call_definitions(lazy: LazyDefinitions, module: ModuleType) -> Definitions:
+    result = lazy.load_fn()
     if not isinstance(result, Definitions):
         raise DefinitionsLoadError(
-            f"@definitions function {fn.__name__} in {module.__file__} returned "
+            f"@definitions function {lazy.__name__} in {module.__file__} returned "
             f"{type(result).__name__}, not Definitions. Fix: return Definitions(assets=[...]).",
             file=module.__file__,
         )
@@ -239,6 +238,17 @@ def _from_attribute(module: ModuleType, attr: str) -> Definitions:
         f"Fix: point at a Definitions object, e.g. {module.__name__}:defs.",
         file=getattr(module, "__file__", None),
     )
+
+
+def file_relative_path(dunderfile: str, relative_path: str) -> str:
+    """The absolute path of `relative_path` taken from the folder of the file `dunderfile`
+    (pass `__file__`), so a project finds its files from any working directory.
+
+    Example:
+        >>> file_relative_path("/project/defs/orders.py", "../data/orders.csv")
+        '/project/data/orders.csv'
+    """
+    return str((Path(dunderfile).parent / relative_path).resolve())
 
 
 def _import_module(name: str) -> ModuleType:

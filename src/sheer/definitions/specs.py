@@ -7,6 +7,7 @@ Specs carry no behaviour: no function, no storage. Flexible Dagster-style argume
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from sheer.errors import DefinitionError
 from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_prefix
 
 DEFAULT_GROUP_NAME = "default"
+# Dagster's rule: one or more segments of letters, digits and '_', separated by '/'.
+_GROUP_NAME = re.compile(r"[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*")
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -248,11 +251,20 @@ class AssetSpec:
                     key=self.key,
                     file=self.source,
                 )
-        if self.group_name is not None and not self.group_name.replace("_", "").isalnum():
+        if self.group_name == "":
+            raise DefinitionError(
+                f"Asset '{self.key.to_user_string()}' has an empty group_name"
+                f"{_where(self.source)}. Fix: pass group_name=None for the default group, "
+                "or a name such as 'marts'.",
+                key=self.key,
+                file=self.source,
+            )
+        if self.group_name is not None and not _GROUP_NAME.fullmatch(self.group_name):
             raise DefinitionError(
                 f"Asset '{self.key.to_user_string()}' has group_name {self.group_name!r}"
-                f"{_where(self.source)}: a group name is letters, digits and '_'. "
-                "Fix: rename the group, e.g. 'marts'.",
+                f"{_where(self.source)}: a group name is one or more parts of letters, digits "
+                "and '_', separated by '/'. Fix: rename the group, e.g. 'marts' or "
+                "'marketing/emails'.",
                 key=self.key,
                 file=self.source,
             )
@@ -326,3 +338,107 @@ class AssetSpec:
 
 def _where(source: str | None) -> str:
     return f" (defined at {source})" if source else ""
+
+
+# Keys of `AssetOut` arguments Sheer does not implement; giving one is an error, not a no-op.
+_UNSUPPORTED_OUT_ARGS = ("backfill_policy", "freshness_policy")
+
+
+@dataclass(frozen=True, slots=True)
+class AssetOut:
+    """One output of `@multi_asset(outs={name: AssetOut(...)})`: an asset whose value the
+    function returns (or yields as `Output(value, output_name=name)`).
+
+    Example:
+        >>> AssetOut(key_prefix="raw").resolve_key("orders")
+        AssetKey(['raw', 'orders'])
+    """
+
+    key_prefix: tuple[str, ...] | None
+    key: AssetKey | None
+    dagster_type: Any
+    description: str | None
+    is_required: bool
+    io_manager_key: str | None
+    metadata: Mapping[str, Any]
+    group_name: str | None
+    code_version: str | None
+    automation_condition: Any
+    owners: tuple[str, ...]
+    tags: Mapping[str, str]
+    kinds: frozenset[str]
+    is_virtual: bool
+
+    def __init__(
+        self,
+        key_prefix: CoercibleToAssetKeyPrefix | None = None,
+        key: Any = None,
+        dagster_type: Any = None,
+        description: str | None = None,
+        is_required: bool = True,
+        io_manager_key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        group_name: str | None = None,
+        code_version: str | None = None,
+        automation_condition: Any = None,
+        backfill_policy: Any = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        kinds: Iterable[str] | None = None,
+        freshness_policy: Any = None,
+        is_virtual: bool = False,
+    ) -> None:
+        given = {"backfill_policy": backfill_policy, "freshness_policy": freshness_policy}
+        unsupported = [name for name in _UNSUPPORTED_OUT_ARGS if given[name] is not None]
+        if unsupported:
+            raise DefinitionError(
+                f"AssetOut got {', '.join(unsupported)}, which Sheer does not support yet. "
+                f"Fix: remove {' and '.join(unsupported)}= from the AssetOut."
+            )
+        if key is not None and key_prefix is not None:
+            raise DefinitionError(
+                "AssetOut takes key= or key_prefix=, not both: key_prefix is prepended to the "
+                "output name when no key is given. Fix: pass one of them."
+            )
+        s = object.__setattr__
+        s(self, "key_prefix", coerce_prefix(key_prefix) if key_prefix is not None else None)
+        s(self, "key", coerce_key(key) if key is not None else None)
+        s(self, "dagster_type", dagster_type)
+        s(self, "description", description)
+        s(self, "is_required", bool(is_required))
+        s(self, "io_manager_key", io_manager_key)
+        s(self, "metadata", freeze_mapping(metadata))
+        s(self, "group_name", group_name)
+        s(self, "code_version", code_version)
+        s(self, "automation_condition", automation_condition)
+        s(self, "owners", tuple(owners or ()))
+        s(self, "tags", freeze_mapping(tags))
+        s(self, "kinds", freeze_set(kinds))
+        s(self, "is_virtual", bool(is_virtual))
+
+    def resolve_key(self, output_name: str) -> AssetKey:
+        """The asset key of this output when it is named `output_name`."""
+        if self.key is not None:
+            return self.key
+        return AssetKey([*(self.key_prefix or ()), output_name])
+
+    def to_spec(self, output_name: str, deps: Iterable[Any], source: str | None) -> AssetSpec:
+        """The spec of the asset this output produces."""
+        metadata = dict(self.metadata)
+        if self.io_manager_key is not None:
+            metadata["sheer/io_manager_key"] = self.io_manager_key
+        return AssetSpec(
+            self.resolve_key(output_name),
+            deps=deps,
+            description=self.description,
+            metadata=metadata,
+            group_name=self.group_name,
+            code_version=self.code_version,
+            automation_condition=self.automation_condition,
+            owners=self.owners,
+            tags=self.tags,
+            kinds=self.kinds,
+            is_virtual=self.is_virtual,
+            skippable=not self.is_required,
+            source=source,
+        )

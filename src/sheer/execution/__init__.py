@@ -1,6 +1,6 @@
 """Execution: plans, executors, the step runner, IO managers and `materialize()`."""
 
-from sheer.execution.context import AssetExecutionContext
+from sheer.execution.context import AssetExecutionContext, build_asset_context
 from sheer.execution.dask_executor import DaskExecutor, dask_executor  # imports Dask only when run
 from sheer.execution.executors import (
     Executor,
@@ -20,7 +20,13 @@ from sheer.execution.io_managers import (
 from sheer.execution.observe import observe
 from sheer.execution.plan import ExecutionPlan, Step, build_plan
 from sheer.execution.results import MaterializeResult, ObserveResult, Output
-from sheer.execution.run import ExecutionResult, StepExecutionError, execute_selection, materialize
+from sheer.execution.run import (
+    ExecutionResult,
+    StepExecutionError,
+    execute_selection,
+    materialize,
+    materialize_to_memory,
+)
 
 __all__ = [
     "AssetExecutionContext",
@@ -41,11 +47,13 @@ __all__ = [
     "OutputContext",
     "Step",
     "StepExecutionError",
+    "build_asset_context",
     "build_plan",
     "dask_executor",
     "execute_selection",
     "in_process_executor",
     "materialize",
+    "materialize_to_memory",
     "multiprocess_executor",
     "observe",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +55,19 @@ class StepLog:
         self._log(logging.CRITICAL, msg, *args)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunInfo:
+    """`context.run`: the run a step belongs to, with the attributes of Dagster's DagsterRun
+    that Sheer has (`run_id`, `tags`, `asset_selection`)."""
+
+    run_id: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    asset_selection: frozenset[AssetKey] | None = None
+
+
+DIRECT_RUN_ID = "EPHEMERAL"  # Dagster's run id for a function called directly
+
+
 class AssetExecutionContext:
     """Passed as the first parameter (named `context`) of an asset function.
 
@@ -66,25 +81,49 @@ class AssetExecutionContext:
     def __init__(
         self,
         *,
-        assets_def: AssetsDefinition,
+        assets_def: AssetsDefinition | None,
         selected_asset_keys: frozenset[AssetKey],
         run_id: str,
         step_key: str,
         instance: Callable[[], Instance | None],
         resources: Mapping[str, Any],
+        run_tags: Mapping[str, str] | None = None,
+        run_asset_selection: frozenset[AssetKey] | None = None,
+        direct: bool = False,
     ) -> None:
         self._assets_def = assets_def
         self._selected = selected_asset_keys
         self._run_id = run_id
         self._get_instance = instance
-        self._resources = SimpleNamespace(**dict(resources))
+        self._resource_values = dict(resources)
+        self._resources = SimpleNamespace(**self._resource_values)
         self.log = StepLog(step_key)
         self._step_key = step_key
+        self._run = RunInfo(
+            run_id=run_id, tags=dict(run_tags or {}), asset_selection=run_asset_selection
+        )
+        self._direct = direct
+        self._exit_stack: ExitStack | None = None
         self.output_metadata: dict[AssetKey, dict[str, Any]] = {}
 
     @property
     def run_id(self) -> str:
         return self._run_id
+
+    @property
+    def run(self) -> RunInfo:
+        """The run this step belongs to: `context.run.run_id`, `context.run.tags`."""
+        if self._direct:
+            raise ExecutionError(
+                "context.run is not available: this asset function was called directly (with "
+                "build_asset_context()), not in a run. Fix: run it with materialize([...]) to "
+                "get a run, or read context.run_id, which is 'EPHEMERAL' here."
+            )
+        return self._run
+
+    @property
+    def dagster_run(self) -> RunInfo:
+        return self.run
 
     @property
     def instance(self) -> Instance:
@@ -104,11 +143,47 @@ class AssetExecutionContext:
 
     @property
     def assets_def(self) -> AssetsDefinition:
+        return self._bound()
+
+    def _bound(self) -> AssetsDefinition:
+        if self._assets_def is None:
+            raise ExecutionError(
+                "This context, made by build_asset_context(), is not bound to an asset yet. "
+                "Fix: pass it to the asset itself, e.g. my_asset(build_asset_context()), "
+                "before asking which asset it is for."
+            )
         return self._assets_def
+
+    def bind_to_assets_def(self, assets_def: AssetsDefinition) -> AssetExecutionContext:
+        """This direct-invocation context, bound to the definition it is passed to."""
+        if self._assets_def is assets_def:
+            return self
+        if self._assets_def is not None:
+            raise ExecutionError(
+                f"This context is bound to {self._assets_def.node_name} and cannot be passed to "
+                f"{assets_def.node_name}. Fix: build one context per asset you call."
+            )
+        self._assets_def = assets_def
+        self._selected = assets_def.keys
+        return self
+
+    @property
+    def resource_values(self) -> Mapping[str, Any]:
+        """The resources by key, as a mapping."""
+        return self._resource_values
+
+    def __enter__(self) -> AssetExecutionContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._exit_stack is not None:
+            self._exit_stack.close()
+            self._exit_stack = None
 
     @property
     def asset_key(self) -> AssetKey:
         """The key of the one asset this step computes."""
+        self._bound()
         if len(self._selected) != 1:
             names = ", ".join(sorted(k.to_user_string() for k in self._selected))
             raise ExecutionError(
@@ -124,7 +199,14 @@ class AssetExecutionContext:
     @property
     def selected_asset_keys(self) -> frozenset[AssetKey]:
         """The keys this step must produce (a subset of the definition's when subsetting)."""
+        self._bound()
         return self._selected
+
+    @property
+    def selected_output_names(self) -> frozenset[str]:
+        """The output names of the selected assets (`AssetOut` names for `outs=`)."""
+        assets_def = self._bound()
+        return frozenset(assets_def.get_output_name_for_asset_key(k) for k in self._selected)
 
     @property
     def step_key(self) -> str:
@@ -148,10 +230,83 @@ class AssetExecutionContext:
         if asset_key is not None:
             key = coerce_key(asset_key)
         elif output_name is not None:
-            key = self._assets_def.get_asset_key_for_output_name(output_name)
+            key = self._bound().get_asset_key_for_output_name(output_name)
         else:
             key = self.asset_key
         self.output_metadata.setdefault(key, {}).update(metadata)
 
     def add_asset_metadata(self, metadata: Mapping[str, Any], asset_key: Any = None) -> None:
         self.add_output_metadata(metadata, asset_key=asset_key)
+
+
+def build_asset_context(
+    resources: Mapping[str, Any] | None = None,
+    resources_config: Mapping[str, Any] | None = None,
+    asset_config: Mapping[str, Any] | None = None,
+    instance: Instance | None = None,
+    partition_key: str | None = None,
+    partition_key_range: Any = None,
+    run_tags: Mapping[str, str] | None = None,
+    event_loop: Any = None,
+) -> AssetExecutionContext:
+    """A context for calling an asset function directly, as in a unit test.
+
+    `ConfigurableResource`s are set up as in a run; use the context in a `with` block
+    to tear them down again. `context.instance` is the given instance, else an
+    ephemeral one.
+
+    Example:
+        >>> from sheer import asset
+        >>> @asset
+        ... def orders(context):
+        ...     return context.run_id
+        >>> orders(build_asset_context())
+        'EPHEMERAL'
+    """
+    unsupported = {
+        "resources_config": resources_config,
+        "asset_config": asset_config,
+        "partition_key": partition_key,
+        "partition_key_range": partition_key_range,
+        "event_loop": event_loop,
+    }
+    given = sorted(name for name, value in unsupported.items() if value is not None)
+    if given:
+        raise ExecutionError(
+            f"build_asset_context() got {', '.join(given)}, which Sheer does not support yet "
+            "(no run config, partitions or async assets in direct calls). Fix: leave "
+            f"{' and '.join(given)} out; configure resources by constructing them, "
+            "and pass them in resources=."
+        )
+    from sheer.definitions.resources import ConfigurableResource
+
+    stack = ExitStack()
+    live = {}
+    for name, res in (resources or {}).items():
+        if isinstance(res, ConfigurableResource):
+            live[name] = stack.enter_context(res.yield_for_execution(None))
+        else:
+            live[name] = res
+    cached: list[Instance] = []
+
+    def get_instance() -> Instance:
+        if instance is not None:
+            return instance
+        if not cached:
+            from sheer.instance import Instance
+
+            cached.append(Instance.ephemeral())
+        return cached[0]
+
+    context = AssetExecutionContext(
+        assets_def=None,
+        selected_asset_keys=frozenset(),
+        run_id=DIRECT_RUN_ID,
+        step_key="direct",
+        instance=get_instance,
+        resources=live,
+        run_tags=run_tags,
+        direct=True,
+    )
+    context._exit_stack = stack
+    return context

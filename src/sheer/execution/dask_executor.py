@@ -190,6 +190,8 @@ def _pickle_run(runner: StepRunner, plan: ExecutionPlan) -> bytes:
         resources=runner.resources,
         instance_factory=_shippable_factory(runner.instance_factory),
         keep_values=False,
+        run_tags=runner.run_tags,
+        run_asset_selection=runner.run_asset_selection,
     )
     try:
         return dumps_run(shipped, {s.key: s for s in plan.steps})

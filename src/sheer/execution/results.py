@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from sheer.errors import ExecutionError
 from sheer.keys import AssetKey, coerce_key
 from sheer.versioning import DataVersion
 
 _NO_VALUE = object()
+T = TypeVar("T")
 
 
 def _version(value: Any) -> DataVersion | None:
@@ -20,15 +22,18 @@ def _version(value: Any) -> DataVersion | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Output:
+class Output(Generic[T]):
     """A value returned by an asset function, with metadata and an optional data version.
+
+    Generic, as in Dagster, so it can annotate what a function returns
+    (`def orders() -> Output[list[int]]:`); the annotation is not checked at run time.
 
     Example:
         >>> Output([1, 2], metadata={"rows": 2}, data_version="v1").data_version
         DataVersion(value='v1')
     """
 
-    value: Any
+    value: T
     output_name: str
     metadata: Mapping[str, Any]
     data_version: DataVersion | None
@@ -36,7 +41,7 @@ class Output:
 
     def __init__(
         self,
-        value: Any,
+        value: T,
         output_name: str = "result",
         metadata: Mapping[str, Any] | None = None,
         data_version: Any = None,
@@ -55,10 +60,11 @@ class Output:
 class MaterializeResult:
     """The result of an asset function that stores its data itself (a table, a view).
 
-    Nothing is handed to the IO manager unless `value=` is given.
+    Nothing is handed to the IO manager unless `value=` is given. The arguments are
+    Dagster's, in Dagster's order, so `MaterializeResult("orders")` names the asset.
 
     Example:
-        >>> MaterializeResult(asset_key="orders", metadata={"rows": 3}).asset_key
+        >>> MaterializeResult("orders", metadata={"rows": 3}).asset_key
         AssetKey(['orders'])
     """
 
@@ -70,13 +76,19 @@ class MaterializeResult:
 
     def __init__(
         self,
-        *,
         asset_key: Any = None,
         metadata: Mapping[str, Any] | None = None,
+        check_results: Sequence[Any] | None = None,
         data_version: Any = None,
         tags: Mapping[str, str] | None = None,
         value: Any = _NO_VALUE,
     ) -> None:
+        if check_results:
+            raise ExecutionError(
+                "MaterializeResult(check_results=...) was given asset check results, but Sheer "
+                "has no asset checks yet, so they would be silently dropped. Fix: remove "
+                "check_results= (record the outcome as metadata= instead)."
+            )
         s = object.__setattr__
         s(self, "asset_key", coerce_key(asset_key) if asset_key is not None else None)
         s(self, "metadata", dict(metadata or {}))

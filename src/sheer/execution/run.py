@@ -16,11 +16,22 @@ from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.definitions import Definitions
 from sheer.definitions.specs import AssetSpec
 from sheer.errors import ExecutionError, StepExecutionError
-from sheer.events import EventRecord, EventType, RunStatus, clean_metadata
-from sheer.execution.executors import Executor, coerce_executor
-from sheer.execution.io_managers import FilesystemIOManager, InputContext
+from sheer.events import (
+    AssetMaterialization,
+    EventRecord,
+    EventType,
+    RunStatus,
+    metadata_event_data,
+)
+from sheer.execution.executors import Executor, coerce_executor, in_process_executor
+from sheer.execution.io_managers import (
+    FilesystemIOManager,
+    InMemoryIOManager,
+    InputContext,
+    IOManager,
+)
 from sheer.execution.plan import ExecutionPlan, Step, build_plan
-from sheer.execution.step import StepOutcome, StepRunner
+from sheer.execution.step import StepOutcome, StepRunner, io_manager_key_of
 from sheer.graph import AssetGraph
 from sheer.instance import Instance
 from sheer.keys import AssetKey, coerce_key
@@ -104,6 +115,18 @@ class ExecutionResult:
             )
         finally:
             self._runner.close()
+
+    def asset_materializations_for_node(self, node_name: str) -> list[AssetMaterialization]:
+        """The materializations a step of this run recorded, typed as Dagster's are
+        (`.metadata["rows"].value`), by the definition's node name."""
+        keys = {
+            k for s in self._plan.steps if s.assets_def.node_name == node_name for k in s.asset_keys
+        }
+        return [
+            mat
+            for record in self.get_asset_materialization_events()
+            if record.asset_key in keys and (mat := record.asset_materialization) is not None
+        ]
 
     def output_for_node(self, node_str: str, output_name: str = "result") -> Any:
         """The value of one output of a step, by the definition's node name."""
@@ -254,7 +277,7 @@ class _Recorder:
             message=f"Materialized '{key.to_user_string()}'"
             + (" (virtual)" if node.is_virtual else ""),
             data={
-                "metadata": clean_metadata(out.metadata),
+                **metadata_event_data(out.metadata),
                 "data_version": version,
                 "code_version": node.code_version,
                 "provenance": prov.to_json(),
@@ -337,7 +360,7 @@ def _validate_io_managers(graph: AssetGraph, resources: Mapping[str, Any]) -> No
     by_manager: dict[str, list[AssetKey]] = {}
     for node in graph:
         if node.assets_def is not None:
-            by_manager.setdefault(node.assets_def.io_manager_key, []).append(node.key)
+            by_manager.setdefault(io_manager_key_of(node), []).append(node.key)
     for name, keys in by_manager.items():
         hook = getattr(resources.get(name), "validate_assets", None)
         if callable(hook):
@@ -416,6 +439,8 @@ def execute_selection(
         resources=all_resources,
         instance_factory=factory,
         keep_values=exe.runs_in_process,
+        run_tags=run.tags,
+        run_asset_selection=frozenset(chosen),
     )
     try:
         exe.execute(plan, runner, recorder)
@@ -494,6 +519,59 @@ def materialize(
         selection,
         instance=instance,
         executor=executor,
+        raise_on_error=raise_on_error,
+        tags=tags,
+    )
+
+
+def materialize_to_memory(
+    assets: Sequence[AssetsDefinition | AssetSpec],
+    run_config: Any = None,
+    instance: Instance | None = None,
+    resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    selection: Any = None,
+) -> ExecutionResult:
+    """Materialize assets in this process, keeping every value in memory, as Dagster's
+    `materialize_to_memory` does: each IO manager key the assets use is served by one
+    in-memory IO manager, so nothing is written to disk. For tests.
+
+    Example:
+        >>> from sheer import asset
+        >>> @asset
+        ... def a():
+        ...     return 1
+        >>> materialize_to_memory([a]).asset_value("a")
+        1
+    """
+    if run_config or partition_key is not None:
+        given = " and ".join(
+            name for name, v in (("run_config", run_config), ("partition_key", partition_key)) if v
+        )
+        raise ExecutionError(
+            f"materialize_to_memory got {given}, which Sheer does not support yet (no run "
+            f"config or partitions). Fix: leave {given} out; configure resources by "
+            "constructing them."
+        )
+    defs = Definitions(assets=list(assets), resources=resources)
+    graph = defs.resolve_asset_graph()
+    io_keys = {"io_manager"} | {io_manager_key_of(n) for n in graph}
+    for key in sorted(io_keys):
+        if isinstance((resources or {}).get(key), IOManager):
+            raise ExecutionError(
+                f"materialize_to_memory got an IO manager for '{key}' in resources=, but it "
+                "serves every IO manager key from memory, so yours would never be used. "
+                "Fix: leave IO managers out of resources=, or use materialize() to run with them."
+            )
+    memory = InMemoryIOManager()
+    return execute_selection(
+        defs,
+        selection,
+        instance=instance,
+        resources={key: memory for key in io_keys},
+        executor=in_process_executor,
         raise_on_error=raise_on_error,
         tags=tags,
     )

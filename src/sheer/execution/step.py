@@ -80,9 +80,13 @@ class StepRunner:
         resources: Mapping[str, Any],
         instance_factory: Callable[[], Any] | None,
         keep_values: bool,
+        run_tags: Mapping[str, str] | None = None,
+        run_asset_selection: frozenset[AssetKey] | None = None,
     ) -> None:
         self.graph = graph
         self.run_id = run_id
+        self.run_tags = dict(run_tags or {})
+        self.run_asset_selection = run_asset_selection
         self.resources = dict(resources)
         self.instance_factory = instance_factory
         self.keep_values = keep_values
@@ -131,12 +135,7 @@ class StepRunner:
         return self._live[name]
 
     def io_manager_for(self, key: AssetKey) -> IOManager:
-        node = self.graph.get(key)
-        name = (
-            node.assets_def.io_manager_key
-            if node.assets_def is not None
-            else node.spec.metadata.get("sheer/io_manager_key", "io_manager")
-        )
+        name = io_manager_key_of(self.graph.get(key))
         manager = self._resource(name, key)
         if not isinstance(manager, IOManager):
             raise ExecutionError(
@@ -258,6 +257,8 @@ class StepRunner:
             step_key=step_key,
             instance=self._get_instance,
             resources=self._live,
+            run_tags=self.run_tags,
+            run_asset_selection=self.run_asset_selection,
         )
         context.log = log
         return context
@@ -341,6 +342,15 @@ class StepRunner:
         return item.value
 
 
+def io_manager_key_of(node: Any) -> str:
+    """The IO manager key of an asset node: its own (an `AssetOut`'s, a `SourceAsset`'s),
+    else its definition's."""
+    own = node.spec.metadata.get("sheer/io_manager_key")
+    if own is not None:
+        return str(own)
+    return node.assets_def.io_manager_key if node.assets_def is not None else "io_manager"
+
+
 def _definition_inputs(graph: AssetGraph, assets_def: AssetsDefinition) -> dict[str, AssetKey]:
     params: dict[str, AssetKey] = {}
     for spec in assets_def.specs:
@@ -369,7 +379,7 @@ def _collect(
                 for k, r in zip(order, result, strict=True)
             ]
         elif result is None:
-            items = []
+            items = _none_result(assets_def, selected)
         else:
             raise ExecutionError(
                 f"{assets_def.node_name} computes several assets but returned "
@@ -399,6 +409,32 @@ def _collect(
             )
         out[key] = item
     return out
+
+
+def _none_result(
+    assets_def: AssetsDefinition, selected: frozenset[AssetKey]
+) -> list[Output | MaterializeResult]:
+    """A multi_asset body that returned None.
+
+    As in Dagster: a multi_asset of specs that cannot subset has materialized every
+    spec (its outputs carry no value); one that can subset, or one of `outs=` (whose
+    outputs are values), must say which assets it produced.
+    """
+    if not assets_def.can_subset and not assets_def.has_value_outputs:
+        return [MaterializeResult(asset_key=k) for k in sorted(selected)]
+    keys = ", ".join(sorted(k.to_user_string() for k in assets_def.keys))
+    why = (
+        "it can subset (can_subset=True), so returning nothing does not say which of them it "
+        "materialized"
+        if assets_def.can_subset
+        else "its outs= are values, and None is not a value for each of them"
+    )
+    raise ExecutionError(
+        f"{assets_def.node_name} computes several assets ({keys}) but returned None: {why}. "
+        "Fix: yield a MaterializeResult(asset_key=...) or Output(value, output_name=...) for "
+        "each asset in context.selected_asset_keys, or return a tuple with one value per output.",
+        file=assets_def.source,
+    )
 
 
 def _key_of(assets_def: AssetsDefinition, item: Output | MaterializeResult) -> AssetKey:
