@@ -11,17 +11,19 @@ from __future__ import annotations
 import gc
 import itertools
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 import sheer as dg
 from sheer.errors import UnknownAssetError
 from sheer.events import EventType
+from sheer.keys import AssetKeyPartitionKey
 from sheer.staleness import StaleStatusResolver
 from sheer.storage import NewEvent
 from sheer.versioning import VersionView, derived_data_version
@@ -56,6 +58,10 @@ def _on_each_backend(backend: str, request: pytest.FixtureRequest, monkeypatch) 
 
 def k(*names: str) -> tuple[dg.AssetKey, ...]:
     return tuple(dg.AssetKey(n) for n in names)
+
+
+def entity(name: str) -> AssetKeyPartitionKey:
+    return AssetKeyPartitionKey(dg.AssetKey(name))
 
 
 # A small project whose definitions can be rebuilt with new code versions -------------
@@ -204,13 +210,21 @@ def test_seed_example_a_rematerialized_makes_d_stale_but_not_the_views_b_and_c()
     resolver = dg.StaleStatusResolver(instance, dg.Definitions(assets=SEED_ASSETS))
     (cause,) = resolver.get_stale_root_causes("D")
     assert str(cause) == "A has a new data version (via C, B)"
-    assert cause.reason == "A has a new data version (via C, B)"
+    assert cause.reason == "has a new data version"
     assert cause.category is DATA
-    assert cause.key == dg.AssetKey("D")
-    assert cause.dependency == dg.AssetKey("A")
+    assert cause.key == entity("A")  # the root, as in Dagster
+    assert cause.asset_key == dg.AssetKey("A")
+    assert cause.dependency is None
     assert cause.via == k("C", "B")
     assert cause.children is None
-    assert resolver.get_stale_causes("D") == [cause]
+    (direct,) = resolver.get_stale_causes("D")
+    assert (direct.key, direct.dependency, direct.reason) == (
+        entity("D"),
+        entity("A"),
+        "has a new dependency data version",
+    )
+    assert direct.children == (cause,)
+    assert str(direct) == "A has a new data version (via C, B)"
     assert resolver.get_stale_causes("B") == resolver.get_stale_causes("C") == []
     assert resolver.get_stale_root_causes("A") == []
 
@@ -386,7 +400,7 @@ def test_one_change_behind_two_stale_parents_is_one_root_cause() -> None:
     p.run("A")
     assert [str(c) for c in p.resolver().get_stale_causes("Z")] == ["M is stale", "N is stale"]
     (root,) = p.resolver().get_stale_root_causes("Z")
-    assert (str(root), root.key) == ("A has a new data version (via V)", dg.AssetKey("M"))
+    assert (str(root), root.key) == ("A has a new data version (via V)", entity("A"))
 
 
 def test_two_non_virtual_ancestors_behind_one_view_with_one_updated_give_one_root_cause() -> None:
@@ -397,7 +411,9 @@ def test_two_non_virtual_ancestors_behind_one_view_with_one_updated_give_one_roo
     assert p.statuses() == {"A": FRESH, "E": FRESH, "V": FRESH, "D": STALE}
     causes = p.resolver().get_stale_root_causes("D")
     assert [str(c) for c in causes] == ["E has a new data version (via V)"]
-    assert causes[0].dependency == dg.AssetKey("E")
+    assert (causes[0].key, causes[0].dependency) == (entity("E"), None)
+    (direct,) = p.resolver().get_stale_causes("D")
+    assert (direct.key, direct.dependency_asset_key) == (entity("D"), dg.AssetKey("E"))
 
 
 def test_non_virtual_asset_between_two_virtual_chains_propagates_the_original_change() -> None:
@@ -419,13 +435,14 @@ def test_non_virtual_asset_between_two_virtual_chains_propagates_the_original_ch
     (direct,) = resolver.get_stale_causes("Z")
     assert direct.category is DEPS
     assert str(direct) == "M is stale (via F, E)"
-    assert direct.dependency == dg.AssetKey("M")
+    assert (direct.key, direct.dependency) == (entity("Z"), entity("M"))
+    assert direct.reason == "has a stale dependency"
     assert direct.via == k("F", "E")
     assert direct.children == tuple(resolver.get_stale_causes("M"))
     (root,) = resolver.get_stale_root_causes("Z")
     assert str(root) == "A has a new data version (via C, B)"
-    assert root.key == dg.AssetKey("M")
-    assert root.dependency == dg.AssetKey("A")
+    assert root.key == entity("A")
+    assert root.dependency is None
     assert root.category is DATA
 
     p.run("M", M="m1")  # the same version again: nothing behind Z changed
@@ -476,13 +493,18 @@ def test_code_version_change_on_a_virtual_asset_run_before_makes_it_stale() -> N
     assert p.statuses() == {"A": FRESH, "B": STALE, "C": FRESH, "D": STALE, "E": STALE}
     resolver = p.resolver()
     (own,) = resolver.get_stale_causes("B")
-    assert (str(own), own.category, own.key) == ("B has a new code version", CODE, dg.AssetKey("B"))
+    assert (str(own), own.category, own.key) == ("B has a new code version", CODE, entity("B"))
     (cause,) = resolver.get_stale_root_causes("D")
     assert str(cause) == "B has a new code version (via C)"
     assert cause.category is CODE
-    assert cause.key == dg.AssetKey("D")
-    assert cause.dependency == dg.AssetKey("B")
+    assert (cause.key, cause.reason, cause.dependency) == (
+        entity("B"),
+        "has a new code version",
+        None,
+    )
     assert cause.via == k("C")
+    (direct,) = resolver.get_stale_causes("D")
+    assert (direct.key, direct.dependency, direct.children) == (entity("D"), entity("B"), (cause,))
     assert [str(c) for c in resolver.get_stale_root_causes("E")] == [
         "B has a new code version (via C)"
     ]
@@ -530,7 +552,7 @@ def test_code_version_change_on_a_root_propagates_through_the_virtual_chain() ->
     (root,) = resolver.get_stale_root_causes("D")
     assert str(root) == "A has a new code version"
     assert root.category is CODE
-    assert root.key == dg.AssetKey("A")
+    assert root.key == entity("A")
 
     p.run("A")  # the derived version changes with the code version
     assert p.statuses() == {"A": FRESH, "B": FRESH, "C": FRESH, "D": STALE}
@@ -628,9 +650,10 @@ def test_reported_observation_sets_the_version_of_an_external_asset() -> None:
     p.instance.report_runless_asset_event(dg.AssetObservation("ext", data_version="2"))
     assert p.statuses() == {"ext": FRESH, "V": FRESH, "D": STALE}
     (cause,) = p.resolver().get_stale_root_causes("D")
-    assert (str(cause), cause.dependency) == (
+    assert (str(cause), cause.key, cause.dependency) == (
         "ext has a new data version (via V)",
-        dg.AssetKey("ext"),
+        entity("ext"),
+        None,
     )
     assert p.version("ext") == dg.DataVersion("2")
 
@@ -770,38 +793,63 @@ def test_current_data_version_of_a_virtual_asset_with_no_materialized_ancestor_i
     assert p.version("B") != missing
 
 
-class CountingInstance:
-    """An instance that records which keys each batched read asked for."""
+def statements_during(instance: dg.Instance, fn: Any) -> list[str]:
+    """The SQL statements `fn` sends to the instance's database."""
+    statements: list[str] = []
 
-    def __init__(self, instance: dg.Instance) -> None:
-        self._instance = instance
-        self.reads: list[frozenset[dg.AssetKey] | None] = []
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
 
-    def get_latest_records(self, keys: Iterable[Any] | None = None) -> Any:
-        self.reads.append(None if keys is None else frozenset(keys))
-        return self._instance.get_latest_records(keys)
+    event.listen(instance.storage.engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(instance.storage.engine, "before_cursor_execute", before)
+    return statements
 
 
-def test_one_asset_reads_only_what_it_needs_in_one_batch() -> None:
-    p = Project([*chain("A", "B*", "C*", "D"), *chain("X", "Y*", "Z")])
-    p.run("A", "D", "X", "Z")
-    spy = CountingInstance(p.instance)
-    resolver = StaleStatusResolver(spy, p.defs)
-    assert resolver.get_status("D") is FRESH
-    assert spy.reads == [frozenset(k(*"ABCD"))]
-    resolver.get_stale_root_causes("C")
-    assert len(spy.reads) == 1  # already known
+def test_a_loop_of_get_status_over_every_key_costs_one_read() -> None:
+    p = Project([*chain("A", "B*", "C*", "D"), *chain("X", "Y*", "Z"), node("E", "D", "Z")])
+    p.run("A", "D", "X", "Z", "E")
+    p.run("X")
+    resolver = StaleStatusResolver(p.instance, p.defs)
+
+    def every_question() -> None:
+        for key in p.defs.resolve_asset_graph().toposorted_asset_keys[::-1]:
+            resolver.get_status(key)
+            resolver.get_stale_causes(key)
+            resolver.get_stale_root_causes(key)
+            resolver.get_current_data_version(key)
+
+    (statement,) = statements_during(p.instance, every_question)
+    assert "FROM asset_latest" in statement
+    assert "event_logs" not in statement  # the index alone: no event body decoded
+    assert statements_during(p.instance, resolver.get_all) == []
+    assert p.root_causes("E") == ["X has a new data version (via Y)"]
 
 
 def test_whole_graph_is_read_in_one_batch() -> None:
     p = Project([*chain("A", "B*", "C*", "D"), *chain("X", "Y*", "Z")])
-    spy = CountingInstance(p.instance)
-    resolver = StaleStatusResolver(spy, p.defs)
-    resolver.get_all()
-    for name in "ABCDXYZ":
-        resolver.get_stale_root_causes(name)
-        resolver.get_current_data_version(name)
-    assert len(spy.reads) == 1
+    p.run("A", "D")
+    resolver = StaleStatusResolver(p.instance, p.defs)
+
+    def whole_graph() -> None:
+        resolver.get_all()
+        for name in "ABCDXYZ":
+            resolver.get_stale_root_causes(name)
+            resolver.get_current_data_version(name)
+
+    assert len(statements_during(p.instance, whole_graph)) == 1
+
+
+def test_a_resolver_answers_from_the_records_it_read_first() -> None:
+    p = Project(chain("A", "B*", "D"))
+    p.run("A", "D")
+    resolver = p.resolver()
+    assert resolver.get_status("D") is FRESH
+    p.run("A")
+    assert resolver.get_status("D") is FRESH  # as read; a new resolver sees the new run
+    assert p.resolver().get_status("D") is STALE
 
 
 def test_answers_do_not_depend_on_the_order_of_the_questions() -> None:
@@ -912,7 +960,7 @@ def test_long_chains_are_resolved_without_recursion(virtual_every: int) -> None:
     resolver = dg.StaleStatusResolver(instance, defs)
     assert resolver.get_status(last) is STALE  # one asset first: its whole upstream
     (root,) = resolver.get_stale_root_causes(last)
-    assert (root.dependency, root.category) == (dg.AssetKey("n0"), DATA)
+    assert (root.key, root.dependency, root.category) == (entity("n0"), None, DATA)
     assert str(root) == (
         "n0 has a new data version (via n1)" if virtual_every else "n0 has a new data version"
     )
@@ -931,11 +979,18 @@ def test_resolver_accepts_an_asset_graph() -> None:
 
 def test_stale_cause_reads_like_dagster() -> None:
     cause = dg.StaleCause(
-        dg.AssetKey("D"), DATA, "A has a new data version", dependency=dg.AssetKey("A")
+        dg.AssetKey("D"), DATA, "has a new dependency data version", dependency=dg.AssetKey("A")
     )
+    assert cause.key == entity("D")  # an AssetKey is made an entity, as in Dagster
     assert cause.asset_key == dg.AssetKey("D")
+    assert cause.partition_key is None
+    assert cause.dependency == entity("A")
     assert cause.dependency_asset_key == dg.AssetKey("A")
-    assert str(cause) == "A has a new data version"
+    assert cause.dependency_partition_key is None
+    assert cause.sort_key == "D/A"
+    assert str(cause) == "D has a new dependency data version"
+    root = dg.StaleCause(dg.AssetKey("A"), DATA, "has a new data version", via=k("C", "B"))
+    assert str(root) == "A has a new data version (via C, B)"
 
 
 def test_new_dependency_makes_an_asset_stale() -> None:
@@ -943,7 +998,32 @@ def test_new_dependency_makes_an_asset_stale() -> None:
     p.run("A", "E", "D")
     p.nodes = [node("A"), node("E"), node("D", "A", "E")]
     assert p.statuses()["D"] is STALE
-    assert p.root_causes("D") == ["E is a new dependency"]
+    assert p.root_causes("D") == ["D has a new dependency on E"]
+    (cause,) = p.resolver().get_stale_root_causes("D")
+    assert (cause.key, cause.category, cause.dependency) == (entity("D"), DEPS, entity("E"))
+
+
+def test_removed_dependency_makes_an_asset_stale() -> None:
+    p = Project([node("A"), node("E"), node("D", "A", "E")])
+    p.run("A", "E", "D")
+    p.nodes = [node("A"), node("E"), node("D", "A")]
+    assert p.statuses()["D"] is STALE
+    (cause,) = p.resolver().get_stale_root_causes("D")
+    assert (str(cause), cause.category, cause.dependency) == (
+        "D removed dependency on E",
+        DEPS,
+        entity("E"),
+    )
+    p.run("D")
+    assert p.statuses()["D"] is FRESH
+
+
+def test_new_dependency_of_a_view_makes_its_readers_stale() -> None:
+    p = Project([node("A"), node("E"), node("V", "A", kind=VIEW), node("D", "V")])
+    p.run("A", "E", "D")
+    p.nodes = [node("A"), node("E"), node("V", "A", "E", kind=VIEW), node("D", "V")]
+    assert p.statuses()["D"] is STALE
+    assert p.root_causes("D") == ["D has a new dependency on E (via V)"]
 
 
 # Property: the resolver agrees with a brute-force reference ----------------------

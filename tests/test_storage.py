@@ -212,6 +212,42 @@ def test_an_older_database_is_upgraded_without_losing_data(make_instance):
     assert {"automation_ticks", "automation_evaluations", "leases"} <= table_names(upgraded)
 
 
+def test_an_index_without_version_columns_is_backfilled_from_its_events(make_instance):
+    old = make_instance()
+    report(old, "a", "v1")
+    old.report_runless_asset_event(dg.AssetObservation("a", data_version="o1"))
+    report(old, "b", "v2")
+    execute_sql(  # back to version 2: the index held event ids only
+        old,
+        *(f"ALTER TABLE asset_latest DROP COLUMN {c}" for c in schema._VERSION_COLUMNS),
+        "UPDATE sheer_schema SET version = 2 WHERE id = 1",
+    )
+    old.dispose()
+
+    upgraded = make_instance()
+
+    assert schema_version_of(upgraded) == schema.CURRENT_VERSION
+    rows = {row[0]: row for row in upgraded.get_latest_versions()}
+    assert (rows["a"][2], rows["a"][6], rows["b"][2]) == ("v1", "o1", "v2")
+
+
+def test_the_latest_versions_are_read_from_the_index_alone(instance):
+    report(instance, "a", "v1")
+    statements = []
+
+    def before(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(instance.storage.engine, "before_cursor_execute", before)
+    try:
+        rows = instance.get_latest_versions()
+    finally:
+        event.remove(instance.storage.engine, "before_cursor_execute", before)
+    assert [(r[0], r[2]) for r in rows] == [("a", "v1")]
+    (statement,) = statements
+    assert "event_logs" not in statement
+
+
 def test_a_database_newer_than_the_code_is_refused(instance, instance_url):
     newer = schema.CURRENT_VERSION + 1
     execute_sql(instance, f"UPDATE sheer_schema SET version = {newer} WHERE id = 1")

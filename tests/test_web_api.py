@@ -184,10 +184,19 @@ def test_stale_causes_name_the_root_through_the_view(
     assert cause == {
         "text": "raw has a new data version (via view)",
         "category": "DATA",
-        "key": "report",
-        "dependency": "raw",
+        "reason": "has a new data version",
+        "key": "raw",  # the root, as in Dagster
+        "partition": None,
+        "dependency": None,
         "via": ["view"],
+        "path": ["raw", "view", "report"],
     }
+    [direct] = client.get("/api/assets/report").json()["stale_causes"]
+    assert (direct["key"], direct["dependency"], direct["path"]) == (
+        "report",
+        "raw",
+        ["raw", "view", "report"],
+    )
 
 
 def test_unknown_asset_is_404(client: TestClient) -> None:

@@ -72,9 +72,9 @@ export class AssetPanel {
   }
 
   cause(c, key) {
-    // The path the change travelled: the changed asset, the virtual assets it was seen
-    // through (nearest to this asset first in `via`), then this asset.
-    const path = c.dependency ? [c.dependency, ...[...c.via].reverse(), key] : [];
+    // The path the change travelled (the changed asset, the virtual assets it was seen
+    // through, then this asset), as the server computed it.
+    const path = c.path ?? [];
     return h('li', { class: 'cause' },
       h('div', { class: 'cause-text' }, c.text),
       path.length > 0 && h('div', { class: 'path' }, path.flatMap((k, i) => [

@@ -2,36 +2,40 @@
 
 A non-virtual asset is STALE when what it was computed from changed: its own code
 version; a direct parent's version; a non-virtual ancestor seen through virtual
-parents; the definition (code version) of a virtual asset in between; or when any
-such ancestor is itself stale. A virtual asset is never stale because upstream was
-updated: it is MISSING only while none of its non-virtual ancestors has been
-materialized, and STALE only when it was run before and its code version changed.
-Versions, not timestamps, are compared everywhere.
+parents; the definition (code version) of a virtual asset in between; a dependency
+added or removed; or when any such ancestor is itself stale. A virtual asset is never
+stale because upstream was updated: it is MISSING only while none of its non-virtual
+ancestors has been materialized, and STALE only when it was run before and its code
+version changed. Versions, not timestamps, are compared everywhere.
 
-The resolver reads the latest records it needs in one batched query, then computes
-statuses in one pass in topological order (memoized, O(assets + edges)); root causes
-are memoized per asset too. It never writes.
+A resolver reads the latest-record index once, on first use (one query, no event
+body decoded), computes the status and current version of every asset in one pass in
+topological order over the graph's integer index, and answers every later call from
+memory. Causes are built only when asked for, and memoized. It never writes.
+
+Causes have Dagster's shape: `get_stale_causes(D)` gives causes keyed by D whose
+`dependency` is the non-virtual ancestor reached (through virtual parents, as Dagster
+sets it) and whose `children` are the causes behind it; `get_stale_root_causes(D)`
+gives the leaves, keyed by the root: the changed ancestor (DATA) or the asset whose
+definition changed (CODE). Sheer adds `via`, the virtual path, and `str(cause)`, the
+sentence "A has a new data version (via C, B)".
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sheer.events import EventRecord
-from sheer.graph import AssetGraph, AssetNode
-from sheer.keys import AssetKey, coerce_key
-from sheer.storage import LatestRecords
-from sheer.versioning import DataVersion, Provenance, VersionView, stored_version
-
-_BATCH_ALL = 2000  # past this many keys, read the whole index in one query
-
-
-_UPDATED_AFTER_REPORT = "<updated after this report>"
+from sheer.automation.index import index_graph
+from sheer.graph import AssetGraph
+from sheer.keys import AssetKey, AssetKeyPartitionKey, coerce_key
+from sheer.storage import VersionRow
+from sheer.versioning import DataVersion, virtual_version_by_name
 
 
 class StaleStatus(Enum):
@@ -45,39 +49,79 @@ class StaleCauseCategory(Enum):
     DATA = "DATA"
     DEPENDENCIES = "DEPENDENCIES"
 
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, StaleCauseCategory):
+            return self.value < other.value
+        return NotImplemented
+
+
+def _entity(key: AssetKey | AssetKeyPartitionKey | None) -> AssetKeyPartitionKey | None:
+    return AssetKeyPartitionKey(key) if isinstance(key, AssetKey) else key
+
 
 @dataclass(frozen=True, slots=True)
 class StaleCause:
-    """Why `key` is stale.
+    """One reason an asset is stale, in Dagster's shape.
 
     Attributes:
-        key: the asset that is stale for this reason.
+        key: the entity the cause is about: for a direct cause the stale asset, for a
+            root cause the root (the changed ancestor, or the asset whose definition
+            changed). An `AssetKey` given here is made an entity.
         category: CODE (a definition changed), DATA (an input's version changed) or
-            DEPENDENCIES (an upstream asset is itself stale).
-        reason: the explanation, naming what changed and the virtual path it was seen
-            through, e.g. "A has a new data version (via C, B)".
-        dependency: the upstream asset the cause is about, if any.
-        children: for DEPENDENCIES, the causes of that stale upstream asset.
-        via: the virtual assets between `key` and `dependency`, nearest first.
+            DEPENDENCIES (a dependency was added or removed, or is itself stale).
+        reason: a phrase in Dagster's style, e.g. "has a new data version".
+        dependency: the upstream entity a direct cause is about, if any.
+        children: the causes behind a direct cause (for a stale dependency, its causes).
+        via: the virtual assets between the stale asset and what changed, nearest first.
+
+    `str(cause)` is the whole sentence: "A has a new data version (via C, B)".
     """
 
-    key: AssetKey
+    key: AssetKeyPartitionKey
     category: StaleCauseCategory
     reason: str
-    dependency: AssetKey | None = None
+    dependency: AssetKeyPartitionKey | None = None
     children: tuple[StaleCause, ...] | None = None
     via: tuple[AssetKey, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _entity(self.key))
+        object.__setattr__(self, "dependency", _entity(self.dependency))
+        if self.children is not None and not isinstance(self.children, tuple):
+            object.__setattr__(self, "children", tuple(self.children))
+
     @property
     def asset_key(self) -> AssetKey:
-        return self.key
+        return self.key.asset_key
+
+    @property
+    def partition_key(self) -> str | None:
+        return self.key.partition_key
 
     @property
     def dependency_asset_key(self) -> AssetKey | None:
-        return self.dependency
+        return self.dependency.asset_key if self.dependency is not None else None
+
+    @property
+    def dependency_partition_key(self) -> str | None:
+        return self.dependency.partition_key if self.dependency is not None else None
+
+    @property
+    def sort_key(self) -> str:
+        key = self.key.to_user_string()
+        return f"{key}/{self.dependency.to_user_string()}" if self.dependency else key
+
+    @property
+    def dedupe_key(self) -> tuple[Any, ...]:
+        """What makes two causes the same change, whatever path they were seen through."""
+        return (self.key, self.category, self.reason, self.dependency)
 
     def __str__(self) -> str:
-        return self.reason
+        if self.children is not None and self.dependency is not None:
+            if self.category is StaleCauseCategory.DEPENDENCIES:
+                return f"{self.dependency.to_user_string()} is stale{_via(self.via)}"
+            return "; ".join(str(c) for c in self.children)
+        return f"{self.key.to_user_string()} {self.reason}{_via(self.via)}"
 
 
 def _via(path: Sequence[AssetKey]) -> str:
@@ -86,12 +130,11 @@ def _via(path: Sequence[AssetKey]) -> str:
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while records are read and statuses computed.
+    """Pause the cyclic garbage collector while a pass runs.
 
     A pass allocates hundreds of thousands of small objects and creates no cycles, and
-    those allocations set off a full collection that rescans the whole heap (the
-    definitions, the graph, the records): at 20k assets that took longer than the pass
-    itself. The same reasoning as in AssetGraph's build.
+    those allocations set off full collections that rescan the whole heap (the
+    definitions, the graph): at 20k assets that took longer than the pass itself.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -102,28 +145,21 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _dedupe(causes: Iterable[StaleCause]) -> tuple[StaleCause, ...]:
-    """Causes in order, each change once: one change seen along several virtual paths
-    (a diamond) or through several stale parents is one root cause."""
-    out: list[StaleCause] = []
-    seen: set[tuple[Any, ...]] = set()
-    for cause in causes:
-        reason = cause.reason.removesuffix(_via(cause.via))
-        ident = (cause.category, cause.dependency or cause.key, reason)
-        if ident not in seen:
-            seen.add(ident)
-            out.append(cause)
-    return tuple(out)
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    status: StaleStatus
-    causes: tuple[StaleCause, ...]
+_FRESH, _STALE, _MISSING = 0, 1, 2
+_STATUSES = (StaleStatus.FRESH, StaleStatus.STALE, StaleStatus.MISSING)
+_ABSENT: Any = object()
+_UPDATED_AFTER_REPORT = "<updated after this report>"
+# Row fields (see `VersionRow`).
+_MAT_ID, _DATA_VERSION, _CODE_VERSION, _PROVENANCE, _OBS_ID, _OBS_VERSION = 1, 2, 3, 4, 5, 6
 
 
 class StaleStatusResolver:
     """Staleness of the assets of `defs` given what `instance` recorded.
+
+    The first call reads the latest-record index once; every later call is answered
+    from memory, so a loop of `get_status(key)` over every asset costs one query.
+    A resolver sees the records as they were at that read: make a new one to see
+    later materializations.
 
     Example:
         >>> # resolver = StaleStatusResolver(instance, defs)
@@ -136,16 +172,7 @@ class StaleStatusResolver:
         self._graph: AssetGraph = (
             defs if isinstance(defs, AssetGraph) else defs.resolve_asset_graph()
         )
-        self._records: dict[AssetKey, LatestRecords] = {}
-        self._updated_at: dict[AssetKey, int] = {}  # latest event id per computed asset
-        self._loaded: set[AssetKey] = set()
-        self._all_loaded = False
-        self._stale: set[AssetKey] = set()  # the non-virtual assets found STALE
-        self._current: dict[AssetKey, str | None] = {}  # version of each computed asset
-        self._entries: dict[AssetKey, _Entry] = {}
-        self._roots: dict[AssetKey, tuple[StaleCause, ...]] = {}
-        self._regions: dict[AssetKey, tuple[_Paths, _Paths]] = {}
-        self._versions = VersionView(self._graph, self._stored)
+        self._pass: _Pass | None = None
 
     @property
     def asset_graph(self) -> AssetGraph:
@@ -153,332 +180,384 @@ class StaleStatusResolver:
 
     # Public reads --------------------------------------------------------------
     def get_status(self, key: Any) -> StaleStatus:
-        return self._entry(coerce_key(key)).status
+        state = self._state()
+        return _STATUSES[state.status[state.position(key)]]
 
     def get_stale_causes(self, key: Any) -> list[StaleCause]:
-        return list(self._entry(coerce_key(key)).causes)
+        state = self._state()
+        return list(state.causes(state.position(key)))
 
     def get_stale_root_causes(self, key: Any) -> list[StaleCause]:
-        """The leaves of the cause tree: the changes that started it all, deduplicated."""
-        k = coerce_key(key)
-        self._entry(k)
-        return list(self._root_causes(k))
+        """The leaves of the cause tree, keyed by the root: the changes that started it
+        all, each once however many paths reach it."""
+        state = self._state()
+        return list(state.root_causes(state.position(key)))
 
     def get_current_data_version(self, key: Any) -> DataVersion | None:
         """The stored version of a non-virtual asset, or the computed one of a virtual asset."""
-        k = coerce_key(key)
-        if k not in self._graph:
-            raise self._graph.unknown_key_error(k)
-        if not self._all_loaded:
-            self._load(self._upstream_not_in(k, self._loaded))
-        value = self._versions.version(k)
+        state = self._state()
+        value = state.current[state.position(key)]
         return DataVersion(value) if value is not None else None
 
     def get_all(self) -> dict[AssetKey, StaleStatus]:
-        """The status of every asset, computed in one batched pass."""
-        entries = self._entries
-        with _gc_paused():
-            self._load(None)
-            for node in self._graph:  # parents first, so no asset needs its own closure
-                if node.key not in entries:
-                    entries[node.key] = self._compute(node.key, node)
-        return {k: entries[k].status for k in self._graph.toposorted_asset_keys}
+        """The status of every asset, in topological order."""
+        state = self._state()
+        return dict(zip(state.idx.keys, [_STATUSES[s] for s in state.status], strict=True))
 
-    # Loading -------------------------------------------------------------------
-    def _load(self, keys: Iterable[AssetKey] | None) -> None:
-        if self._all_loaded:
-            return
-        missing = set(self._graph.get_all_asset_keys() if keys is None else keys) - self._loaded
-        if not missing:
-            return
-        if keys is None or len(missing) > _BATCH_ALL:
-            self._records.update(self._instance.get_latest_records(None))
-            self._all_loaded = True
-            return
-        self._records.update(self._instance.get_latest_records(missing))
-        self._loaded |= missing
+    def _state(self) -> _Pass:
+        if self._pass is None:
+            with _gc_paused():
+                self._pass = _Pass(self._graph, self._instance.get_latest_versions())
+        return self._pass
 
-    def _upstream_not_in(self, key: AssetKey, done: Container[AssetKey]) -> set[AssetKey]:
-        """`key` and its ancestors, not walking past assets in `done` (whose own ancestors
-        are all done: what is loaded or computed is always closed upstream)."""
-        graph = self._graph
-        seen = {key}
-        stack = [key]
-        while stack:
-            for p in graph.get(stack.pop()).parent_keys:
-                if p not in seen and p not in done:
-                    seen.add(p)
-                    stack.append(p)
-        return seen
 
-    def _stored(self, key: AssetKey) -> str | None:
-        """The stored version of a non-virtual asset: what `VersionView` reads."""
-        found = self._current.get(key, _ABSENT)
-        if found is not _ABSENT:
+class _Pass:
+    """Statuses and current versions of every asset, by topological index, from one
+    read of the latest versions; causes built on demand."""
+
+    def __init__(self, graph: AssetGraph, rows: Iterable[VersionRow]) -> None:
+        self.graph = graph
+        idx = self.idx = index_graph(graph)
+        n = len(idx.keys)
+        records: list[VersionRow | None] = [None] * n
+        by_name = idx.by_name
+        for row in rows:
+            i = by_name.get(row[0])
+            if i is not None:
+                records[i] = row
+        self.records = records
+        self.status = [_FRESH] * n
+        self.current: list[str | None] = [None] * n
+        self._provenance: dict[int, dict[str, Any]] = {}  # of the STALE materialized assets
+        self._causes: dict[int, tuple[StaleCause, ...]] = {}
+        self._roots: dict[int, tuple[StaleCause, ...]] = {}
+        self._compute_all()
+
+    def position(self, key: Any) -> int:
+        k = key if isinstance(key, AssetKey) else coerce_key(key)
+        found = self.idx.index.get(k)
+        if found is None:
+            raise self.graph.unknown_key_error(k)
+        return found
+
+    # The pass --------------------------------------------------------------------
+    def _compute_all(self) -> None:
+        idx = self.idx
+        status, current, records = self.status, self.current, self.records
+        names, parents, ancestors = idx.names, idx.parents, idx.ancestors
+        virtual, external, codes = idx.virtual, idx.external, idx.code_versions
+        loads = json.loads
+        any_stale = False
+        for i, row in enumerate(records):
+            if i in virtual:
+                current[i] = virtual_version_by_name(
+                    codes[i], [(names[p], current[p]) for p in parents[i]]
+                )
+                anc = ancestors[i]
+                ran = row is not None and row[_MAT_ID] is not None
+                if anc:
+                    if all(status[a] == _MISSING for a in anc):
+                        status[i] = _MISSING
+                        continue
+                elif not ran:
+                    status[i] = _MISSING
+                    continue
+                if row is not None and ran and row[_CODE_VERSION] != codes[i]:
+                    status[i] = _STALE
+                continue
+            if row is None:
+                status[i] = _MISSING
+                continue
+            mat_id, obs_id = row[_MAT_ID], row[_OBS_ID]
+            if i in external:
+                later_obs = obs_id is not None and (mat_id is None or obs_id > mat_id)
+                current[i] = row[_OBS_VERSION] if later_obs else row[_DATA_VERSION]
+                continue
+            if mat_id is None:
+                status[i] = _MISSING
+                continue
+            current[i] = row[_DATA_VERSION]
+            text = row[_PROVENANCE]
+            if text is None:
+                changed = self._changed_since_report(i, mat_id)
+                prov = None
+            else:
+                prov = loads(text)
+                changed = self._changed(i, prov)
+            if not changed and any_stale:
+                changed = any(status[a] == _STALE for a in ancestors[i])
+            if changed:
+                status[i] = _STALE
+                any_stale = True
+                self._provenance[i] = prov if prov is not None else self._reported(i, mat_id)
+
+    def _changed(self, i: int, prov: dict[str, Any]) -> bool:
+        idx = self.idx
+        if prov.get("code_version") != idx.code_versions[i]:
+            return True
+        recorded = prov.get("input_versions") or {}
+        mine = idx.parents[i]
+        if len(recorded) != len(mine):
+            return True
+        names, current = idx.names, self.current
+        return any(recorded.get(names[p], _ABSENT) != current[p] for p in mine)
+
+    def _updated(self, i: int) -> int:
+        row = self.records[i]
+        if row is None:
+            return 0
+        return max(row[_MAT_ID] or 0, row[_OBS_ID] or 0)
+
+    def _changed_since_report(self, i: int, reported_id: int) -> bool:
+        """A materialization reported outside a run has no provenance: it counts as made
+        from what was current then, so it is stale once a non-virtual input (seen
+        directly or through virtual parents) is updated after it."""
+        return any(self._updated(a) > reported_id for a in self.idx.ancestors[i])
+
+    def _reported(self, i: int, reported_id: int) -> dict[str, Any]:
+        """The provenance a reported materialization stands for: the current versions,
+        those of inputs updated after the report marked as changed."""
+        idx = self.idx
+        names, current = idx.names, self.current
+
+        def then(a: int) -> str | None:
+            return current[a] if self._updated(a) <= reported_id else _UPDATED_AFTER_REPORT
+
+        inputs: dict[str, Any] = {}
+        through: dict[str, Any] = {}
+        for p in idx.parents[i]:
+            if p not in idx.virtual:
+                inputs[names[p]] = then(p)
+                continue
+            behind = idx.ancestors[p]
+            for a in behind:
+                through[names[a]] = then(a)
+            moved = any(self._updated(a) > reported_id for a in behind)
+            inputs[names[p]] = _UPDATED_AFTER_REPORT if moved else current[p]
+        region = _virtual_region(self.graph, idx.keys[i])
+        return {
+            "code_version": idx.code_versions[i],
+            "input_versions": inputs,
+            "through_virtual": through,
+            "virtual_code_versions": {
+                v.to_user_string(): self.graph.get(v).code_version for v in region
+            },
+        }
+
+    # Causes, on demand -----------------------------------------------------------
+    def causes(self, i: int) -> tuple[StaleCause, ...]:
+        """The direct causes of asset `i`, building first (iteratively: chains can be
+        deeper than the recursion limit) those of the stale ancestors they contain."""
+        memo = self._causes
+        if self.status[i] != _STALE:
+            return ()
+        found = memo.get(i)
+        if found is not None:
             return found
-        return self._read_version(key, self._graph.get(key))
-
-    def _read_version(self, key: AssetKey, node: AssetNode) -> str | None:
-        r = self._records.get(key)
-        return (
-            None
-            if r is None
-            else stored_version(r.materialization, r.observation, node.is_external)
-        )
-
-    # Computing -----------------------------------------------------------------
-    def _entry(self, key: AssetKey) -> _Entry:
-        entry = self._entries.get(key)
-        if entry is not None:
-            return entry
-        graph = self._graph
-        if key not in graph:
-            raise graph.unknown_key_error(key)
-        todo = graph.toposort(self._upstream_not_in(key, self._entries))
-        with _gc_paused():
-            self._load(todo)
-            for k in todo:
-                self._entries[k] = self._compute(k, graph.get(k))
-        return self._entries[key]
-
-    def _compute(self, key: AssetKey, node: AssetNode) -> _Entry:
-        # Parents are computed first, so `_current` holds every version the causes read.
-        # The records are consumed: the entry and `_current` keep what later calls need,
-        # and records freed as the pass goes leave the garbage collector nothing to scan.
-        record = self._records.pop(key, None)
-        mat = record.materialization if record is not None else None
-        if record is not None:
-            self._updated_at[key] = max(
-                r.storage_id for r in (record.materialization, record.observation) if r is not None
+        status, ancestors, virtual = self.status, self.idx.ancestors, self.idx.virtual
+        stack = [i]
+        while stack:
+            top = stack[-1]
+            if top in memo:
+                stack.pop()
+                continue
+            pending = (
+                []
+                if top in virtual
+                else [a for a in ancestors[top] if status[a] == _STALE and a not in memo]
             )
-        if node.is_virtual:
-            self._current[key] = self._versions.version(key)
-            return self._compute_virtual(key, node, mat)
-        self._current[key] = (
-            None
-            if record is None
-            else stored_version(record.materialization, record.observation, node.is_external)
-        )
-        if node.is_external:
-            return _FRESH if record is not None else _MISSING
-        if mat is None:
-            return _MISSING
-        prov = mat.provenance or self._reported_provenance(key, mat.storage_id)
-        if self._unchanged(key, node, prov):
-            return _FRESH
-        causes = self._causes(key, node, prov)
-        if not causes:
-            return _FRESH
-        self._stale.add(key)
-        return _Entry(StaleStatus.STALE, tuple(causes))
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            memo[top] = tuple(self._build_causes(top))
+        return memo[i]
 
-    def _reported_provenance(self, key: AssetKey, reported_id: int) -> Provenance:
-        """What a materialization reported outside a run (no provenance) was made from:
-        the current versions of the inputs not updated since the report; the others,
-        updated after it, count as changed."""
-        current = self._versions.provenance(key)
-        graph = self._graph
+    def _key(self, i: int) -> AssetKeyPartitionKey:
+        return AssetKeyPartitionKey(self.idx.keys[i])
 
-        def then(k: AssetKey, v: str | None) -> str | None:
-            return v if self._updated_at.get(k, 0) < reported_id else _UPDATED_AFTER_REPORT
-
-        through = {a: then(a, v) for a, v in current.through_virtual.items()}
-        inputs = {}
-        for p, v in current.input_versions.items():
-            if not graph.get(p).is_virtual:
-                inputs[p] = then(p, v)
-            elif any(
-                through.get(a) == _UPDATED_AFTER_REPORT for a in graph.non_virtual_ancestors(p)
-            ):
-                inputs[p] = _UPDATED_AFTER_REPORT
-            else:
-                inputs[p] = v
-        return Provenance(
-            code_version=current.code_version,
-            input_versions=inputs,
-            through_virtual=through,
-            virtual_code_versions=current.virtual_code_versions,
-        )
-
-    def _compute_virtual(self, key: AssetKey, node: AssetNode, mat: EventRecord | None) -> _Entry:
-        ancestors = self._graph.non_virtual_ancestors(key)
-        if ancestors:
-            if all(self._entries[a].status is StaleStatus.MISSING for a in ancestors):
-                return _MISSING
-        elif mat is None:
-            return _MISSING
-        if mat is not None and mat.code_version != node.code_version:
-            cause = StaleCause(
-                key, StaleCauseCategory.CODE, f"{key.to_user_string()} has a new code version"
-            )
-            return _Entry(StaleStatus.STALE, (cause,))
-        return _FRESH
-
-    def _unchanged(self, key: AssetKey, node: AssetNode, prov: Provenance) -> bool:
-        """True when `_causes` would find nothing, decided without building any cause:
-        the common case, so it must be cheap."""
-        if node.code_version != prov.code_version:
-            return False
-        recorded = prov.input_versions
-        current = self._current
-        for parent in node.parent_keys:
-            if recorded.get(parent, _ABSENT) != current[parent]:
-                return False
-        return not self._stale or self._stale.isdisjoint(self._graph.non_virtual_ancestors(key))
-
-    def _causes(self, key: AssetKey, node: AssetNode, prov: Provenance) -> list[StaleCause]:
-        causes: list[StaleCause] = []
-        if node.code_version != prov.code_version:
-            causes.append(
-                StaleCause(
-                    key, StaleCauseCategory.CODE, f"{key.to_user_string()} has a new code version"
-                )
-            )
-        virtual = self._graph.virtual_asset_keys
-        for parent in sorted(node.parent_keys):
-            if parent in virtual:
-                causes.extend(self._virtual_parent_causes(key, parent, prov))
-            else:
-                causes.extend(self._parent_causes(key, parent, prov, ()))
-        return causes
-
-    def _parent_causes(
-        self, key: AssetKey, parent: AssetKey, prov: Provenance, via: tuple[AssetKey, ...]
-    ) -> list[StaleCause]:
-        """Causes from one non-virtual upstream asset, seen directly or through `via`."""
-        out = []
-        recorded = prov.through_virtual if via else prov.input_versions
-        current = self._current[parent]
-        pname = parent.to_user_string()
-        if parent not in recorded:
-            if not via:
-                out.append(
-                    StaleCause(
-                        key,
-                        StaleCauseCategory.DATA,
-                        f"{pname} is a new dependency",
-                        dependency=parent,
-                    )
-                )
-        elif recorded[parent] != current:
+    def _build_causes(self, i: int) -> list[StaleCause]:
+        idx = self.idx
+        me = self._key(i)
+        if i in idx.virtual:
+            return [StaleCause(me, StaleCauseCategory.CODE, "has a new code version")]
+        prov = self._provenance[i]
+        out: list[StaleCause] = []
+        if prov.get("code_version") != idx.code_versions[i]:
+            out.append(StaleCause(me, StaleCauseCategory.CODE, "has a new code version"))
+        recorded = prov.get("input_versions") or {}
+        names = idx.names
+        mine = {names[p] for p in idx.parents[i]}
+        for name in sorted(set(recorded) - mine):
             out.append(
                 StaleCause(
-                    key,
-                    StaleCauseCategory.DATA,
-                    f"{pname} has a new data version{_via(via)}",
-                    dependency=parent,
+                    me,
+                    StaleCauseCategory.DEPENDENCIES,
+                    f"removed dependency on {name}",
+                    dependency=AssetKeyPartitionKey(coerce_key(name)),
+                )
+            )
+        for p in idx.parents[i]:  # in key order
+            if p in idx.virtual:
+                out.extend(self._virtual_parent_causes(me, p, prov))
+            else:
+                out.extend(self._parent_causes(me, p, recorded, ()))
+        return out
+
+    def _parent_causes(
+        self,
+        me: AssetKeyPartitionKey,
+        p: int,
+        recorded: dict[str, Any],
+        via: tuple[AssetKey, ...],
+    ) -> list[StaleCause]:
+        """Causes from one non-virtual upstream asset, seen directly or through `via`."""
+        out: list[StaleCause] = []
+        name = self.idx.names[p]
+        dep = self._key(p)
+        was = recorded.get(name, _ABSENT)
+        if was is _ABSENT:
+            out.append(
+                StaleCause(
+                    me,
+                    StaleCauseCategory.DEPENDENCIES,
+                    f"has a new dependency on {name}",
+                    dependency=dep,
                     via=via,
                 )
             )
-        entry = self._entries[parent]
-        if entry.status is StaleStatus.STALE:
+        elif was != self.current[p]:
+            root = StaleCause(dep, StaleCauseCategory.DATA, "has a new data version", via=via)
             out.append(
                 StaleCause(
-                    key,
+                    me,
+                    StaleCauseCategory.DATA,
+                    "has a new dependency data version",
+                    dependency=dep,
+                    children=(root,),
+                    via=via,
+                )
+            )
+        if self.status[p] == _STALE:
+            out.append(
+                StaleCause(
+                    me,
                     StaleCauseCategory.DEPENDENCIES,
-                    f"{pname} is stale{_via(via)}",
-                    dependency=parent,
-                    children=entry.causes,
+                    "has a stale dependency",
+                    dependency=dep,
+                    children=self.causes(p),
                     via=via,
                 )
             )
         return out
 
     def _virtual_parent_causes(
-        self, key: AssetKey, parent: AssetKey, prov: Provenance
+        self, me: AssetKeyPartitionKey, p: int, prov: dict[str, Any]
     ) -> list[StaleCause]:
-        graph = self._graph
-        changed = prov.input_versions.get(parent, _ABSENT) != self._current[parent]
-        if not changed and all(
-            self._entries[a].status is not StaleStatus.STALE
-            for a in graph.non_virtual_ancestors(parent)
-        ):
+        idx, status = self.idx, self.status
+        inputs = prov.get("input_versions") or {}
+        name = idx.names[p]
+        new_dependency = name not in inputs
+        changed = new_dependency or inputs[name] != self.current[p]
+        if not changed and all(status[a] != _STALE for a in idx.ancestors[p]):
             return []  # the common case: nothing behind the view moved
         out: list[StaleCause] = []
-        paths, ancestors = self._region(parent)
-        for v, path in paths.items():  # definitions of the virtual assets in between
-            recorded = prov.virtual_code_versions.get(v, _ABSENT)
-            if changed and recorded is not _ABSENT and recorded != graph.get(v).code_version:
-                out.append(
-                    StaleCause(
-                        key,
-                        StaleCauseCategory.CODE,
-                        f"{v.to_user_string()} has a new code version{_via(path[:-1])}",
-                        dependency=v,
-                        via=path[:-1],
-                    )
-                )
-        for a, path in ancestors.items():
-            if changed or self._entries[a].status is StaleStatus.STALE:
-                out.extend(self._parent_causes(key, a, prov, path))
-        if changed and not out:
+        if new_dependency:
             out.append(
                 StaleCause(
-                    key,
-                    StaleCauseCategory.DATA,
-                    f"{parent.to_user_string()} has changed (its dependencies or definition "
-                    f"differ from when {key.to_user_string()} was materialized)",
-                    dependency=parent,
+                    me,
+                    StaleCauseCategory.DEPENDENCIES,
+                    f"has a new dependency on {name}",
+                    dependency=self._key(p),
                 )
             )
-        if parent not in prov.input_versions and not out:
+        graph = self.graph
+        region = _virtual_region(graph, idx.keys[p])
+        codes = prov.get("virtual_code_versions") or {}
+        through = prov.get("through_virtual") or {}
+        if changed and not new_dependency:
+            for v, path in region.items():  # definitions of the virtual assets in between
+                was = codes.get(v.to_user_string(), _ABSENT)
+                if was is not _ABSENT and was != graph.get(v).code_version:
+                    root = StaleCause(
+                        AssetKeyPartitionKey(v),
+                        StaleCauseCategory.CODE,
+                        "has a new code version",
+                        via=path[:-1],
+                    )
+                    out.append(
+                        StaleCause(
+                            me,
+                            StaleCauseCategory.CODE,
+                            "has a new dependency code version",
+                            dependency=root.key,
+                            children=(root,),
+                            via=path[:-1],
+                        )
+                    )
+        index = idx.index
+        for a_key, path in _ancestors_through(graph, region).items():
+            a = index[a_key]
+            if (changed and not new_dependency) or status[a] == _STALE:
+                out.extend(self._parent_causes(me, a, through, path))
+        if changed and not out:  # the view's own dependencies changed shape
+            root = StaleCause(self._key(p), StaleCauseCategory.DATA, "has a new data version")
             out.append(
                 StaleCause(
-                    key,
+                    me,
                     StaleCauseCategory.DATA,
-                    f"{parent.to_user_string()} is a new dependency",
-                    dependency=parent,
+                    "has a new dependency data version",
+                    dependency=root.key,
+                    children=(root,),
                 )
             )
         return out
 
-    def _region(self, start: AssetKey) -> tuple[_Paths, _Paths]:
-        """The virtual region behind a virtual parent and its non-virtual ancestors, with
-        paths; shared by every child of that parent."""
-        found = self._regions.get(start)
-        if found is None:
-            paths = _virtual_region(self._graph, start)
-            found = self._regions[start] = (paths, _ancestors_through(self._graph, paths))
-        return found
-
-    def _root_causes(self, key: AssetKey) -> tuple[StaleCause, ...]:
-        # The children of a DEPENDENCIES cause are the causes of its (stale) dependency, so
-        # the leaves of an asset's tree are its own leaves and those memoized for its stale
-        # parents, in order. Memoized and iterative: the tree of a deep graph has
-        # exponentially many paths and can be deeper than the recursion limit.
-        memo = self._roots
-        entries = self._entries
-        stack = [key]
+    def root_causes(self, i: int) -> tuple[StaleCause, ...]:
+        """The leaves of asset `i`'s cause tree: its own leaves and, for each stale
+        dependency, that dependency's leaves (memoized, iterative)."""
+        self.causes(i)
+        memo, index = self._roots, self.idx.index
+        stack = [i]
         while stack:
             top = stack[-1]
             if top in memo:
                 stack.pop()
                 continue
-            causes = entries[top].causes
-            if not causes:
-                memo[top] = ()
-                stack.pop()
-                continue
-            pending = [c.dependency for c in causes if c.children and c.dependency not in memo]
+            causes = self.causes(top)
+            stale_deps = [index[c.dependency.asset_key] for c in causes if _is_stale_dep(c)]  # type: ignore[union-attr]
+            pending = [d for d in stale_deps if d not in memo]
             if pending:
                 stack.extend(pending)
                 continue
             stack.pop()
-            if len(causes) == 1 and causes[0].children:
-                memo[top] = memo[causes[0].dependency]  # type: ignore[index]
-                continue
             memo[top] = _dedupe(
                 leaf
                 for c in causes
-                for leaf in (memo[c.dependency] if c.children else (c,))  # type: ignore[index]
+                for leaf in (
+                    memo[index[c.dependency.asset_key]]  # type: ignore[union-attr]
+                    if _is_stale_dep(c)
+                    else (c.children or (c,))
+                )
             )
-        return memo[key]
+        return memo[i]
 
 
-_Paths = dict[AssetKey, tuple[AssetKey, ...]]  # asset -> the virtual path to it
-_MISSING = _Entry(StaleStatus.MISSING, ())
-_FRESH = _Entry(StaleStatus.FRESH, ())
-_ABSENT: Any = object()
+def _is_stale_dep(cause: StaleCause) -> bool:
+    return cause.category is StaleCauseCategory.DEPENDENCIES and cause.children is not None
+
+
+def _dedupe(causes: Iterable[StaleCause]) -> tuple[StaleCause, ...]:
+    """Causes in order, each change once: one change seen along several virtual paths
+    (a diamond) or through several stale parents is one root cause."""
+    out: list[StaleCause] = []
+    seen: set[tuple[Any, ...]] = set()
+    for cause in causes:
+        ident = cause.dedupe_key
+        if ident not in seen:
+            seen.add(ident)
+            out.append(cause)
+    return tuple(out)
 
 
 def _virtual_region(graph: AssetGraph, start: AssetKey) -> dict[AssetKey, tuple[AssetKey, ...]]:
@@ -498,7 +577,7 @@ def _virtual_region(graph: AssetGraph, start: AssetKey) -> dict[AssetKey, tuple[
 
 
 def _ancestors_through(
-    graph: AssetGraph, region: Mapping[AssetKey, tuple[AssetKey, ...]]
+    graph: AssetGraph, region: dict[AssetKey, tuple[AssetKey, ...]]
 ) -> dict[AssetKey, tuple[AssetKey, ...]]:
     """Non-virtual parents of a virtual region, each with the virtual path to it."""
     out: dict[AssetKey, tuple[AssetKey, ...]] = {}

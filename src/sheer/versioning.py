@@ -54,9 +54,14 @@ def virtual_version(
     code_version: str | None, parents: Iterable[tuple[AssetKey, str | None]]
 ) -> str:
     """The version of a virtual asset from its definition and its parents' versions."""
-    pairs = sorted(
-        (k.to_user_string(), v if v is not None else MISSING_VERSION) for k, v in parents
-    )
+    return virtual_version_by_name(code_version, ((k.to_user_string(), v) for k, v in parents))
+
+
+def virtual_version_by_name(
+    code_version: str | None, parents: Iterable[tuple[str, str | None]]
+) -> str:
+    """`virtual_version` with the parents named by their user strings."""
+    pairs = sorted((name, v if v is not None else MISSING_VERSION) for name, v in parents)
     return _digest(["virtual", code_version, pairs])
 
 

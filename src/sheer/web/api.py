@@ -55,13 +55,21 @@ def _run_states(graph: AssetGraph, instance: Instance) -> dict[AssetKey, str]:
     return states
 
 
-def cause_json(cause: StaleCause) -> dict[str, Any]:
+def cause_json(cause: StaleCause, asked: AssetKey) -> dict[str, Any]:
+    """A cause in Dagster's shape (`key` the entity it is about, `dependency` the one
+    it points at), plus `path`: the changed asset, the virtual assets the change was
+    seen through, then the asset asked about (empty for an asset's own change)."""
+    changed = cause.dependency_asset_key or (cause.asset_key if cause.asset_key != asked else None)
+    path = [] if changed is None else [changed, *reversed(cause.via), asked]
     return {
         "text": str(cause),
         "category": cause.category.value,
-        "key": _name(cause.key),
-        "dependency": _name(cause.dependency) if cause.dependency else None,
+        "reason": cause.reason,
+        "key": _name(cause.asset_key),
+        "partition": cause.partition_key,
+        "dependency": _name(cause.dependency_asset_key) if cause.dependency else None,
         "via": [_name(k) for k in cause.via],
+        "path": [_name(k) for k in path],
     }
 
 
@@ -126,8 +134,8 @@ def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[
         "metadata": {k: _plain(v) for k, v in node.metadata.items()},
         "status": status.value,
         "data_version": version.value if version else None,
-        "stale_causes": [cause_json(c) for c in resolver.get_stale_causes(key)],
-        "root_causes": [cause_json(c) for c in resolver.get_stale_root_causes(key)],
+        "stale_causes": [cause_json(c, key) for c in resolver.get_stale_causes(key)],
+        "root_causes": [cause_json(c, key) for c in resolver.get_stale_root_causes(key)],
         "materializations": materializations,
         "latest_evaluation": (
             {
