@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import sheer as dg
-from sheer.errors import DefinitionsLoadError
+from sheer.definitions.definitions import LazyDefinitions
+from sheer.errors import DefinitionError, DefinitionsLoadError
 
 ASSET_A = """
 import sheer as dg
@@ -411,3 +412,75 @@ def test_a_new_file_in_a_package_defs_folder_is_picked_up(tmp_path):
     assert keys(dg.load_from_defs_folder(pkg / "defs")) == ["first"]
     asset_file(pkg / "defs" / "second.py", "second")
     assert keys(dg.load_from_defs_folder(pkg / "defs")) == ["first", "second"]
+
+
+def test_a_definitions_function_is_called_by_the_loader_not_at_import(tmp_path):
+    write(
+        tmp_path / "defs" / "lazy.py",
+        """
+        import sheer as dg
+
+        CALLS = []
+
+        @dg.definitions
+        def defs():
+            CALLS.append(1)
+            return dg.Definitions(assets=[dg.AssetSpec("lazy_made")])
+        """,
+    )
+    defs = dg.load_from_defs_folder(tmp_path / "defs")
+    assert keys(defs) == ["lazy_made"]
+    module = next(
+        m
+        for m in sys.modules.values()
+        if getattr(m, "__file__", None) == str(tmp_path / "defs" / "lazy.py")
+    )
+    assert isinstance(module.defs, LazyDefinitions)
+    assert module.CALLS == [1]  # importing built nothing; the loader called it once
+
+
+def test_a_defs_file_finds_its_data_with_file_relative_path(tmp_path):
+    (tmp_path / "defs" / "data").mkdir(parents=True)
+    (tmp_path / "defs" / "data" / "seed.csv").write_text("a,b\n")
+    write(
+        tmp_path / "defs" / "seeded.py",
+        """
+        import sheer as dg
+
+        SEED = dg.file_relative_path(__file__, "data/seed.csv")
+
+        @dg.asset
+        def seeded():
+            with open(SEED) as f:
+                return f.read()
+        """,
+    )
+    defs = dg.load_from_defs_folder(tmp_path / "defs")
+    assert dg.materialize(list(defs.assets)).asset_value("seeded") == "a,b\n"
+
+
+def test_a_definitions_function_with_parameters_is_an_error():
+    with pytest.raises(DefinitionError) as info:
+
+        @dg.definitions
+        def defs(context):
+            return dg.Definitions()
+
+    assert str(info.value) == (
+        f"@definitions function defs (defined at {info.value.file}) takes parameters "
+        "(context). Dagster passes a ComponentLoadContext there; Sheer has no components, so "
+        "it passes nothing. Fix: take no parameters."
+    )
+
+
+def test_calling_a_definitions_function_that_returns_something_else_is_an_error():
+    @dg.definitions
+    def defs():
+        return [dg.AssetSpec("a")]
+
+    with pytest.raises(DefinitionError) as info:
+        defs()
+    assert str(info.value) == (
+        "@definitions function defs returned list, not Definitions. Fix: return "
+        "Definitions(assets=[...])."
+    )

@@ -49,6 +49,9 @@ class TableColumnConstraints:
     unique: bool = False
     other: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "other", tuple(self.other))  # a list (Dagster's habit) too
+
     def to_json(self) -> dict[str, Any]:
         return {"nullable": self.nullable, "unique": self.unique, "other": list(self.other)}
 
@@ -58,6 +61,9 @@ class TableConstraints:
     """Constraints on a whole table, as free text."""
 
     other: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "other", tuple(self.other))
 
     def to_json(self) -> dict[str, Any]:
         return {"other": list(self.other)}
