@@ -371,3 +371,246 @@ def test_allow_on_a_builder_keeps_its_label():
     cond = AC.any_deps_updated().allow(dg.AssetSelection.assets("a"))
     assert str(cond) == "any_deps_updated"
     assert cond.allow_selection == dg.AssetSelection.assets("a")
+
+
+# allow() / ignore() pushed down from the operators and builders --------------------
+
+SEL_FOO = dg.AssetSelection.keys("foo")
+
+
+def deps_selections(cond):
+    return [(d.allow_selection, d.ignore_selection) for d in deps_nodes(cond)]
+
+
+def test_dagsters_eager_ignore_example_reaches_every_dependency_operator_of_eager():
+    cond = dg.AutomationCondition.eager().ignore(dg.AssetSelection.keys("foo"))
+    assert deps_selections(cond) == [(None, SEL_FOO)] * 3
+    assert str(cond) == "eager"  # the builder keeps its label, as in Dagster
+    assert [str(d) for d in deps_nodes(cond)] == [
+        "any_deps_updated",
+        "any_deps_missing",
+        "any_deps_in_progress",
+    ]
+
+
+def test_dagsters_on_cron_allow_example_reaches_all_deps_updated_since_cron():
+    cond = dg.AutomationCondition.on_cron("@hourly").allow(dg.AssetSelection.groups("abc"))
+    assert deps_selections(cond) == [(dg.AssetSelection.groups("abc"), None)]
+    assert str(cond) == "on_cron(@hourly, UTC)"
+
+
+@pytest.mark.parametrize("method", ["allow", "ignore"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda d: d & AC.missing(),
+        lambda d: AC.missing() | d,
+        lambda d: ~d,
+        lambda d: d.since(AC.newly_requested()),
+        lambda d: AC.newly_requested().since(d),
+        lambda d: d.newly_true(),
+        lambda d: (~d).since_last_handled(),
+        lambda d: (AC.missing() & ~(d | AC.in_progress())).with_label("nested"),
+    ],
+    ids=[
+        "and",
+        "or",
+        "not",
+        "since-trigger",
+        "since-reset",
+        "newly_true",
+        "since_last_handled",
+        "nested",
+    ],
+)
+def test_allow_and_ignore_reach_deps_through_every_operator(build, method):
+    tree = build(AC.any_deps_match(AC.newly_updated()))
+    out = getattr(tree, method)(SEL_FOO)
+    expected = (SEL_FOO, None) if method == "allow" else (None, SEL_FOO)
+    assert deps_selections(out) == [expected]
+    assert out.get_label() == tree.get_label()
+    # everything but the selection is unchanged
+    assert out.replace(deps_nodes(out)[0], deps_nodes(tree)[0]) == tree
+    assert deps_selections(tree) == [(None, None)]  # the original is untouched
+
+
+def test_allow_does_not_reach_deps_nested_in_a_deps_condition_as_in_dagster():
+    inner = AC.any_deps_match(AC.missing())
+    outer = AC.all_deps_match(inner | AC.in_progress()) & AC.missing()
+    out = outer.allow(SEL_FOO)
+    assert deps_selections(out) == [(SEL_FOO, None), (None, None)]
+
+
+def test_allow_does_not_reach_inside_asset_matches_as_in_dagster():
+    cond = AC.asset_matches("x", AC.any_deps_updated()) | AC.any_deps_missing()
+    out = cond.allow(SEL_FOO)
+    assert deps_selections(out) == [(None, None), (SEL_FOO, None)]
+
+
+def test_allow_twice_on_eager_allows_either_and_allow_then_ignore_sets_both():
+    a, b = dg.AssetSelection.assets("a"), dg.AssetSelection.assets("b")
+    assert deps_selections(AC.eager().allow(a).allow(b)) == [(b | a, None)] * 3
+    assert deps_selections(AC.eager().allow(a).ignore(b)) == [(a, b)] * 3
+    assert AC.eager().allow(a).ignore(b) == AC.eager().ignore(b).allow(a)
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [AC.eager, lambda: AC.on_cron("0 * * * *"), AC.on_missing, AC.any_deps_updated],
+    ids=["eager", "on_cron", "on_missing", "any_deps_updated"],
+)
+def test_allow_ignore_and_resolve_through_virtual_commute(builder):
+    a, b = dg.AssetSelection.assets("a"), dg.AssetSelection.assets("b")
+    first = builder().resolve_through_virtual().allow(a).ignore(b)
+    second = builder().allow(a).resolve_through_virtual().ignore(b)
+    third = builder().allow(a).ignore(b).resolve_through_virtual()
+    assert first == second == third
+    assert all(d.through_virtual for d in deps_nodes(first))
+    assert deps_selections(first) == [(a, b)] * len(deps_nodes(first))
+
+
+def test_operands_have_no_allow_or_ignore_as_in_dagster():
+    for cond in (AC.missing(), AC.cron_tick_passed("0 * * * *"), AC.data_version_changed()):
+        assert not hasattr(cond, "allow") and not hasattr(cond, "ignore")
+
+
+def test_allow_on_a_condition_without_deps_returns_an_equal_tree():
+    tree = AC.missing().newly_true() & ~AC.in_progress()
+    assert tree.allow(SEL_FOO) == tree
+
+
+# The builders added with Dagster's names -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cond", "text"),
+    [
+        (AC.data_version_changed(), "data_version_changed"),
+        (AC.executed_with_tags(), "executed_with_tags"),
+        (
+            AC.executed_with_tags(tag_keys={"b", "a"}, tag_values={"k": "v", "j": "w"}),
+            "executed_with_tags(tag_keys={a,b}, tag_values={j:w,k:v})",
+        ),
+        (
+            AC.any_new_update_has_run_tags(tag_keys={"x"}),
+            "any_new_update_has_run_tags(tag_keys={x})",
+        ),
+        (
+            AC.all_new_updates_have_run_tags(tag_values={"x": "1"}),
+            "all_new_updates_have_run_tags(tag_values={x:1})",
+        ),
+        (AC.asset_matches("a/b", AC.missing()), "asset_matches(a/b, missing)"),
+        (AC.asset_matches(["a", "b"], ~AC.missing()), "asset_matches(a/b, ~missing)"),
+    ],
+)
+def test_new_builders_read_as_their_names(cond, text):
+    assert str(cond) == text
+
+
+def test_asset_matches_coerces_its_key_like_dagster():
+    assert AC.asset_matches("a/b", AC.missing()).key == dg.AssetKey(["a", "b"])
+    assert AC.asset_matches(dg.AssetKey("x"), AC.missing()).key == dg.AssetKey("x")
+
+
+def test_executed_with_tags_equal_whatever_the_order_of_its_tags():
+    one = AC.executed_with_tags(tag_keys={"a", "b"}, tag_values={"k": "v", "j": "w"})
+    two = AC.executed_with_tags(tag_keys={"b", "a"}, tag_values={"j": "w", "k": "v"})
+    assert one == two and hash(one) == hash(two)
+
+
+def test_executed_with_tags_refuses_a_string_as_tag_keys():
+    with pytest.raises(TypeError) as err:
+        AC.executed_with_tags(tag_keys="nightly")
+    assert str(err.value) == (
+        "tag_keys='nightly' is a string, not a set of tag keys. Fix: pass tag_keys={'nightly'}."
+    )
+
+
+def test_new_builders_survive_pickling():
+    for cond in (
+        AC.data_version_changed(),
+        AC.executed_with_tags(tag_keys={"a"}, tag_values={"b": "c"}),
+        AC.any_new_update_has_run_tags(tag_keys={"x"}),
+        AC.asset_matches("x", AC.eager().allow(SEL_FOO)),
+    ):
+        assert pickle.loads(pickle.dumps(cond)) == cond
+
+
+# Enums -------------------------------------------------------------------------------
+
+
+def test_operand_kinds_and_deps_modes_are_enums_with_the_old_values():
+    from sheer.automation.conditions import DepsMode, OperandKind
+
+    assert AC.missing().kind is OperandKind.MISSING
+    assert AC.run_in_progress().kind is OperandKind.IN_PROGRESS
+    assert AC.any_deps_match(AC.missing()).mode is DepsMode.ANY
+    assert AC.all_deps_match(AC.missing()).mode is DepsMode.ALL
+    assert [m.value for m in DepsMode] == ["any", "all"]
+    assert OperandKind("newly_updated") is OperandKind.NEWLY_UPDATED
+
+
+def test_unique_ids_are_the_ones_stored_before_operand_kinds_became_enums():
+    # Pinned from the release that used plain strings: a stored cursor keeps its state.
+    assert AC.eager().unique_id == "0972e440b5916c18"
+    assert AC.on_cron("0 * * * *").unique_id == "559f200df15735fe"
+    assert AC.on_missing().unique_id == "f76b80a33ce3d035"
+    assert AC.eager().resolve_through_virtual().unique_id == "8f028c289c295332"
+    allowed = AC.any_deps_match(AC.missing()).allow(dg.AssetSelection.assets("a"))
+    assert allowed.unique_id == "c7a15af45e6ef9c0"
+
+
+# replace() by name, and deep trees ---------------------------------------------------
+
+
+def test_replace_by_an_operand_name_replaces_it_everywhere_as_in_dagster():
+    out = AC.eager().replace("missing", AC.execution_failed())
+    assert "missing" not in [str(c) for c in walk(out)]
+    assert [str(c) for c in walk(out)].count("execution_failed") == 2
+
+
+def test_replace_by_an_operator_name_replaces_the_first_match_from_the_root():
+    tree = AC.any_deps_match(AC.missing()) & ~AC.all_deps_match(AC.newly_updated())
+    out = tree.replace("ANY_DEPS_MATCH", AC.in_progress())
+    assert out == AC.in_progress() & ~AC.all_deps_match(AC.newly_updated())
+    assert tree.replace("AND", AC.missing()) == AC.missing()
+
+
+def test_names_are_dagsters_names():
+    dagster = pytest.importorskip("dagster")
+    for build in (
+        lambda m: m.AutomationCondition.missing() & m.AutomationCondition.in_progress(),
+        lambda m: m.AutomationCondition.missing() | m.AutomationCondition.in_progress(),
+        lambda m: ~m.AutomationCondition.missing(),
+        lambda m: m.AutomationCondition.missing().since(m.AutomationCondition.newly_updated()),
+        lambda m: m.AutomationCondition.missing().newly_true(),
+        lambda m: m.AutomationCondition.any_deps_match(m.AutomationCondition.missing()),
+        lambda m: m.AutomationCondition.all_deps_match(m.AutomationCondition.missing()),
+        lambda m: m.AutomationCondition.asset_matches("a/b", m.AutomationCondition.missing()),
+        lambda m: m.AutomationCondition.data_version_changed(),
+        lambda m: m.AutomationCondition.executed_with_tags(tag_keys={"a"}),
+        lambda m: m.AutomationCondition.code_version_changed(),
+        lambda m: m.AutomationCondition.newly_requested(),
+    ):
+        assert build(dg).name == build(dagster).name
+
+
+def deep_not_chain(depth):
+    cond = AC.any_deps_match(AC.newly_updated())
+    for _ in range(depth):
+        cond = NotCondition(operand=cond)
+    return cond
+
+
+def test_allow_resolve_through_virtual_and_replace_do_not_recurse_on_deep_trees():
+    deep = deep_not_chain(5000)  # far deeper than the interpreter's recursion limit
+    allowed = deep.allow(SEL_FOO).resolve_through_virtual()
+    node = allowed
+    while isinstance(node, NotCondition):
+        node = node.operand
+    assert node.allow_selection == SEL_FOO and node.through_virtual
+    replaced = deep.replace("ANY_DEPS_MATCH", AC.missing())
+    node = replaced
+    while isinstance(node, NotCondition):
+        node = node.operand
+    assert node is not None and str(node) == "missing"

@@ -316,3 +316,55 @@ def test_sheer_automation_run_in_a_subprocess_materializes_d_and_stops_cleanly(p
     # the lease was released: another daemon acts at once
     defs = dg.load_definitions(defs_file)
     assert AutomationDaemon(defs, instance, launch_args=[]).tick().skipped_reason is None
+
+
+def test_tick_statuses_are_an_enum_stored_with_the_values_stored_before(project):
+    from sqlalchemy import select
+
+    from sheer.storage.automation import TickStatus
+    from sheer.storage.schema import automation_ticks
+
+    tmp_path, defs_file, instance = project
+    defs = dg.load_definitions(defs_file)
+    daemon = AutomationDaemon(defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path))
+    daemon.tick()
+    defs.materialize(["A"], instance=instance)
+    daemon._launch = lambda keys: (_ for _ in ()).throw(OSError("no launcher"))
+    failed = daemon.tick()
+    store = AutomationStorage(instance.storage)
+    ticks = store.get_ticks()
+    assert [t.status for t in ticks] == [TickStatus.FAILURE, TickStatus.SKIPPED]
+    assert all(isinstance(t.status, TickStatus) for t in ticks)
+    assert ticks[0].error == "Launching a run for 1 assets failed: no launcher"
+    assert failed.requested == (dg.AssetKey("D"),)
+    with instance.storage.engine.connect() as conn:
+        stored = conn.execute(select(automation_ticks.c.status).order_by(automation_ticks.c.id))
+        assert [row[0] for row in stored] == ["SKIPPED", "FAILURE"]
+    assert [m.value for m in TickStatus] == ["SUCCESS", "SKIPPED", "FAILURE"]
+
+
+def test_executed_with_tags_sees_the_tags_of_the_daemons_own_runs(project):
+    tmp_path, defs_file, instance = project
+    defs_file.write_text(
+        DEFS.replace(
+            "defs = dg.Definitions(assets=[A, B, D])",
+            "@dg.asset(deps=[D], automation_condition=dg.AutomationCondition.any_deps_match(\n"
+            "    dg.AutomationCondition.executed_with_tags(\n"
+            "        tag_values={'sheer/from_automation': 'true'})).since_last_handled())\n"
+            "def E():\n"
+            "    return 1\n\n\n"
+            "defs = dg.Definitions(assets=[A, B, D, E])",
+        )
+    )
+    defs = dg.load_definitions(defs_file)
+    daemon = AutomationDaemon(defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path))
+    daemon.tick()
+    defs.materialize(["A"], instance=instance)
+    assert [k.to_user_string() for k in daemon.tick().requested] == ["D"]
+    daemon.wait_for_children()
+    wait_for(lambda: materializations(instance, "D"), "D to be materialized")
+    assert [k.to_user_string() for k in daemon.tick().requested] == ["E"]
+    daemon.wait_for_children()
+    defs.materialize(["D"], instance=instance)  # by hand: no automation tag
+    outcome = daemon.tick()
+    assert outcome.requested == ()

@@ -926,3 +926,400 @@ def test_evaluation_trees_follow_the_operators_tick_after_tick(case):
                 key,
             )
             previous[key] = tree
+
+
+# allow() / ignore() on builders, through virtual assets ------------------------------
+
+
+@pytest.mark.parametrize("order", ["resolve-first", "allow-first"])
+def test_eager_through_virtual_allow_in_either_order_waits_only_for_allowed_ancestors(order):
+    allowed = dg.AssetSelection.assets("A1", "A3")
+    cond = (
+        AC.eager().resolve_through_virtual().allow(allowed)
+        if order == "resolve-first"
+        else AC.eager().allow(allowed).resolve_through_virtual()
+    )
+    t = Ticker(three_ancestors_defs(cond))
+    t.tick()
+    t.report("A1")
+    assert t.requested() == set()  # A3 missing blocks
+    t.report("A2")
+    assert t.requested() == set()  # A2 is not allowed: neither a trigger nor a blocker
+    t.report("A3")
+    assert t.requested() == {"D"}  # A2 never blocked, though it went missing first
+    tree = t.result.get_evaluation("D").tree
+    deps = [
+        c.target.to_user_string() for c in find(tree, "any_deps_missing (through virtual)").children
+    ]
+    assert deps == ["A1", "A3"]
+
+
+def test_eager_through_virtual_ignore_skips_a_missing_ancestor_behind_the_view():
+    t = Ticker(
+        three_ancestors_defs(
+            AC.eager().ignore(dg.AssetSelection.assets("A2")).resolve_through_virtual()
+        )
+    )
+    t.tick()
+    t.report("A1", "A3")
+    assert t.requested() == {"D"}
+
+
+def test_a_selection_naming_an_undefined_asset_selects_nothing_as_in_dagster():
+    t = Ticker(three_ancestors_defs(AC.eager().ignore(dg.AssetSelection.assets("nope", "A2"))))
+    t.tick()
+    t.report("A3")
+    assert t.requested() == set()  # V is missing (A1, A2 are): "nope" ignores nothing
+    only_unknown = Ticker(three_ancestors_defs(AC.eager().allow(dg.AssetSelection.assets("nope"))))
+    only_unknown.tick()
+    only_unknown.report("A1", "A2", "A3")
+    assert only_unknown.requested() == set()
+    assert only_unknown.result.errors == {}
+
+
+# Oracle: the same ticks as Dagster on one small graph --------------------------------
+
+_ORACLE_VERSION = {"A": "v1"}
+
+
+def oracle_defs(mod, conditions):
+    """A, foo -> B -> C; A returns the data version in `_ORACLE_VERSION`."""
+
+    @mod.asset
+    def A():
+        return mod.Output(1, data_version=mod.DataVersion(_ORACLE_VERSION["A"]))
+
+    @mod.asset
+    def foo():
+        return 1
+
+    @mod.asset(deps=[A, foo], automation_condition=conditions(mod).get("B"))
+    def B():
+        return 1
+
+    @mod.asset(deps=[B], automation_condition=conditions(mod).get("C"))
+    def C():
+        return 1
+
+    return [A, foo, B, C]
+
+
+def oracle_ticks(mod, instance, conditions, steps):
+    """What each tick requests, stepping through `steps` with `mod` (sheer or dagster)."""
+    assets = oracle_defs(mod, conditions)
+    defs = mod.Definitions(assets=assets)
+    cursor, out = None, []
+    for step in steps:
+        if step == "tick":
+            result = mod.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+            cursor = result.cursor
+            names = ("A", "foo", "B", "C")
+            out.append([n for n in names if result.get_num_requested(mod.AssetKey(n))])
+        elif step[0] == "version":
+            _ORACLE_VERSION["A"] = step[1]
+        else:
+            _, names, tags = step
+            mod.materialize(assets, instance=instance, selection=list(names), tags=tags)
+    _ORACLE_VERSION["A"] = "v1"
+    return out
+
+
+def M(*names, tags=None):
+    return ("materialize", names, tags)
+
+
+_EAGER_STEPS = ["tick", M("A"), "tick", "tick", M("foo"), "tick", M("A"), "tick", M("foo"), "tick"]
+
+ORACLE_SCENARIOS = {
+    "eager_ignore_foo": (
+        lambda m: dict.fromkeys(
+            "BC", m.AutomationCondition.eager().ignore(m.AssetSelection.keys("foo"))
+        ),
+        _EAGER_STEPS,
+        [[], ["B", "C"], [], [], ["B", "C"], []],
+    ),
+    "eager_allow_foo": (
+        lambda m: dict.fromkeys(
+            "BC", m.AutomationCondition.eager().allow(m.AssetSelection.keys("foo"))
+        ),
+        _EAGER_STEPS,
+        [[], [], [], ["B"], [], ["B"]],
+    ),
+    "eager_allow_then_ignore": (
+        lambda m: dict.fromkeys(
+            "BC",
+            m.AutomationCondition.eager()
+            .allow(m.AssetSelection.keys("foo", "A"))
+            .ignore(m.AssetSelection.keys("A")),
+        ),
+        _EAGER_STEPS,
+        [[], [], [], ["B"], [], ["B"]],
+    ),
+    "eager_ignore_an_undefined_asset": (
+        lambda m: dict.fromkeys(
+            "BC", m.AutomationCondition.eager().ignore(m.AssetSelection.keys("nope"))
+        ),
+        _EAGER_STEPS,
+        [[], [], [], ["B", "C"], [], ["B", "C"]],
+    ),
+    "data_version_changed": (
+        lambda m: {
+            "B": m.AutomationCondition.any_deps_match(m.AutomationCondition.data_version_changed()),
+            "C": m.AutomationCondition.data_version_changed(),
+        },
+        [
+            *["tick", M("A"), "tick", M("A"), "tick"],
+            *[("version", "v2"), M("A"), "tick", "tick", M("B"), "tick"],
+        ],
+        [[], ["B"], [], ["B"], [], []],
+    ),
+    "executed_with_tags": (
+        lambda m: {
+            "B": m.AutomationCondition.any_deps_match(
+                m.AutomationCondition.executed_with_tags(tag_keys={"x"})
+            ),
+            "C": m.AutomationCondition.any_deps_match(
+                m.AutomationCondition.executed_with_tags(tag_values={"x": "1"})
+            ),
+        },
+        ["tick", M("A"), "tick", M("A", tags={"x": "2"}), "tick", M("B", tags={"x": "1"}), "tick"],
+        [[], [], ["B"], ["B", "C"]],
+    ),
+    "asset_matches": (
+        lambda m: {
+            "C": m.AutomationCondition.asset_matches("A", m.AutomationCondition.newly_updated()),
+            "B": m.AutomationCondition.asset_matches("C", m.AutomationCondition.missing())
+            & m.AutomationCondition.asset_matches("A", ~m.AutomationCondition.missing()),
+        },
+        ["tick", M("A"), "tick", "tick", M("C"), "tick"],
+        [[], ["B", "C"], ["B"], []],
+    ),
+    "new_updates_run_tags": (
+        lambda m: {
+            "B": m.AutomationCondition.any_deps_match(
+                m.AutomationCondition.newly_updated()
+                & m.AutomationCondition.any_new_update_has_run_tags(tag_keys={"x"})
+            ),
+            "C": m.AutomationCondition.any_deps_match(
+                m.AutomationCondition.newly_updated()
+                & ~m.AutomationCondition.all_new_updates_have_run_tags(tag_keys={"x"})
+            ),
+        },
+        # foo first: Dagster reads no new update on the tick after an empty event log
+        [
+            *[M("foo"), "tick", M("A", tags={"x": "1"}), "tick"],
+            *[M("B"), M("A", tags={"x": "1"}), "tick"],
+            *[M("B", tags={"x": "1"}), M("B"), "tick"],
+            *[M("B", tags={"x": "1"}), "tick", M("A"), "tick"],
+        ],
+        [[], ["B"], ["B", "C"], ["C"], [], []],
+    ),
+}
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("name", sorted(ORACLE_SCENARIOS))
+def test_ticks_are_the_same_as_dagsters_on_the_same_graph(name, backend):
+    if backend != "sqlite":
+        pytest.skip("the oracle runs once")
+    conditions, steps, expected = ORACLE_SCENARIOS[name]
+    ours = oracle_ticks(dg, empty_instance(), conditions, steps)
+    assert ours == expected
+    dagster = pytest.importorskip("dagster")
+    theirs = oracle_ticks(dagster, dagster.DagsterInstance.ephemeral(), conditions, steps)
+    assert theirs == ours
+
+
+# asset_matches -------------------------------------------------------------------------
+
+
+def test_asset_matches_evaluates_the_condition_for_the_named_asset():
+    t = Ticker(seed_defs(AC.asset_matches("A", AC.newly_updated())))
+    t.tick()
+    t.materialize("A")
+    assert t.requested() == {"D"}
+    tree = t.result.get_evaluation("D").tree
+    assert tree.label == "asset_matches(A, newly_updated)" and tree.target == dg.AssetKey("D")
+    (child,) = tree.children
+    assert (child.label, child.value, child.target) == ("newly_updated", True, dg.AssetKey("A"))
+    assert t.requested() == set()
+
+
+def test_asset_matches_a_view_uses_what_the_view_means():
+    t = Ticker(seed_defs(AC.asset_matches("C", ~AC.missing())))
+    assert t.requested() == set()  # C is missing while A is
+    t.materialize("A")
+    assert t.requested() == {"D"}
+
+
+def test_asset_matches_with_deps_inside_looks_at_the_named_assets_dependencies():
+    cond = AC.asset_matches("C", AC.any_deps_match(AC.newly_updated()).resolve_through_virtual())
+    t = Ticker(seed_defs(cond))
+    t.tick()
+    t.materialize("A")
+    assert t.requested() == {"D"}
+    (matched,) = t.result.get_evaluation("D").tree.children
+    assert [c.target for c in matched.children] == [dg.AssetKey("A")]
+
+
+# data_version_changed ------------------------------------------------------------------
+
+
+def versioned_defs(condition, versions):
+    @dg.asset
+    def A():
+        return dg.Output(1, data_version=dg.DataVersion(versions["A"]))
+
+    @dg.asset(is_virtual=True, deps=[A])
+    def V():
+        return None
+
+    @dg.asset(deps=[V], automation_condition=condition)
+    def D():
+        return 1
+
+    return dg.Definitions(assets=[A, V, D])
+
+
+def test_data_version_changed_is_false_on_the_first_tick_and_for_the_same_version():
+    versions = {"A": "v1"}
+    cond = AC.any_deps_match(AC.data_version_changed()).resolve_through_virtual()
+    t = Ticker(versioned_defs(cond, versions))
+    t.materialize("A")
+    assert t.requested() == set()  # first tick: nothing to compare with
+    t.materialize("A")
+    assert t.requested() == set()  # re-materialized with the same data version
+    versions["A"] = "v2"
+    t.materialize("A")
+    assert t.requested() == {"D"}
+    assert t.requested() == set()
+
+
+def test_data_version_changed_of_a_view_follows_what_is_behind_it():
+    versions = {"A": "v1"}
+    t = Ticker(versioned_defs(AC.any_deps_match(AC.data_version_changed()), versions))
+    t.tick()
+    t.materialize("A")
+    assert t.requested() == {"D"}  # V's computed version changed: A went from missing to v1
+    t.materialize("A")
+    assert t.requested() == set()
+    versions["A"] = "v2"
+    t.materialize("A")
+    assert t.requested() == {"D"}
+    assert t.cursor.data_versions[dg.AssetKey("V")] is not None
+    assert t.requested() == set()
+
+
+def test_data_version_changed_of_an_external_asset_reads_its_reports():
+    t = Ticker(three_ancestors_defs(AC.any_deps_match(AC.data_version_changed())))
+    t.tick()
+    t.report("A3", version="1")
+    assert t.requested() == {"D"}
+    t.report("A3", version="1")
+    assert t.requested() == set()
+    t.report("A3", version="2")
+    assert t.requested() == {"D"}
+
+
+# executed_with_tags and the run tags of new updates ------------------------------------
+
+
+def test_executed_with_tags_reads_the_tags_of_the_run_that_last_materialized_the_asset():
+    cond = AC.any_deps_match(AC.executed_with_tags(tag_keys={"team"}, tag_values={"env": "prod"}))
+    t = Ticker(parent_child(None, cond))
+    assert t.requested() == set()
+    t.defs.materialize(["P"], instance=t.instance, tags={"team": "a", "env": "dev"})
+    assert t.requested() == set()
+    t.defs.materialize(["P"], instance=t.instance, tags={"team": "a", "env": "prod"})
+    assert t.requested() == {"Q"}
+    assert t.requested() == {"Q"}  # still the latest run: not only on the tick after it
+    t.defs.materialize(["P"], instance=t.instance, tags={"env": "prod"})
+    assert t.requested() == set()
+
+
+def test_executed_with_tags_is_false_for_a_report_outside_any_run():
+    t = Ticker(three_ancestors_defs(AC.any_deps_match(AC.executed_with_tags())))
+    t.report("A3")
+    assert t.requested() == set()
+
+
+def test_executed_with_tags_sees_a_run_newer_than_the_ticks_read_of_the_runs():
+    ctx_runs = []
+    t = Ticker(parent_child(None, AC.any_deps_match(AC.executed_with_tags(tag_keys={"k"}))))
+    t.defs.materialize(["P"], instance=t.instance, tags={"k": "1"})
+    original = t.instance.get_runs
+    t.instance.get_runs = lambda *a, **kw: ctx_runs  # the tick's read misses the run
+    try:
+        assert t.requested() == {"Q"}
+    finally:
+        t.instance.get_runs = original
+
+
+def test_any_and_all_new_updates_have_run_tags_look_at_every_update_since_the_last_tick():
+    any_x = AC.any_deps_match(AC.any_new_update_has_run_tags(tag_keys={"x"}))
+    all_x = AC.any_deps_match(AC.all_new_updates_have_run_tags(tag_keys={"x"}))
+    t_any, t_all = Ticker(parent_child(None, any_x)), Ticker(parent_child(None, all_x))
+    for t in (t_any, t_all):
+        t.tick()
+    for runs, expect_any, expect_all in [
+        ([{"x": "1"}], {"Q"}, {"Q"}),
+        ([{"x": "1"}, {}], {"Q"}, set()),
+        ([{}], set(), set()),
+        ([], set(), set()),  # no new update: neither
+    ]:
+        for t in (t_any, t_all):
+            for tags in runs:
+                t.defs.materialize(["P"], instance=t.instance, tags=tags)
+        assert t_any.requested() == expect_any
+        assert t_all.requested() == expect_all
+
+
+def test_new_update_run_tags_never_hold_for_a_report_outside_any_run():
+    cond = AC.any_deps_match(AC.any_new_update_has_run_tags() | AC.all_new_updates_have_run_tags())
+    t = Ticker(three_ancestors_defs(cond))
+    t.tick()
+    t.report("A3")
+    assert t.requested() == set()
+
+
+def test_run_tag_conditions_keep_the_tick_within_a_constant_number_of_statements():
+    cond = (
+        AC.eager()
+        | AC.any_deps_match(AC.executed_with_tags(tag_keys={"k"}))
+        | AC.any_deps_match(AC.any_new_update_has_run_tags(tag_keys={"k"}))
+        | AC.any_deps_match(AC.data_version_changed())
+    )
+
+    def counts(n):
+        defs = dg.Definitions(
+            assets=[
+                dg.AssetSpec(f"a{i}", deps=[f"a{i - 1}"] if i else [], automation_condition=cond)
+                for i in range(n)
+            ]
+        )
+        instance = empty_instance()
+        t = Ticker(defs, instance)
+        t.tick()
+        for i in range(n):
+            instance.report_runless_asset_event(dg.AssetMaterialization(f"a{i}"))
+        statements = count_statements(instance, t.tick)
+        instance.dispose()
+        return len(statements)
+
+    small, large = counts(5), counts(60)
+    assert small == large <= 5  # ids, runs, new updates' runs, latest records for versions
+
+
+# The cursor carries data versions -------------------------------------------------------
+
+
+def test_the_cursor_round_trips_its_data_versions_and_reads_older_cursors_without_them():
+    cursor = AutomationCursor(
+        evaluation_id=2, data_versions={dg.AssetKey(["s", "a"]): "v1", dg.AssetKey("b"): None}
+    )
+    assert AutomationCursor.from_json(cursor.to_json()) == cursor
+    import json
+
+    old = json.loads(cursor.to_json())
+    del old["data_versions"]
+    assert AutomationCursor.from_json(json.dumps(old)).data_versions == {}

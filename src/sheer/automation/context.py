@@ -349,34 +349,30 @@ class TickContext:
     def _data_version_changed(self, candidates: set[int]) -> set[int]:
         """The candidates whose target's data version differs from the one the previous
         tick kept; every target's version is kept for the next tick."""
-        n = self.n
+        n, keys, known = self.n, self.ix.keys, self.data_versions
         targets = {p % n for p in candidates}
-        known = self.data_versions
-        todo = [t for t in targets if t not in known]
-        if todo:
-            versions = self._version_view(todo)
-            keys = self.ix.keys
-            for t in todo:
+        versions = self._current_versions()
+        for t in targets:
+            if t not in known:
                 known[t] = versions.version(keys[t])
         if self.previous is None:
             return set()
-        before, keys = self.previous.data_versions, self.ix.keys
+        before = self.previous.data_versions
         changed = {t for t in targets if keys[t] in before and before[keys[t]] != known[t]}
         return {p for p in candidates if p % n in changed}
 
-    def _version_view(self, targets: list[int]) -> VersionView:
-        """Current versions (stored, or computed for virtual assets) of `targets`, the
-        latest records of what they need read in one query."""
-        ix, keys = self.ix, self.ix.keys
-        needed = {keys[a] for t in targets if t in ix.virtual for a in ix.ancestors[t]}
-        needed.update(keys[t] for t in targets if t not in ix.virtual)
-        records = self.instance.get_latest_records(needed)
-        external = ix.external
-        stored = {
-            k: stored_version(r.materialization, r.observation, ix.index[k] in external)
-            for k, r in records.items()
-        }
-        self._versions = VersionView(self.graph, stored.get)
+    def _current_versions(self) -> VersionView:
+        """Current versions: stored ones, and computed ones for virtual assets (memoized).
+        The latest records of every asset are read in one query, on first use: which
+        assets a tick's data_version_changed() reaches is known only as it goes."""
+        if self._versions is None:
+            records = self.instance.get_latest_records()
+            external = {self.ix.keys[i] for i in self.ix.external}
+            stored = {
+                k: stored_version(r.materialization, r.observation, k in external)
+                for k, r in records.items()
+            }
+            self._versions = VersionView(self.graph, stored.get)
         return self._versions
 
     def cron_tick_passed(self, schedule: str, tz: str) -> bool:
