@@ -436,6 +436,19 @@ def test_add_output_metadata_names_an_output_of_a_multi_asset():
     assert result.asset_materializations_for_node("ab")[0].metadata == {}
 
 
+def test_observation_metadata_is_read_back_with_its_kind():
+    @dg.observable_source_asset
+    def raw_file():
+        return dg.ObserveResult(
+            data_version="etag-1", metadata={"source": dg.MetadataValue.url("https://x/raw")}
+        )
+
+    instance = dg.DagsterInstance.ephemeral()
+    dg.observe([raw_file], instance=instance)
+    [record] = instance.get_event_records(dg.EventType.ASSET_OBSERVATION)
+    assert record.asset_observation.metadata["source"] == dg.MetadataValue.url("https://x/raw")
+
+
 def test_a_reported_materialization_holds_metadata_values():
     mat = dg.AssetMaterialization("orders", metadata={"rows": 3, "link": "x"})
     assert mat.metadata["rows"] == dg.MetadataValue.int(3)

@@ -9,6 +9,7 @@ value into its `MetadataValue` again. This module must not import storage or exe
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -212,7 +213,7 @@ class MetadataValue:
         return MarkdownMetadataValue(data)
 
     @staticmethod
-    def timestamp(value: float | datetime) -> TimestampMetadataValue:
+    def timestamp(value: builtins.float | datetime) -> TimestampMetadataValue:
         if isinstance(value, datetime):
             return TimestampMetadataValue(value.timestamp())
         return TimestampMetadataValue(float(value))
@@ -228,7 +229,7 @@ class MetadataValue:
 
 @dataclass(frozen=True, slots=True)
 class TextMetadataValue(MetadataValue):
-    text: str
+    text: str  # type: ignore[assignment]  # Dagster's field name, shadowing the constructor
     kind: ClassVar[MetadataKind] = MetadataKind.TEXT
 
     @property
@@ -238,19 +239,19 @@ class TextMetadataValue(MetadataValue):
 
 @dataclass(frozen=True, slots=True)
 class IntMetadataValue(MetadataValue):
-    value: int  # type: ignore[assignment]
+    value: int
     kind: ClassVar[MetadataKind] = MetadataKind.INT
 
 
 @dataclass(frozen=True, slots=True)
 class FloatMetadataValue(MetadataValue):
-    value: float  # type: ignore[assignment]
+    value: float
     kind: ClassVar[MetadataKind] = MetadataKind.FLOAT
 
 
 @dataclass(frozen=True, slots=True)
 class BoolMetadataValue(MetadataValue):
-    value: bool  # type: ignore[assignment]
+    value: bool
     kind: ClassVar[MetadataKind] = MetadataKind.BOOL
 
 
@@ -275,7 +276,7 @@ class JsonMetadataValue(MetadataValue):
 
 @dataclass(frozen=True, slots=True)
 class UrlMetadataValue(MetadataValue):
-    url: str
+    url: str  # type: ignore[assignment]  # Dagster's field name, shadowing the constructor
     kind: ClassVar[MetadataKind] = MetadataKind.URL
 
     @property
@@ -305,7 +306,7 @@ class MarkdownMetadataValue(MetadataValue):
 
 @dataclass(frozen=True, slots=True)
 class TimestampMetadataValue(MetadataValue):
-    value: float  # type: ignore[assignment]
+    value: float
     kind: ClassVar[MetadataKind] = MetadataKind.TIMESTAMP
 
 

@@ -59,7 +59,7 @@ def load_assets_from_modules(
         if item_prefix:
             for key in _keys(item):
                 renames[key] = AssetKey([*item_prefix, *key.parts])
-    out = []
+    out: list[Loaded] = []
     for item in found:
         changes = _group_changes(item, group_name, automation_condition)
         if isinstance(item, AssetsDefinition):

@@ -194,6 +194,7 @@ class AssetExecutionContext:
 
     @property
     def asset_keys(self) -> frozenset[AssetKey]:
+        self._bound()
         return self._selected
 
     @property

@@ -14,7 +14,7 @@ from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.definitions import Definitions
 from sheer.definitions.specs import AssetSpec
 from sheer.errors import ExecutionError
-from sheer.events import EventType, clean_metadata
+from sheer.events import EventType, metadata_event_data
 from sheer.execution.context import StepLog
 from sheer.execution.io_managers import FilesystemIOManager
 from sheer.execution.results import ObserveResult
@@ -140,7 +140,7 @@ def _observe_one(
                 asset_key=key,
                 step_key=step_key,
                 message=f"Observed '{name}'.",
-                data={"data_version": version, "metadata": clean_metadata(metadata)},
+                data={"data_version": version, **metadata_event_data(metadata)},
             ),
             NewEvent(
                 event_type=EventType.STEP_SUCCESS,
