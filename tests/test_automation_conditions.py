@@ -614,3 +614,29 @@ def test_allow_resolve_through_virtual_and_replace_do_not_recurse_on_deep_trees(
     while isinstance(node, NotCondition):
         node = node.operand
     assert node is not None and str(node) == "missing"
+
+
+# any_downstream_conditions -------------------------------------------------------------
+
+
+def test_any_downstream_conditions_reads_as_its_name():
+    cond = AC.any_downstream_conditions()
+    assert str(cond) == "any_downstream_conditions"
+    assert cond.name == "ANY_DOWNSTREAM_CONDITIONS"
+    assert pickle.loads(pickle.dumps(cond)) == cond
+
+
+def test_without_nested_reads_nested_any_downstream_conditions_as_false():
+    from sheer.automation.downstream import without_nested
+
+    adc = AC.any_downstream_conditions()
+    assert without_nested(adc) is None
+    assert without_nested(AC.missing() & adc) is None
+    assert without_nested(AC.missing() | adc) == AC.missing()
+    assert without_nested(AC.missing() | adc | AC.in_progress()) == AC.missing() | AC.in_progress()
+    assert without_nested(adc.with_label("kept")) == adc.with_label("kept")
+    labelled = (AC.missing() | adc).with_label("kept")
+    assert without_nested(labelled) is labelled
+    assert without_nested(~adc) == ~adc  # only & and | collapse, as in Dagster
+    eager = AC.eager()
+    assert without_nested(eager) is eager

@@ -985,11 +985,11 @@ _ORACLE_VERSION = {"A": "v1"}
 def oracle_defs(mod, conditions):
     """A, foo -> B -> C; A returns the data version in `_ORACLE_VERSION`."""
 
-    @mod.asset
+    @mod.asset(automation_condition=conditions(mod).get("A"))
     def A():
         return mod.Output(1, data_version=mod.DataVersion(_ORACLE_VERSION["A"]))
 
-    @mod.asset
+    @mod.asset(automation_condition=conditions(mod).get("foo"))
     def foo():
         return 1
 
@@ -1093,6 +1093,18 @@ ORACLE_SCENARIOS = {
         },
         ["tick", M("A"), "tick", "tick", M("C"), "tick"],
         [[], ["B", "C"], ["B"], []],
+    ),
+    "any_downstream_conditions": (
+        lambda m: {
+            "A": m.AutomationCondition.any_downstream_conditions(),
+            "foo": m.AutomationCondition.code_version_changed()
+            | (m.AutomationCondition.missing() & m.AutomationCondition.any_downstream_conditions()),
+            "B": m.AutomationCondition.missing()
+            & m.AutomationCondition.any_downstream_conditions(),
+            "C": m.AutomationCondition.in_progress() | m.AutomationCondition.missing(),
+        },
+        ["tick", "tick", M("A"), "tick", M("foo"), "tick", M("B"), "tick", M("C"), "tick"],
+        [["A", "foo", "B", "C"]] * 2 + [["foo", "B", "C"], ["B", "C"], ["C"], []],
     ),
     "new_updates_run_tags": (
         lambda m: {
@@ -1323,3 +1335,70 @@ def test_the_cursor_round_trips_its_data_versions_and_reads_older_cursors_withou
     old = json.loads(cursor.to_json())
     del old["data_versions"]
     assert AutomationCursor.from_json(json.dumps(old)).data_versions == {}
+
+
+# any_downstream_conditions -------------------------------------------------------------
+
+
+def chain_defs(conditions):
+    """A -> B -> C, and A -> E, with the conditions given by name."""
+    assets = []
+    for name, deps in (("A", []), ("B", ["A"]), ("C", ["B"]), ("E", ["A"])):
+        assets.append(dg.AssetSpec(name, deps=deps, automation_condition=conditions.get(name)))
+    return dg.Definitions(assets=assets)
+
+
+def test_any_downstream_conditions_evaluates_each_downstream_condition_for_the_target():
+    t = Ticker(
+        chain_defs(
+            {
+                "A": AC.any_downstream_conditions(),
+                "B": AC.missing().with_label("b_cond"),
+                "C": AC.missing().with_label("b_cond"),  # equal to B's: evaluated once
+                "E": AC.in_progress(),
+            }
+        )
+    )
+    assert t.requested() == set()  # specs are never requested; A's value tells
+    tree = t.result.get_evaluation("A").tree
+    assert t.result.get_evaluation("A").value is True
+    assert tree.label == "any_downstream_conditions"
+    assert [(c.label, c.value) for c in tree.children] == [("B, C", True), ("E", False)]
+    assert [c.children[0].label for c in tree.children] == ["b_cond", "in_progress"]
+    assert all(c.children[0].target == dg.AssetKey("A") for c in tree.children)
+    t.report("A")
+    t.tick()
+    assert t.result.get_evaluation("A").value is False
+
+
+def test_any_downstream_conditions_skips_nested_ones_and_those_above_it():
+    nested = AC.missing() & AC.any_downstream_conditions()
+    t = Ticker(chain_defs({"A": AC.any_downstream_conditions(), "B": nested, "C": nested}))
+    t.tick()
+    tree = t.result.get_evaluation("A").tree
+    # B's and C's condition is missing() & <false>: dropped whole, nothing is left
+    assert tree.children == () and tree.value is False
+    labelled = AC.any_downstream_conditions().with_label("downstream")
+    t = Ticker(chain_defs({"A": labelled, "B": labelled | AC.missing(), "C": labelled}))
+    t.tick()
+    (b_cond,) = t.result.get_evaluation("A").tree.children  # C's equals A's: skipped
+    assert b_cond.label == "B"
+    assert t.result.get_evaluation("A").value is True  # A is missing
+    assert t.result.errors == {}
+
+
+def test_any_downstream_conditions_keeps_the_state_of_since_inside_across_ticks():
+    t = Ticker(
+        chain_defs(
+            {
+                "A": AC.any_downstream_conditions(),
+                "B": AC.newly_updated().since(AC.newly_requested()).with_label("updated"),
+            }
+        )
+    )
+    t.tick()
+    t.report("A")
+    t.tick()
+    assert t.result.get_evaluation("A").value is True
+    t.tick()
+    assert t.result.get_evaluation("A").value is True  # still: nothing reset it

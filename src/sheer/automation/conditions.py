@@ -64,7 +64,7 @@ class EvalNode(NamedTuple):
     children: tuple[EvalNode, ...]
 
 
-def _compile(cond: AutomationCondition, path: str) -> EvalNode:
+def compile_tree(cond: AutomationCondition, path: str) -> EvalNode:
     """The tree of `EvalNode`s under `cond`, built bottom-up without recursion."""
     todo: list[tuple[AutomationCondition, str, bool]] = [(cond, path, False)]
     done: list[EvalNode] = []
@@ -108,17 +108,19 @@ class AutomationCondition(ABC):
         shared with siblings: never modify it, return a new set.
         """
 
-    def child_targets(self, ctx: TickContext, pair: int) -> list[int] | None:
-        """For explanations: the candidates the only child was evaluated on for `pair`
-        (one per dependency, say), or None when every child was evaluated on `pair`."""
-        return None
+    def explained_children(
+        self, ctx: TickContext, node: EvalNode, pair: int
+    ) -> list[tuple[EvalNode, int]]:
+        """For explanations: which child nodes were evaluated on which candidate for
+        `pair` (by default every child, on `pair` itself)."""
+        return [(child, pair) for child in node.children]
 
     def compiled(self) -> tuple[EvalNode, str]:
         """This condition as the root of a tree: its compiled nodes and its `unique_id`."""
         try:
             return self._compiled  # type: ignore[no-any-return]
         except AttributeError:
-            value = (_compile(self, "r"), self.unique_id)
+            value = (compile_tree(self, "r"), self.unique_id)
             object.__setattr__(self, "_compiled", value)
             return value
 
@@ -329,6 +331,12 @@ class AutomationCondition(ABC):
         return AssetMatches(key=coerce_key(key), operand=condition)
 
     @staticmethod
+    def any_downstream_conditions() -> AutomationCondition:
+        """True where any distinct condition of the assets downstream of the target would
+        be, evaluated for the target itself (see `sheer.automation.downstream`)."""
+        return AnyDownstreamConditions()
+
+    @staticmethod
     def newly_missing() -> AutomationCondition:
         return AutomationCondition.missing().newly_true().with_label("newly_missing")
 
@@ -416,6 +424,7 @@ class AutomationCondition(ABC):
 
 # The node classes subclass AutomationCondition, so they are defined after it; the
 # builders above use them only when called.
+from sheer.automation.downstream import AnyDownstreamConditions  # noqa: E402
 from sheer.automation.operands import (  # noqa: E402
     CronTickPassed,
     ExecutedWithTags,
@@ -440,6 +449,7 @@ from sheer.automation.operators import (  # noqa: E402
 
 __all__ = [
     "AndCondition",
+    "AnyDownstreamConditions",
     "AssetMatches",
     "AutomationCondition",
     "CronTickPassed",

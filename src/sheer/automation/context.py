@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from sheer.automation.conditions import NodeResult
+from sheer.automation.conditions import AutomationCondition, NodeResult, compile_tree
+from sheer.automation.downstream import DownstreamCondition, without_nested
 from sheer.automation.index import index_graph
 from sheer.automation.operands import OperandKind
 from sheer.errors import UnknownAssetError
@@ -90,6 +91,12 @@ class TickContext:
         self.data_versions: dict[int, str | None] = {}
         self._versions: VersionView | None = None
         self._new_update_runs: dict[int, frozenset[str | None]] | None = None
+        # any_downstream_conditions(): children by index, each target's downstream
+        # conditions, and the nodes compiled for them (by path, and per node and target)
+        self._children: list[list[int]] | None = None
+        self._downstream_by_target: dict[int, list[Any]] = {}
+        self._dynamic: dict[str, EvalNode] = {}
+        self._downstream_children: dict[tuple[int, int, int], list[EvalNode]] = {}
         self._deps: dict[tuple[int, bool, int, int], tuple[int, ...]] = {}
         self._expansions: dict[tuple[int, bool, int, int], tuple[Any, Any, Any]] = {}
         self._selections: dict[int, frozenset[int]] = {}
@@ -142,15 +149,9 @@ class TickContext:
 
         def walk(node: EvalNode, pair: int) -> NodeResult:
             cond = node.cond
-            note = None
-            retargeted = cond.child_targets(self, pair)
-            if retargeted is not None:
-                child = node.children[0]
-                children = tuple([walk(child, other) for other in retargeted])
-                if getattr(cond, "through_virtual", False):
-                    note = "through virtual assets"
-            else:
-                children = tuple([walk(c, pair) for c in node.children])
+            note = "through virtual assets" if getattr(cond, "through_virtual", False) else None
+            explained = cond.explained_children(self, node, pair)
+            children = tuple([walk(child, other) for child, other in explained])
             return NodeResult(
                 node.label, pair in true.get(id(node), empty), children, keys[pair % n], note
             )
@@ -424,6 +425,71 @@ class TickContext:
         if t is None:
             raise self.graph.unknown_key_error(key)
         return (pair // self.n) * self.n + t
+
+    # Downstream conditions -------------------------------------------------------------
+    def downstream_nodes(self, node: EvalNode, pair: int) -> list[EvalNode]:
+        """The compiled children of an `any_downstream_conditions()` node for `pair`: one
+        per distinct condition downstream of the target, minus those already above the
+        node in the tree, ordered by the assets that carry them (as Dagster orders them)."""
+        r, t = divmod(pair, self.n)
+        root = self._roots[r]
+        memo_key = (id(root), id(node), t)
+        found = self._downstream_children.get(memo_key)
+        if found is None:
+            above = self._conditions_above(root, node.path)
+            found = []
+            for cond, keys in self._downstream_conditions(t):
+                if cond in above:
+                    continue
+                path = f"{node.path}.d{cond.unique_id}"
+                wrapper = compile_tree(DownstreamCondition(keys=keys, operand=cond), path)
+                self._dynamic[path] = wrapper
+                found.append(wrapper)
+            self._downstream_children[memo_key] = found
+        return found
+
+    def _conditions_above(self, root: EvalNode, path: str) -> set[AutomationCondition]:
+        """The conditions of the nodes from `root` down to the node at `path`."""
+        node, at = root, "r"
+        above = {node.cond}
+        for step in path.split(".")[1:]:
+            at = f"{at}.{step}"
+            node = self._dynamic[at] if step.startswith("d") else node.children[int(step)]
+            above.add(node.cond)
+        return above
+
+    def _downstream_conditions(
+        self, t: int
+    ) -> list[tuple[AutomationCondition, tuple[AssetKey, ...]]]:
+        """The distinct conditions of the assets downstream of `t` (nested
+        `any_downstream_conditions()` read as false), with the assets carrying each."""
+        found = self._downstream_by_target.get(t)
+        if found is not None:
+            return found
+        if self._children is None:
+            children: list[list[int]] = [[] for _ in range(self.n)]
+            for child, parents in enumerate(self.ix.parents):
+                for p in parents:
+                    children[p].append(child)
+            self._children = children
+        seen, todo = {t}, list(self._children[t])
+        carried: dict[AutomationCondition, set[AssetKey]] = {}
+        while todo:
+            d = todo.pop()
+            if d in seen:
+                continue
+            seen.add(d)
+            todo.extend(self._children[d])
+            cond = self.ix.conditions[d]
+            kept = without_nested(cond) if isinstance(cond, AutomationCondition) else None
+            if kept is not None:
+                carried.setdefault(kept, set()).add(self.ix.keys[d])
+        found = sorted(
+            ((cond, tuple(sorted(keys))) for cond, keys in carried.items()),
+            key=lambda item: [k.parts for k in item[1]],
+        )
+        self._downstream_by_target[t] = found
+        return found
 
     def dependency_pairs(self, pair: int, cond: DepsCondition) -> list[int]:
         r, t = divmod(pair, self.n)

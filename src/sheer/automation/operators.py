@@ -243,8 +243,10 @@ class DepsCondition(AutomationCondition):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, operand=children[0])
 
-    def child_targets(self, ctx: TickContext, pair: int) -> list[int]:
-        return ctx.dependency_pairs(pair, self)
+    def explained_children(
+        self, ctx: TickContext, node: EvalNode, pair: int
+    ) -> list[tuple[EvalNode, int]]:
+        return [(node.children[0], dep) for dep in ctx.dependency_pairs(pair, self)]
 
     def allow(self, selection: AssetSelection) -> DepsCondition:
         """Only consider dependencies in `selection`; allowing twice allows either, as in
@@ -297,8 +299,10 @@ class AssetMatches(AutomationCondition):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, operand=children[0])
 
-    def child_targets(self, ctx: TickContext, pair: int) -> list[int]:
-        return [ctx.retarget(pair, self.key)]
+    def explained_children(
+        self, ctx: TickContext, node: EvalNode, pair: int
+    ) -> list[tuple[EvalNode, int]]:
+        return [(node.children[0], ctx.retarget(pair, self.key))]
 
     def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
         by_target = {pair: ctx.retarget(pair, self.key) for pair in candidates}
