@@ -44,6 +44,14 @@ def test_materialize_result_takes_the_asset_key_positionally():
     assert MaterializeResult(["s", "t"], {"rows": 1}).metadata == {"rows": 1}
 
 
+def test_materialize_result_of_a_type_annotates_an_asset():
+    @dg.asset
+    def counted() -> dg.MaterializeResult[int]:
+        return dg.MaterializeResult(value=3, metadata={"rows": 3})
+
+    assert dg.materialize([counted]).asset_value("counted") == 3
+
+
 def test_materialize_result_keywords_in_a_multi_asset():
     @dg.multi_asset(specs=[dg.AssetSpec("asset_one"), dg.AssetSpec("asset_two")])
     def my_multi_asset():
@@ -305,6 +313,23 @@ def test_internal_asset_deps_naming_an_unknown_key_is_an_error():
         f"@multi_asset 'qw' (defined at {info.value.file}) lists nope in "
         "internal_asset_deps['q'], but that is neither an input of the function nor one of its "
         "own assets. Fix: add it to ins= or deps=, or remove it from internal_asset_deps."
+    )
+
+
+def test_an_input_that_no_internal_asset_deps_lists_is_an_error():
+    with pytest.raises(DefinitionError) as info:
+
+        @dg.multi_asset(
+            outs={"a": dg.AssetOut(), "b": dg.AssetOut()},
+            internal_asset_deps={"a": set(), "b": set()},
+        )
+        def ab(c):
+            return c, c
+
+    assert str(info.value) == (
+        f"@multi_asset 'ab' (defined at {info.value.file}) takes c as input, but no output "
+        "lists it in internal_asset_deps, so no asset it produces would depend on it. Fix: add "
+        "it to the internal_asset_deps of the outputs computed from it, or remove the input."
     )
 
 

@@ -484,3 +484,26 @@ def test_calling_a_definitions_function_that_returns_something_else_is_an_error(
         "@definitions function defs returned list, not Definitions. Fix: return "
         "Definitions(assets=[...])."
     )
+
+
+def test_a_defs_file_with_a_definitions_function_contributes_only_what_it_returns(tmp_path):
+    write(
+        tmp_path / "defs" / "declared.py",
+        """
+        import sheer as dg
+
+        @dg.asset
+        def kept():
+            return 1
+
+        @dg.asset
+        def left_out():
+            return 2
+
+        @dg.definitions
+        def defs():
+            return dg.Definitions(assets=[kept])
+        """,
+    )
+    asset_file(tmp_path / "defs" / "loose.py", "loose")
+    assert keys(dg.load_from_defs_folder(tmp_path / "defs")) == ["kept", "loose"]

@@ -268,6 +268,16 @@ def _own_specs(
         else:
             own_deps = []
         built.append(out.to_spec(out_name, own_deps, where))
+    if set(outs) <= set(internal):  # no out takes every input by default
+        used = {k for spec in built for k in spec.dep_keys}
+        unused = sorted(d.asset_key.to_user_string() for d in shared if d.asset_key not in used)
+        if unused:
+            raise DefinitionError(
+                f"{label} takes {', '.join(unused)} as input, but no output lists it in "
+                "internal_asset_deps, so no asset it produces would depend on it. Fix: add it "
+                "to the internal_asset_deps of the outputs computed from it, or remove the input.",
+                file=where,
+            )
     return built, {spec.key: out_name for spec, out_name in zip(built, outs, strict=True)}
 
 

@@ -168,23 +168,30 @@ def _hidden(path: Path, folder: Path) -> bool:
 def definitions_from_modules(
     modules: Iterable[ModuleType], *, prefer_definitions: bool
 ) -> Definitions:
-    """Merge what the modules define: Definitions objects, @definitions functions, assets."""
+    """Merge what the modules define: Definitions objects, @definitions functions, assets.
+
+    As in Dagster, a module that holds a `Definitions` object or a `@definitions`
+    function contributes only those; the assets of the other modules are collected.
+    """
     found_defs: list[Definitions] = []
     assets: dict[object, AssetsDefinition | AssetSpec] = {}  # by identity
     seen: set[object] = set()
     for module in modules:
-        for value in list(vars(module).values()):
+        values = list(vars(module).values())
+        declares = [v for v in values if isinstance(v, (Definitions, LazyDefinitions))]
+        for value in declares:
             identity = _identity(value)
-            if identity in seen or identity in assets:
+            if identity in seen:
                 continue
+            seen.add(identity)
+            if isinstance(value, LazyDefinitions):
+                value = _call_definitions(value, module)
+            found_defs.append(value)
+        if declares:
+            continue
+        for value in values:
             if isinstance(value, (AssetsDefinition, AssetSpec)):
-                assets[identity] = value
-            elif isinstance(value, Definitions):
-                seen.add(identity)
-                found_defs.append(value)
-            elif isinstance(value, LazyDefinitions):
-                seen.add(identity)
-                found_defs.append(_call_definitions(value, module))
+                assets.setdefault(_identity(value), value)
     if prefer_definitions and found_defs:
         return Definitions.merge(*found_defs)
     # Assets also held by a collected Definitions object are not added twice.

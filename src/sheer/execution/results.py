@@ -57,7 +57,7 @@ class Output(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
-class MaterializeResult:
+class MaterializeResult(Generic[T]):
     """The result of an asset function that stores its data itself (a table, a view).
 
     Nothing is handed to the IO manager unless `value=` is given. The arguments are
@@ -72,7 +72,7 @@ class MaterializeResult:
     metadata: Mapping[str, Any]
     data_version: DataVersion | None
     tags: Mapping[str, str]
-    value: Any
+    value: T
 
     def __init__(
         self,
@@ -81,7 +81,7 @@ class MaterializeResult:
         check_results: Sequence[Any] | None = None,
         data_version: Any = None,
         tags: Mapping[str, str] | None = None,
-        value: Any = _NO_VALUE,
+        value: T = _NO_VALUE,  # type: ignore[assignment]
     ) -> None:
         if check_results:
             raise ExecutionError(

@@ -200,7 +200,7 @@ class StepRunner:
         self,
         step: Step,
         key: AssetKey,
-        item: Output[Any] | MaterializeResult,
+        item: Output[Any] | MaterializeResult[Any],
         context: AssetExecutionContext,
         values: dict[AssetKey, Any],
     ) -> OutputRecord:
@@ -361,7 +361,7 @@ def _definition_inputs(graph: AssetGraph, assets_def: AssetsDefinition) -> dict[
 
 def _collect(
     assets_def: AssetsDefinition, selected: frozenset[AssetKey], result: Any
-) -> dict[AssetKey, Output[Any] | MaterializeResult]:
+) -> dict[AssetKey, Output[Any] | MaterializeResult[Any]]:
     """Map what the function returned or yielded to the assets it is for."""
     items: list[Any] | None = list(result) if inspect.isgenerator(result) else None
     single = len(assets_def.specs) == 1
@@ -387,7 +387,7 @@ def _collect(
                 "or Output(value, output_name=...) per asset.",
                 file=assets_def.source,
             )
-    out: dict[AssetKey, Output[Any] | MaterializeResult] = {}
+    out: dict[AssetKey, Output[Any] | MaterializeResult[Any]] = {}
     for item in items:
         if not isinstance(item, (Output, MaterializeResult)):
             if single:
@@ -413,7 +413,7 @@ def _collect(
 
 def _none_result(
     assets_def: AssetsDefinition, selected: frozenset[AssetKey]
-) -> list[Output[Any] | MaterializeResult]:
+) -> list[Output[Any] | MaterializeResult[Any]]:
     """A multi_asset body that returned None.
 
     As in Dagster: a multi_asset of specs that cannot subset has materialized every
@@ -437,7 +437,7 @@ def _none_result(
     )
 
 
-def _key_of(assets_def: AssetsDefinition, item: Output[Any] | MaterializeResult) -> AssetKey:
+def _key_of(assets_def: AssetsDefinition, item: Output[Any] | MaterializeResult[Any]) -> AssetKey:
     if isinstance(item, MaterializeResult):
         if item.asset_key is not None:
             return item.asset_key
