@@ -640,3 +640,52 @@ def test_without_nested_reads_nested_any_downstream_conditions_as_false():
     assert without_nested(~adc) == ~adc  # only & and | collapse, as in Dagster
     eager = AC.eager()
     assert without_nested(eager) is eager
+
+
+# without() -----------------------------------------------------------------------------
+
+
+def test_dagsters_eager_without_any_deps_missing_example_drops_that_operand():
+    condition = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+    assert str(condition) == "eager"
+    assert "~any_deps_missing" not in [str(o) for o in condition.operands]
+    assert len(condition.operands) == len(AC.eager().operands) - 1
+
+
+def test_without_an_operand_that_is_not_there_says_which_are():
+    with pytest.raises(DefinitionError) as err:
+        (AC.missing() & AC.in_progress()).without(AC.newly_updated())
+    assert str(err.value) == (
+        "without(newly_updated): it is not one of the operands of missing & in_progress "
+        "(missing, in_progress). Fix: pass one of those operands, built the same way."
+    )
+
+
+def test_without_refuses_to_leave_fewer_than_two_operands():
+    with pytest.raises(DefinitionError) as err:
+        (AC.missing() & AC.in_progress()).without(AC.missing())
+    assert str(err.value) == (
+        "without(missing) would leave missing & in_progress with fewer than two operands. "
+        "Fix: use the remaining operand itself instead."
+    )
+
+
+def test_dagsters_on_cron_ignore_and_allow_examples():
+    condition = dg.AutomationCondition.on_cron("@hourly").ignore(dg.AssetSelection.assets("foo"))
+    assert deps_selections(condition) == [(None, dg.AssetSelection.assets("foo"))]
+    condition = dg.AutomationCondition.on_cron("@hourly").allow(dg.AssetSelection.groups("abc"))
+    assert deps_selections(condition) == [(dg.AssetSelection.groups("abc"), None)]
+
+
+def test_dagsters_any_important_deps_missing_example():
+    any_important_deps_missing = dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.missing(),
+    ).allow(dg.AssetSelection.groups("important"))
+    new_code_version = dg.AutomationCondition.code_version_changed().since(
+        dg.AutomationCondition.newly_requested()
+    )
+    my_condition = new_code_version & ~any_important_deps_missing
+    assert str(my_condition) == (
+        "(code_version_changed) since (newly_requested) & "
+        "~any_deps_match(missing).allow(group:important)"
+    )

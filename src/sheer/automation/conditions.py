@@ -21,7 +21,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Set
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from croniter import croniter
 
@@ -118,7 +118,7 @@ class AutomationCondition(ABC):
     def compiled(self) -> tuple[EvalNode, str]:
         """This condition as the root of a tree: its compiled nodes and its `unique_id`."""
         try:
-            return self._compiled  # type: ignore[no-any-return]
+            return self._compiled  # type: ignore[attr-defined,no-any-return]
         except AttributeError:
             value = (compile_tree(self, "r"), self.unique_id)
             object.__setattr__(self, "_compiled", value)
@@ -152,7 +152,7 @@ class AutomationCondition(ABC):
         """Changes whenever the tree changes: a changed condition starts from scratch."""
         return hashlib.sha1(repr(self).encode()).hexdigest()[:16]
 
-    def with_label(self, label: str | None) -> AutomationCondition:
+    def with_label(self, label: str | None) -> Self:
         return replace(self, label=label)  # type: ignore[type-var]
 
     def resolve_through_virtual(self) -> AutomationCondition:
@@ -384,7 +384,7 @@ class AutomationCondition(ABC):
         ).with_label(f"all_deps_updated_since_cron({cron_schedule}, {cron_timezone})")
 
     @staticmethod
-    def eager() -> AutomationCondition:
+    def eager() -> AndCondition:
         """Request when any dependency updates (or the asset goes missing), unless a
         dependency is missing or in progress, or the asset is in progress."""
         return (
@@ -395,10 +395,10 @@ class AutomationCondition(ABC):
             & ~AutomationCondition.any_deps_missing()
             & ~AutomationCondition.any_deps_in_progress()
             & ~AutomationCondition.in_progress()
-        ).with_label("eager")
+        ).with_label("eager")  # type: ignore[return-value]
 
     @staticmethod
-    def on_cron(cron_schedule: str, cron_timezone: str = "UTC") -> AutomationCondition:
+    def on_cron(cron_schedule: str, cron_timezone: str = "UTC") -> AndCondition:
         """Request once per cron tick, after every dependency updated since that tick."""
         return (
             AutomationCondition.in_latest_time_window()
@@ -406,10 +406,10 @@ class AutomationCondition(ABC):
                 cron_schedule, cron_timezone
             ).since_last_handled()
             & AutomationCondition.all_deps_updated_since_cron(cron_schedule, cron_timezone)
-        ).with_label(f"on_cron({cron_schedule}, {cron_timezone})")
+        ).with_label(f"on_cron({cron_schedule}, {cron_timezone})")  # type: ignore[return-value]
 
     @staticmethod
-    def on_missing() -> AutomationCondition:
+    def on_missing() -> AndCondition:
         """Request an asset that goes missing after the condition is applied, once its
         dependencies are present."""
         return (
@@ -419,7 +419,7 @@ class AutomationCondition(ABC):
             .since_last_handled()
             .with_label("missing_since_last_handled")
             & ~AutomationCondition.any_deps_missing()
-        ).with_label("on_missing")
+        ).with_label("on_missing")  # type: ignore[return-value]
 
 
 # The node classes subclass AutomationCondition, so they are defined after it; the

@@ -188,10 +188,11 @@ class TickContext:
             return {p for p in candidates if self._executed_with_root(p)}
         if kind is OperandKind.DATA_VERSION_CHANGED:
             return self._data_version_changed(candidates)
+        targets: set[int] | None
         if kind is OperandKind.WILL_BE_REQUESTED:  # grows during the tick: never cached
             targets = self.requested_indices
         else:
-            targets = self._facts.get(kind)  # type: ignore[assignment]
+            targets = self._facts.get(kind)
             if targets is None:
                 targets = self._facts[kind] = self._fact_builders[kind]()
         return {p for p in candidates if p % n in targets}
@@ -570,7 +571,7 @@ def without_unknown_keys(selection: AssetSelection, graph: AssetGraph) -> AssetS
         subs = [f.name for f in fields(sel) if isinstance(getattr(sel, f.name), AssetSelection)]
         if children_done:
             rebuilt = {name: done.pop() for name in reversed(subs)}
-            done.append(replace(sel, **rebuilt))  # type: ignore[type-var]
+            done.append(replace(sel, **rebuilt))
         elif isinstance(sel, KeysSelection):
             done.append(
                 replace(sel, selected_keys=tuple(k for k in sel.selected_keys if k in graph))

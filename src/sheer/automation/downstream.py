@@ -14,7 +14,7 @@ that names the assets carrying it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sheer.automation.conditions import AutomationCondition
@@ -106,5 +106,6 @@ def without_nested(cond: AutomationCondition) -> AutomationCondition | None:
             if not kept:
                 done.append(None)
             else:
-                done.append(kept[0] if len(kept) == 1 else type(c)(operands=kept))
+                rebuilt = replace(c, operands=kept)  # type: ignore[type-var]
+                done.append(kept[0] if len(kept) == 1 else rebuilt)
     return done[0]

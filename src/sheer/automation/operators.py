@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sheer.automation.conditions import AutomationCondition
 from sheer.automation.operands import StoredEnum
+from sheer.errors import DefinitionError
 from sheer.keys import AssetKey
 
 if TYPE_CHECKING:
@@ -103,6 +104,28 @@ class AndCondition(_Parent):
 
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, operands=children)
+
+    def without(self, condition: AutomationCondition) -> AndCondition:
+        """A copy without the operand equal to `condition` (at least two must remain).
+
+        Example:
+            >>> from sheer.automation.conditions import AutomationCondition as AC
+            >>> str(AC.eager().without(~AC.any_deps_missing()))
+            'eager'
+        """
+        kept = tuple(o for o in self.operands if o != condition)
+        if len(kept) == len(self.operands):
+            listed = ", ".join(str(o) for o in self.operands)
+            raise DefinitionError(
+                f"without({condition}): it is not one of the operands of {self} ({listed}). "
+                "Fix: pass one of those operands, built the same way."
+            )
+        if len(kept) < 2:
+            raise DefinitionError(
+                f"without({condition}) would leave {self} with fewer than two operands. "
+                "Fix: use the remaining operand itself instead."
+            )
+        return replace(self, operands=kept)
 
     def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
         true = set(candidates)

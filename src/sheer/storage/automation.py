@@ -134,7 +134,9 @@ class AutomationStorage:
                     duration=duration,
                 )
             )
-            tick_id = int(result.inserted_primary_key[0])
+            inserted = result.inserted_primary_key
+            assert inserted is not None  # an INSERT always has one
+            tick_id = int(inserted[0])
             rows = [
                 {
                     "tick_id": tick_id,
