@@ -28,6 +28,14 @@ def test_output_of_none_annotates_an_asset_that_returns_output():
     assert mat.metadata["foo"].value == "bar"
 
 
+def test_output_metadata_is_held_as_metadata_values():
+    output = dg.Output(1, metadata={"rows": 1, "link": dg.MetadataValue.url("https://x")})
+    assert output.metadata == {
+        "rows": dg.MetadataValue.int(1),
+        "link": dg.MetadataValue.url("https://x"),
+    }
+
+
 def test_output_of_int_annotates_an_asset_and_keeps_its_value():
     @asset
     def my_asset() -> Output[int]:

@@ -42,8 +42,15 @@ def load_assets_from_modules(
     assets follow. `group_name` sets the group of every loaded asset.
 
     Example:
-        >>> import sys
-        >>> assets = load_assets_from_modules([sys.modules[__name__]])  # doctest: +SKIP
+        >>> import types
+        >>> from sheer import asset
+        >>> my_assets = types.ModuleType("my_assets")
+        >>> @asset
+        ... def orders():
+        ...     return 1
+        >>> my_assets.orders = orders
+        >>> [a.key for a in load_assets_from_modules([my_assets], key_prefix="shop")]
+        [AssetKey(['shop', 'orders'])]
     """
     if backfill_policy is not None:
         raise DefinitionError(

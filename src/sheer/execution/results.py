@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from sheer.errors import ExecutionError
 from sheer.keys import AssetKey, coerce_key
+from sheer.metadata import MetadataValue, normalize_metadata
 from sheer.versioning import DataVersion
 
 _NO_VALUE = object()
@@ -27,6 +28,7 @@ class Output(Generic[T]):
 
     Generic, as in Dagster, so it can annotate what a function returns
     (`def orders() -> Output[list[int]]:`); the annotation is not checked at run time.
+    Its metadata is held as `MetadataValue`s, as Dagster's is.
 
     Example:
         >>> Output([1, 2], metadata={"rows": 2}, data_version="v1").data_version
@@ -35,7 +37,7 @@ class Output(Generic[T]):
 
     value: T
     output_name: str
-    metadata: Mapping[str, Any]
+    metadata: Mapping[str, MetadataValue]
     data_version: DataVersion | None
     tags: Mapping[str, str]
 
@@ -51,7 +53,7 @@ class Output(Generic[T]):
         s = object.__setattr__
         s(self, "value", value)
         s(self, "output_name", output_name)
-        s(self, "metadata", dict(metadata or {}))
+        s(self, "metadata", normalize_metadata(metadata))
         s(self, "data_version", _version(data_version))
         s(self, "tags", dict(tags or {}))
 
