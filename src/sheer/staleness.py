@@ -25,17 +25,19 @@ from __future__ import annotations
 
 import gc
 import json
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sheer.automation.index import index_graph
+from sheer.automation.index import GraphIndex, index_graph
+from sheer.fingerprints import _US, exact_inputs_text, inputs_prefix, virtual_version_sorted
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey, AssetKeyPartitionKey, coerce_key
 from sheer.storage import VersionRow
-from sheer.versioning import DataVersion, virtual_version_by_name
+from sheer.versioning import DataVersion
 
 
 class StaleStatus(Enum):
@@ -150,7 +152,7 @@ _STATUSES = (StaleStatus.FRESH, StaleStatus.STALE, StaleStatus.MISSING)
 _ABSENT: Any = object()
 _UPDATED_AFTER_REPORT = "<updated after this report>"
 # Row fields (see `VersionRow`).
-_MAT_ID, _DATA_VERSION, _CODE_VERSION, _PROVENANCE, _OBS_ID, _OBS_VERSION = 1, 2, 3, 4, 5, 6
+_MAT_ID, _DATA_VERSION, _CODE_VERSION, _INPUTS, _OBS_ID, _OBS_VERSION, _PROVENANCE = range(1, 8)
 
 
 class StaleStatusResolver:
@@ -202,7 +204,7 @@ class StaleStatusResolver:
     def get_all(self) -> dict[AssetKey, StaleStatus]:
         """The status of every asset, in topological order."""
         state = self._state()
-        return dict(zip(state.idx.keys, [_STATUSES[s] for s in state.status], strict=True))
+        return dict(zip(state.idx.keys, map(_STATUSES.__getitem__, state.status), strict=True))
 
     def _state(self) -> _Pass:
         if self._pass is None:
@@ -228,7 +230,6 @@ class _Pass:
         self.records = records
         self.status = [_FRESH] * n
         self.current: list[str | None] = [None] * n
-        self._provenance: dict[int, dict[str, Any]] = {}  # of the STALE materialized assets
         self._causes: dict[int, tuple[StaleCause, ...]] = {}
         self._roots: dict[int, tuple[StaleCause, ...]] = {}
         self._compute_all()
@@ -244,17 +245,17 @@ class _Pass:
     def _compute_all(self) -> None:
         idx = self.idx
         status, current, records = self.status, self.current, self.records
-        names, parents, ancestors = idx.names, idx.parents, idx.ancestors
-        virtual, external, codes = idx.virtual, idx.external, idx.code_versions
-        loads = json.loads
-        any_stale = False
+        ancestors, codes = idx.ancestors, idx.code_versions
+        shapes = _shapes(self.graph, idx)
+        get = current.__getitem__
+        stale: set[int] = set()
+        us = _US
         for i, row in enumerate(records):
-            if i in virtual:
-                current[i] = virtual_version_by_name(
-                    codes[i], [(names[p], current[p]) for p in parents[i]]
-                )
-                anc = ancestors[i]
+            kind, parents, names, prefix, separators = shapes[i]
+            if kind is _VIRTUAL:
+                current[i] = virtual_version_sorted(codes[i], names, list(map(get, parents)))
                 ran = row is not None and row[_MAT_ID] is not None
+                anc = ancestors[i]
                 if anc:
                     if all(status[a] == _MISSING for a in anc):
                         status[i] = _MISSING
@@ -268,8 +269,9 @@ class _Pass:
             if row is None:
                 status[i] = _MISSING
                 continue
-            mat_id, obs_id = row[_MAT_ID], row[_OBS_ID]
-            if i in external:
+            mat_id = row[_MAT_ID]
+            if kind is _EXTERNAL:
+                obs_id = row[_OBS_ID]
                 later_obs = obs_id is not None and (mat_id is None or obs_id > mat_id)
                 current[i] = row[_OBS_VERSION] if later_obs else row[_DATA_VERSION]
                 continue
@@ -277,30 +279,34 @@ class _Pass:
                 status[i] = _MISSING
                 continue
             current[i] = row[_DATA_VERSION]
-            text = row[_PROVENANCE]
-            if text is None:
+            recorded = row[_INPUTS]
+            if recorded is None:  # reported outside a run: no provenance
                 changed = self._changed_since_report(i, mat_id)
-                prov = None
             else:
-                prov = loads(text)
-                changed = self._changed(i, prov)
-            if not changed and any_stale:
-                changed = any(status[a] == _STALE for a in ancestors[i])
+                # `fingerprints.fast_inputs_text`, inlined: this runs for every asset.
+                now = None
+                if prefix is not None:
+                    try:
+                        now = prefix + us.join(map(get, parents))  # type: ignore[arg-type]
+                        if now.count(us) != separators:
+                            now = None
+                    except TypeError:  # a missing version
+                        pass
+                if now is None:
+                    now = exact_inputs_text(codes[i], names, list(map(get, parents)))
+                changed = recorded != now
+            if not changed and stale:
+                changed = not stale.isdisjoint(ancestors[i])
             if changed:
                 status[i] = _STALE
-                any_stale = True
-                self._provenance[i] = prov if prov is not None else self._reported(i, mat_id)
+                stale.add(i)
 
-    def _changed(self, i: int, prov: dict[str, Any]) -> bool:
-        idx = self.idx
-        if prov.get("code_version") != idx.code_versions[i]:
-            return True
-        recorded = prov.get("input_versions") or {}
-        mine = idx.parents[i]
-        if len(recorded) != len(mine):
-            return True
-        names, current = idx.names, self.current
-        return any(recorded.get(names[p], _ABSENT) != current[p] for p in mine)
+    def _provenance(self, i: int) -> dict[str, Any]:
+        """What the latest materialization of `i` was made from (decoded on demand)."""
+        row = self.records[i]
+        assert row is not None and row[_MAT_ID] is not None
+        text = row[_PROVENANCE]
+        return json.loads(text) if text is not None else self._reported(i, row[_MAT_ID])
 
     def _updated(self, i: int) -> int:
         row = self.records[i]
@@ -381,7 +387,7 @@ class _Pass:
         me = self._key(i)
         if i in idx.virtual:
             return [StaleCause(me, StaleCauseCategory.CODE, "has a new code version")]
-        prov = self._provenance[i]
+        prov = self._provenance(i)
         out: list[StaleCause] = []
         if prov.get("code_version") != idx.code_versions[i]:
             out.append(StaleCause(me, StaleCauseCategory.CODE, "has a new code version"))
@@ -541,6 +547,37 @@ class _Pass:
                 )
             )
         return memo[i]
+
+
+_MATERIALIZABLE, _VIRTUAL, _EXTERNAL = "materializable", "virtual", "external"
+# Per asset: its kind, its parents and their names in name order (the order versions
+# are hashed and input texts written in), its `inputs_prefix` and the number of unit
+# separators its fast inputs text holds.
+_Shape = tuple[str, tuple[int, ...], tuple[str, ...], str | None, int]
+_SHAPES: weakref.WeakKeyDictionary[AssetGraph, tuple[_Shape, ...]] = weakref.WeakKeyDictionary()
+
+
+def _shapes(graph: AssetGraph, idx: GraphIndex) -> tuple[_Shape, ...]:
+    """What the pass needs of each asset's definition, built once per graph."""
+    found = _SHAPES.get(graph)
+    if found is None:
+        names = idx.names
+        out: list[_Shape] = []
+        for i, parents in enumerate(idx.parents):
+            ordered = tuple(sorted(parents, key=names.__getitem__))
+            ordered_names = tuple(names[p] for p in ordered)
+            kind = (
+                _VIRTUAL
+                if i in idx.virtual
+                else _EXTERNAL
+                if i in idx.external
+                else _MATERIALIZABLE
+            )
+            prefix = inputs_prefix(idx.code_versions[i], ordered_names)
+            separators = (prefix or "").count(_US) + max(len(ordered) - 1, 0)
+            out.append((kind, ordered, ordered_names, prefix, separators))
+        found = _SHAPES[graph] = tuple(out)
+    return found
 
 
 def _is_stale_dep(cause: StaleCause) -> bool:

@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sheer.fingerprints import MISSING_VERSION, virtual_version_sorted
 from sheer.keys import AssetKey, coerce_key
 
 if TYPE_CHECKING:
     from sheer.graph import AssetGraph
-
-MISSING_VERSION = "<missing>"  # stands in, inside hashes, for a parent never materialized
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +52,8 @@ def _digest(payload: Any) -> str:
 def virtual_version(
     code_version: str | None, parents: Iterable[tuple[AssetKey, str | None]]
 ) -> str:
-    """The version of a virtual asset from its definition and its parents' versions."""
+    """The version of a virtual asset from its definition and its parents' versions:
+    a hash of `["virtual", code_version, sorted([name, version])]`."""
     return virtual_version_by_name(code_version, ((k.to_user_string(), v) for k, v in parents))
 
 
@@ -61,8 +61,8 @@ def virtual_version_by_name(
     code_version: str | None, parents: Iterable[tuple[str, str | None]]
 ) -> str:
     """`virtual_version` with the parents named by their user strings."""
-    pairs = sorted((name, v if v is not None else MISSING_VERSION) for name, v in parents)
-    return _digest(["virtual", code_version, pairs])
+    pairs = sorted(parents, key=lambda pair: pair[0])
+    return virtual_version_sorted(code_version, [n for n, _ in pairs], [v for _, v in pairs])
 
 
 def derived_data_version(code_version: str, inputs: Mapping[AssetKey, str | None]) -> str:

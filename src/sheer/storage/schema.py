@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from sheer.errors import StorageError
+from sheer.fingerprints import inputs_text
 
 metadata = MetaData()
 
@@ -92,9 +94,11 @@ asset_latest = Table(
     Column("updated_at", Float, nullable=False),
     # Copied from the latest events (migration 3), so staleness reads one narrow table
     # instead of joining and decoding every event body: the materialization's data
-    # version, code version and provenance (compact JSON), the observation's version.
+    # version, code version, input versions (`fingerprints.inputs_text`) and provenance
+    # (JSON), and the observation's version.
     Column("data_version", Text),
     Column("code_version", Text),
+    Column("inputs", Text),
     Column("provenance", Text),
     Column("observation_data_version", Text),
 )
@@ -154,7 +158,13 @@ def _migration_2(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-_VERSION_COLUMNS = ("data_version", "code_version", "provenance", "observation_data_version")
+_VERSION_COLUMNS = (
+    "data_version",
+    "code_version",
+    "inputs",
+    "provenance",
+    "observation_data_version",
+)
 
 
 def _migration_3(conn: Connection) -> None:
@@ -187,6 +197,7 @@ def _backfill_versions(conn: Connection, batch: int = 5000) -> None:
         .values(
             data_version=bindparam("dv"),
             code_version=bindparam("cv"),
+            inputs=bindparam("iv"),
             provenance=bindparam("pv"),
             observation_data_version=bindparam("odv"),
         )
@@ -202,6 +213,7 @@ def _backfill_versions(conn: Connection, batch: int = 5000) -> None:
                 "p": partition,
                 "dv": _text(m.get("data_version")),
                 "cv": _text(m.get("code_version")),
+                "iv": provenance_inputs(prov),
                 "pv": compact_json(prov) if prov is not None else None,
                 "odv": _text(o.get("data_version")),
             }
@@ -212,6 +224,15 @@ def _backfill_versions(conn: Connection, batch: int = 5000) -> None:
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def provenance_inputs(provenance: Any) -> str | None:
+    """The index's `inputs` text of a stored provenance (None without one)."""
+    if provenance is None:
+        return None
+    return inputs_text(
+        provenance.get("code_version"), (provenance.get("input_versions") or {}).items()
+    )
 
 
 def compact_json(value: object) -> str:

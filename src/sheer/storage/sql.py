@@ -29,7 +29,7 @@ from sqlalchemy.pool import StaticPool
 from sheer.errors import StorageError
 from sheer.events import EventRecord, EventType, RunRecord, RunStatus, from_json, to_json
 from sheer.keys import AssetKey
-from sheer.storage.schema import asset_latest, event_logs, kv, migrate, runs
+from sheer.storage.schema import asset_latest, event_logs, kv, migrate, provenance_inputs, runs
 
 _BULK_THRESHOLD = 2000  # above this many keys, read the whole index rather than IN (...)
 # PostgreSQL: a transaction-level advisory lock per schema, held by every transaction that
@@ -444,13 +444,16 @@ class SqlStorage:
 
 # The narrow read of the latest-record index (constant SQL, one bound parameter).
 _VERSION_SQL = (
-    "SELECT asset_key, last_materialization_id, data_version, code_version, provenance, "
-    "last_observation_id, observation_data_version FROM asset_latest WHERE partition = {}"
+    "SELECT asset_key, last_materialization_id, data_version, code_version, inputs, "
+    "last_observation_id, observation_data_version, provenance "
+    "FROM asset_latest WHERE partition = {}"
 )
 _SELECT_VERSIONS = {False: _VERSION_SQL.format("?"), True: _VERSION_SQL.format("%s")}
-VersionRow = tuple[str, int | None, str | None, str | None, str | None, int | None, str | None]
-"""(asset key, materialization id, data version, code version, provenance JSON,
-observation id, observation data version) of one entity."""
+VersionRow = tuple[
+    str, int | None, str | None, str | None, str | None, int | None, str | None, str | None
+]
+"""(asset key, materialization id, data version, code version, inputs text, observation
+id, observation data version, provenance JSON) of one entity."""
 
 _INSERT_EVENT = event_logs.insert()
 _INSERT_EVENTS_RETURNING = event_logs.insert().returning(
@@ -489,6 +492,7 @@ def _latest_values(
             "last_run_id": e.run_id,
             "data_version": _text_or_none(data.get("data_version")),
             "code_version": _text_or_none(data.get("code_version")),
+            "inputs": provenance_inputs(provenance),
             "provenance": to_json(provenance) if provenance is not None else None,
         }
     return "last_observation_id", {
