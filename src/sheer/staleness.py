@@ -182,8 +182,10 @@ class StaleStatusResolver:
 
     # Public reads --------------------------------------------------------------
     def get_status(self, key: Any) -> StaleStatus:
-        state = self._state()
-        return _STATUSES[state.status[state.position(key)]]
+        # Called in loops over every asset: one dict look-up when given an AssetKey.
+        state = self._pass or self._state()
+        i = state.index.get(key) if isinstance(key, AssetKey) else None
+        return _STATUSES[state.status[state.position(key) if i is None else i]]
 
     def get_stale_causes(self, key: Any) -> list[StaleCause]:
         state = self._state()
@@ -220,6 +222,7 @@ class _Pass:
     def __init__(self, graph: AssetGraph, rows: Iterable[VersionRow]) -> None:
         self.graph = graph
         idx = self.idx = index_graph(graph)
+        self.index = idx.index
         n = len(idx.keys)
         records: list[VersionRow | None] = [None] * n
         by_name = idx.by_name
