@@ -591,6 +591,12 @@ def test_names_are_dagsters_names():
         lambda m: m.AutomationCondition.executed_with_tags(tag_keys={"a"}),
         lambda m: m.AutomationCondition.code_version_changed(),
         lambda m: m.AutomationCondition.newly_requested(),
+        lambda m: m.AutomationCondition.cron_tick_passed("@hourly"),
+        lambda m: m.AutomationCondition.executed_with_tags(
+            tag_keys={"b", "a"}, tag_values={"k": "v", "j": "w"}
+        ),
+        lambda m: m.AutomationCondition.any_new_update_has_run_tags(tag_values={"k": "v"}),
+        lambda m: m.AutomationCondition.any_downstream_conditions(),
     ):
         assert build(dg).name == build(dagster).name
 

@@ -1,18 +1,27 @@
 """AutomationCondition: immutable trees of operands and operators, with Dagster's names.
 
+This module holds the base class and its builders (`eager()`, `on_cron()`, ...); the
+leaves are in `operands.py`, the inner nodes in `operators.py` (and
+`any_downstream_conditions()` in `downstream.py`).
+
 A tick evaluates a condition for many assets at once, as Dagster does for the
 partitions of one asset: each node's `evaluate(ctx, candidates, node)` takes a set of
 candidates and returns the subset for which it is true. A candidate is an (asset
 being evaluated, target) pair, encoded by the `TickContext` as one int; the target
 is the asset itself, or under `any_deps_match` / `all_deps_match` one of its
-dependencies. `node` is the condition's place in its root's compiled tree (`EvalNode`:
-label and state path, worked out once per condition). The context records what each
-node found true, and rebuilds one asset's `NodeResult` tree from that on demand.
-What the nodes read (records, runs, the previous tick) comes from the tick's
-`TickContext`, loaded in a few batched queries before evaluation.
-`.resolve_through_virtual()` makes dependency operators look through virtual
-parents to the nearest non-virtual ancestors; on `&`, `|`, `~` and `since` it applies
-to every dependency operator inside.
+dependencies (under `asset_matches(key, ...)`, the asset `key`). `node` is the
+condition's place in its root's compiled tree (`EvalNode`: label and state path,
+worked out once per condition). The context records what each node found true, and
+rebuilds one asset's `NodeResult` tree from that on demand. What the nodes read
+(records, runs, the previous tick) comes from the tick's `TickContext`, loaded in a
+few batched queries before evaluation.
+
+`.resolve_through_virtual()` makes dependency operators look through virtual parents
+to the nearest non-virtual ancestors; on any operator it applies to every dependency
+operator inside. `.allow()` / `.ignore()` on `&`, `|`, `~`, `since` and `newly_true`
+(and so on every builder made of them) reach the dependency operators inside, as in
+Dagster; the two commute. Trees are rewritten by one iterative walk
+(`operators.rewrite`), never recursively.
 """
 
 from __future__ import annotations

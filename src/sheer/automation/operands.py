@@ -79,6 +79,13 @@ class CronTickPassed(AutomationCondition):
         passed = ctx.cron_tick_passed(self.cron_schedule, self.cron_timezone)
         return set(candidates) if passed else set()
 
+    @property
+    def name(self) -> str:
+        return (
+            f"cron_tick_passed(cron_schedule={self.cron_schedule}, "
+            f"cron_timezone={self.cron_timezone})"
+        )
+
     def describe(self) -> str:
         return f"cron_tick_passed({self.cron_schedule}, {self.cron_timezone})"
 
