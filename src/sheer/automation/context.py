@@ -1,14 +1,16 @@
 """TickContext: what the conditions of one tick read, loaded in batches, and what they found.
 
-Storage is read up front: the ids of every asset's latest records in one query, and the
-runs (for `in_progress`, `execution_failed`, `executed_with_root_target`) in one more,
-the first time a condition needs them. Conditions are evaluated over sets of
-candidates: a candidate is an (asset being evaluated, target) pair encoded as one int,
-`root * n + target`, over the graph's topological indices (`GraphIndex`). Facts that
-do not depend on the asset being evaluated (`missing`, `newly_updated`, ...) are
-computed once per tick as sets of target indices. The context also records which
-candidates each node found true, so that one asset's explanation tree can be rebuilt
-on demand. It never writes to storage.
+Storage is read up front: the ids of every asset's latest records in one query; the
+runs (`TickRuns`, for the operands about runs) in one more, the first time a condition
+needs them; and, only for the operands that need them, the runs of the new
+materializations and the latest records' data versions, one query each.
+
+Conditions are evaluated over sets of candidates: a candidate is an (asset being
+evaluated, target) pair encoded as one int, `root * n + target`, over the graph's
+topological indices (`GraphIndex`). Facts that do not depend on the asset being
+evaluated (`missing`, `newly_updated`, ...) are computed once per tick as sets of
+target indices. The context also records which candidates each node found true, so
+that one asset's explanation tree can be rebuilt on demand. It never writes to storage.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from sheer.automation.conditions import AutomationCondition, NodeResult, compile_tree
-from sheer.automation.downstream import DownstreamCondition, without_nested
+from sheer.automation.conditions import NodeResult
+from sheer.automation.downstream import DownstreamNodes
 from sheer.automation.index import index_graph
 from sheer.automation.operands import OperandKind
+from sheer.automation.runs import TickRuns
 from sheer.errors import UnknownAssetError
-from sheer.events import RunRecord, RunStatus
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
 from sheer.selection import AssetSelection, KeysSelection
@@ -38,9 +40,6 @@ if TYPE_CHECKING:
     from sheer.automation.conditions import DepsCondition, EvalNode
     from sheer.automation.cursor import AutomationCursor
     from sheer.automation.operands import RunTags
-
-_RECENT_RUNS = 1000  # how far back execution_failed() looks for an asset's latest run
-_UNFINISHED = (RunStatus.QUEUED, RunStatus.STARTED)
 
 
 class TickContext:
@@ -83,20 +82,12 @@ class TickContext:
             OperandKind.NEWLY_REQUESTED: self._newly_requested,
             OperandKind.CODE_VERSION_CHANGED: self._code_version_changed,
         }
-        self._runs: list[RunRecord] | None = None
-        self._runs_by_id: dict[str, RunRecord | None] = {}
-        self._run_members: dict[str, frozenset[int]] = {}
+        self.runs = TickRuns(instance, ix, {i: ids[2] for i, ids in self._latest.items()})
         # What data_version_changed() read: each target's current data version, kept in
         # the next cursor, and the versions the previous tick kept.
         self.data_versions: dict[int, str | None] = {}
         self._versions: VersionView | None = None
-        self._new_update_runs: dict[int, frozenset[str | None]] | None = None
-        # any_downstream_conditions(): children by index, each target's downstream
-        # conditions, and the nodes compiled for them (by path, and per node and target)
-        self._children: list[list[int]] | None = None
-        self._downstream_by_target: dict[int, list[Any]] = {}
-        self._dynamic: dict[str, EvalNode] = {}
-        self._downstream_children: dict[tuple[int, int, int], list[EvalNode]] = {}
+        self._downstream: DownstreamNodes | None = None  # any_downstream_conditions()
         self._deps: dict[tuple[int, bool, int, int], tuple[int, ...]] = {}
         self._expansions: dict[tuple[int, bool, int, int], tuple[Any, Any, Any]] = {}
         self._selections: dict[int, frozenset[int]] = {}
@@ -185,7 +176,8 @@ class TickContext:
             changed = self._changed
             return {p for p in candidates if p // n in changed}
         if kind is OperandKind.EXECUTED_WITH_ROOT_TARGET:
-            return {p for p in candidates if self._executed_with_root(p)}
+            runs = self.runs
+            return {p for p in candidates if runs.executed_with_root(*divmod(p, n))}
         if kind is OperandKind.DATA_VERSION_CHANGED:
             return self._data_version_changed(candidates)
         targets: set[int] | None
@@ -232,32 +224,11 @@ class TickContext:
             if self._latest_update(i, include_observations=i in external) > last
         }
 
-    def _all_runs(self) -> list[RunRecord]:
-        """Every run, newest first, read once per tick."""
-        if self._runs is None:
-            self._runs = self.instance.get_runs()
-        return self._runs
-
     def _in_progress(self) -> set[int]:
-        return self._indices(
-            k for run in self._all_runs() if run.status in _UNFINISHED for k in run.asset_selection
-        )
+        return self.runs.in_progress()
 
     def _execution_failed(self) -> set[int]:
-        failed: set[AssetKey] = set()
-        seen: set[AssetKey] = set()
-        for run in self._all_runs()[:_RECENT_RUNS]:  # newest first
-            if not run.is_finished:
-                continue
-            for k in run.asset_selection:
-                if k in seen:
-                    continue
-                seen.add(k)
-                i = self.ix.index.get(k)
-                updated = i is not None and self._latest.get(i, (0, 0, None))[2] == run.run_id
-                if run.status is RunStatus.FAILURE and not updated:
-                    failed.add(k)
-        return self._indices(failed)
+        return self.runs.execution_failed()
 
     def _newly_requested(self) -> set[int]:
         return set() if self.previous is None else self._indices(self.previous.requested)
@@ -272,44 +243,12 @@ class TickContext:
             if k in index and versions[index[k]] != v
         }
 
-    def _run(self, run_id: str) -> RunRecord | None:
-        """A run by id, from the tick's one read of the runs."""
-        runs = self._runs_by_id
-        if not runs:
-            runs.update((run.run_id, run) for run in self._all_runs())
-        if run_id not in runs:  # a run newer than this tick's read of the runs
-            runs[run_id] = self.instance.get_run(run_id)
-        return runs[run_id]
-
-    def _executed_with_root(self, pair: int) -> bool:
-        r, t = divmod(pair, self.n)
-        run_id = self._latest.get(t, (0, 0, None))[2]
-        if run_id is None:
-            return False
-        members = self._run_members.get(run_id)
-        if members is None:
-            run = self._run(run_id)
-            members = frozenset(self._indices(run.asset_selection if run else ()))
-            self._run_members[run_id] = members
-        return r in members
-
     def executed_with_tags(self, tags: RunTags, candidates: set[int]) -> set[int]:
         """The candidates whose target's latest materialization was made by a run with
-        `tags` (a report outside any run has no tags)."""
-        n, latest = self.n, self._latest
-        matches: dict[str, bool] = {}
-        out = set()
-        for pair in candidates:
-            run_id = latest.get(pair % n, (0, 0, None))[2]
-            if run_id is None:
-                continue
-            found = matches.get(run_id)
-            if found is None:
-                run = self._run(run_id)
-                found = matches[run_id] = run is not None and tags.match(run.tags)
-            if found:
-                out.add(pair)
-        return out
+        `tags`."""
+        n = self.n
+        true = self.runs.latest_run_matches(tags, {p % n for p in candidates})
+        return {p for p in candidates if p % n in true}
 
     def new_updates_have_run_tags(
         self, tags: RunTags, every: bool, candidates: set[int]
@@ -318,35 +257,15 @@ class TickContext:
         with `tags`: by at least one such run, or (`every`) only by such runs."""
         if self.previous is None:
             return set()
-        if self._new_update_runs is None:
-            self._new_update_runs = self._load_new_update_runs()
-        n, updates = self.n, self._new_update_runs
-        matches: dict[str | None, bool] = {None: False}  # a report outside any run
-        out = set()
-        for pair in candidates:
-            run_ids = updates.get(pair % n)
-            if not run_ids:
-                continue
-            for run_id in run_ids:
-                if run_id not in matches:
-                    run = self._run(run_id)  # type: ignore[arg-type]
-                    matches[run_id] = run is not None and tags.match(run.tags)
-            hits = [matches[run_id] for run_id in run_ids]
-            if all(hits) if every else any(hits):
-                out.add(pair)
-        return out
-
-    def _load_new_update_runs(self) -> dict[int, frozenset[str | None]]:
-        assert self.previous is not None
-        by_name, out = self.ix.by_name, {}
-        runs = AutomationStorage(self.instance.storage).get_materialization_runs(
-            after_id=self.previous.last_event_id, up_to_id=self.max_event_id
+        n = self.n
+        true = self.runs.new_updates_match(
+            tags,
+            every,
+            {p % n for p in candidates},
+            after_id=self.previous.last_event_id,
+            up_to_id=self.max_event_id,
         )
-        for name, run_ids in runs.items():
-            i = by_name.get(name)
-            if i is not None:
-                out[i] = frozenset(run_ids)
-        return out
+        return {p for p in candidates if p % n in true}
 
     def _data_version_changed(self, candidates: set[int]) -> set[int]:
         """The candidates whose target's data version differs from the one the previous
@@ -429,68 +348,11 @@ class TickContext:
 
     # Downstream conditions -------------------------------------------------------------
     def downstream_nodes(self, node: EvalNode, pair: int) -> list[EvalNode]:
-        """The compiled children of an `any_downstream_conditions()` node for `pair`: one
-        per distinct condition downstream of the target, minus those already above the
-        node in the tree, ordered by the assets that carry them (as Dagster orders them)."""
+        """The compiled children of an `any_downstream_conditions()` node for `pair`."""
         r, t = divmod(pair, self.n)
-        root = self._roots[r]
-        memo_key = (id(root), id(node), t)
-        found = self._downstream_children.get(memo_key)
-        if found is None:
-            above = self._conditions_above(root, node.path)
-            found = []
-            for cond, keys in self._downstream_conditions(t):
-                if cond in above:
-                    continue
-                path = f"{node.path}.d{cond.unique_id}"
-                wrapper = compile_tree(DownstreamCondition(keys=keys, operand=cond), path)
-                self._dynamic[path] = wrapper
-                found.append(wrapper)
-            self._downstream_children[memo_key] = found
-        return found
-
-    def _conditions_above(self, root: EvalNode, path: str) -> set[AutomationCondition]:
-        """The conditions of the nodes from `root` down to the node at `path`."""
-        node, at = root, "r"
-        above = {node.cond}
-        for step in path.split(".")[1:]:
-            at = f"{at}.{step}"
-            node = self._dynamic[at] if step.startswith("d") else node.children[int(step)]
-            above.add(node.cond)
-        return above
-
-    def _downstream_conditions(
-        self, t: int
-    ) -> list[tuple[AutomationCondition, tuple[AssetKey, ...]]]:
-        """The distinct conditions of the assets downstream of `t` (nested
-        `any_downstream_conditions()` read as false), with the assets carrying each."""
-        found = self._downstream_by_target.get(t)
-        if found is not None:
-            return found
-        if self._children is None:
-            children: list[list[int]] = [[] for _ in range(self.n)]
-            for child, parents in enumerate(self.ix.parents):
-                for p in parents:
-                    children[p].append(child)
-            self._children = children
-        seen, todo = {t}, list(self._children[t])
-        carried: dict[AutomationCondition, set[AssetKey]] = {}
-        while todo:
-            d = todo.pop()
-            if d in seen:
-                continue
-            seen.add(d)
-            todo.extend(self._children[d])
-            cond = self.ix.conditions[d]
-            kept = without_nested(cond) if isinstance(cond, AutomationCondition) else None
-            if kept is not None:
-                carried.setdefault(kept, set()).add(self.ix.keys[d])
-        found = sorted(
-            ((cond, tuple(sorted(keys))) for cond, keys in carried.items()),
-            key=lambda item: [k.parts for k in item[1]],
-        )
-        self._downstream_by_target[t] = found
-        return found
+        if self._downstream is None:
+            self._downstream = DownstreamNodes(self.ix)
+        return self._downstream.children(self._roots[r], node, t)
 
     def dependency_pairs(self, pair: int, cond: DepsCondition) -> list[int]:
         r, t = divmod(pair, self.n)
