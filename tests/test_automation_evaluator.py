@@ -18,6 +18,7 @@ import sheer as dg
 from sheer.automation import AutomationCursor
 from sheer.automation.conditions import (
     AndCondition,
+    AssetMatches,
     DepsCondition,
     NewlyTrueCondition,
     NotCondition,
@@ -797,7 +798,16 @@ LEAVES = [
     "initial_evaluation",
     "in_latest_time_window",
     "executed_with_root_target",
+    "data_version_changed",
+    "executed_with_tags",
 ]
+
+
+def with_selection(cond, method, key):
+    """`cond.allow(...)` / `cond.ignore(...)` of one asset, where `cond` has them."""
+    if not hasattr(cond, method):
+        return cond
+    return getattr(cond, method)(dg.AssetSelection.assets(key))
 
 
 def deps_match(operand, mode, through_virtual):
@@ -819,6 +829,13 @@ def conditions(depth=3):
             st.tuples(inner, inner).map(lambda p: p[0].since(p[1])),
             inner.map(lambda c: c.newly_true()),
             st.builds(deps_match, inner, st.sampled_from(["any", "all"]), st.booleans()),
+            inner.map(lambda c: AC.asset_matches("n0", c)),
+            st.builds(
+                with_selection,
+                inner,
+                st.sampled_from(["allow", "ignore"]),
+                st.sampled_from(["n0", "n1"]),
+            ),
         )
 
     return st.one_of(
@@ -854,12 +871,22 @@ def automated_graphs(draw):
 def check_tree(cond, tree, before, graph, requested, first, root):
     """`tree` (this tick) agrees with the meaning of `cond`, given `before` (last tick)."""
     values = [c.value for c in tree.children]
+    if isinstance(cond, AssetMatches):
+        (child,) = tree.children
+        assert child.target == cond.key and tree.value is child.value
+        previous = before.children[0] if before else None
+        check_tree(cond.operand, child, previous, graph, requested, first, root)
+        return
     if isinstance(cond, DepsCondition):
-        deps = (
+        deps = set(
             graph.non_virtual_ancestors(tree.target)
             if cond.through_virtual
             else graph.get(tree.target).parent_keys
         )
+        if cond.allow_selection is not None:
+            deps &= cond.allow_selection.resolve(graph)
+        if cond.ignore_selection is not None:
+            deps -= cond.ignore_selection.resolve(graph)
         assert [c.target for c in tree.children] == sorted(deps)
         assert tree.value is (any(values) if cond.mode == "any" else all(values))
         for i, child in enumerate(tree.children):
