@@ -28,6 +28,51 @@ def test_output_of_none_annotates_an_asset_that_returns_output():
     assert mat.metadata["foo"].value == "bar"
 
 
+def test_an_asset_annotated_to_return_nothing_stores_no_value():
+    store = dg.InMemoryIOManager()
+
+    @dg.asset
+    def creates_table() -> None:
+        return None
+
+    @dg.asset
+    def reports() -> dg.Output[None]:
+        return dg.Output(None, metadata={"rows": 3})
+
+    @dg.asset
+    def counted() -> Output[int]:
+        return Output(5)
+
+    result = dg.materialize([creates_table, reports, counted], resources={"io_manager": store})
+    assert result.success
+    assert store.values == {AssetKey("counted"): 5}  # only the asset that returns a value
+    stored = {
+        e.asset_key.to_user_string(): e.data["stored"]
+        for e in result.get_asset_materialization_events()
+    }
+    assert stored == {"creates_table": False, "reports": False, "counted": True}
+
+
+def test_reading_an_asset_that_returns_nothing_as_data_is_an_error():
+    @dg.asset
+    def creates_table() -> None:
+        return None
+
+    @dg.asset
+    def downstream(creates_table):
+        return creates_table
+
+    with pytest.raises(StepExecutionError) as info:
+        dg.materialize([creates_table, downstream])
+    assert str(info.value).splitlines()[0] == (
+        "Asset 'downstream' failed in step downstream: ExecutionError: Asset 'downstream' reads "
+        "'creates_table' as data (parameter 'creates_table'), but the function of "
+        "'creates_table' is annotated -> None (or -> Output[None]), so it produces no value. "
+        "Fix: annotate its real return type, or depend on it with deps=['creates_table'] "
+        "instead of a parameter."
+    )
+
+
 def test_output_metadata_is_held_as_metadata_values():
     output = dg.Output(1, metadata={"rows": 1, "link": dg.MetadataValue.url("https://x")})
     assert output.metadata == {

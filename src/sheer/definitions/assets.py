@@ -8,10 +8,11 @@ runs anything itself: execution lives in `sheer.execution`.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from types import FunctionType
-from typing import Any
+from types import FunctionType, NoneType
+from typing import Any, get_args, get_origin
 
 from sheer.definitions.resources import is_resource_annotation
 from sheer.definitions.specs import DEFAULT_GROUP_NAME, AssetIn, AssetSpec
@@ -134,6 +135,25 @@ def _is_context_annotation(annotation: Any) -> bool:
     return isinstance(name, str) and name.endswith("ExecutionContext")
 
 
+# `-> None` or `-> Output[None]` (any module prefix), as a string annotation.
+_NOTHING_TEXT = re.compile(r"None|([\w.]+\.)?Output\[None\]")
+
+
+def returns_nothing(fn: Callable[..., Any]) -> bool:
+    """True when `fn` is annotated `-> None` or `-> Output[None]`: Dagster's Nothing output,
+    which has no value for an IO manager to store."""
+    annotations = getattr(fn, "__annotations__", None) or {}
+    if "return" not in annotations:
+        return False
+    ann = annotations["return"]
+    if isinstance(ann, str):
+        return _NOTHING_TEXT.fullmatch(ann.replace(" ", "")) is not None
+    if ann is None or ann is NoneType:
+        return True
+    origin = get_origin(ann)
+    return getattr(origin, "__name__", "") == "Output" and get_args(ann) == (NoneType,)
+
+
 def function_location(fn: Callable[..., Any]) -> str:
     code = getattr(fn, "__code__", None)
     if code is None:
@@ -159,6 +179,8 @@ class AssetsDefinition:
             output is named after its key ('result' for a single asset).
         has_value_outputs: the outputs are values for the IO manager (`outs=`, `@asset`),
             not specs whose function may store the data itself.
+        returns_nothing: the function is annotated `-> None` or `-> Output[None]`, so a
+            None it returns is not a value: nothing is stored, as with Dagster's Nothing.
     """
 
     specs: tuple[AssetSpec, ...]
@@ -174,6 +196,7 @@ class AssetsDefinition:
     is_observation: bool = False
     output_names: Mapping[AssetKey, str] | None = None
     has_value_outputs: bool = False
+    returns_nothing: bool = False
 
     @property
     def keys(self) -> frozenset[AssetKey]:

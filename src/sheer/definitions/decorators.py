@@ -7,7 +7,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, overload
 
-from sheer.definitions.assets import AssetsDefinition, analyse_params, function_location
+from sheer.definitions.assets import (
+    AssetsDefinition,
+    analyse_params,
+    function_location,
+    returns_nothing,
+)
 from sheer.definitions.specs import AssetDep, AssetIn, AssetOut, AssetSpec, coerce_deps, freeze_set
 from sheer.errors import DefinitionError
 from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_keys, coerce_prefix
@@ -92,6 +97,7 @@ def asset(
             op_tags=op_tags,
             source=where,
             has_value_outputs=True,
+            returns_nothing=returns_nothing(fn),
         )
 
     if compute_fn is not None:

@@ -206,7 +206,11 @@ class StepRunner:
     ) -> OutputRecord:
         node = self.graph.get(key)
         metadata = {**item.metadata, **context.output_metadata.get(key, {})}
-        has_value = isinstance(item, Output) or item.has_value
+        if isinstance(item, Output):
+            # A function annotated `-> None` / `-> Output[None]` returns no value (Nothing).
+            has_value = not (step.assets_def.returns_nothing and item.value is None)
+        else:
+            has_value = item.has_value
         stored = False
         if has_value:
             value = item.value
@@ -306,6 +310,15 @@ class StepRunner:
             return self.values[parent]
         if node.is_virtual:
             return self._virtual_value(parent, log)
+        if node.assets_def is not None and node.assets_def.returns_nothing:
+            raise ExecutionError(
+                f"Asset '{reader.to_user_string()}' reads '{parent.to_user_string()}' as data "
+                f"(parameter '{param}'), but the function of '{parent.to_user_string()}' is "
+                "annotated -> None (or -> Output[None]), so it produces no value. Fix: annotate "
+                f"its real return type, or depend on it with deps=['{parent.to_user_string()}'] "
+                "instead of a parameter.",
+                key=reader,
+            )
         return self.io_manager_for(parent).load_input(
             InputContext(
                 asset_key=parent,
