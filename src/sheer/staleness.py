@@ -89,8 +89,9 @@ class StaleCause:
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _entity(self.key))
         object.__setattr__(self, "dependency", _entity(self.dependency))
-        if self.children is not None and not isinstance(self.children, tuple):
-            object.__setattr__(self, "children", tuple(self.children))
+        children: Any = self.children  # users may pass a list, as to Dagster's
+        if children is not None and not isinstance(children, tuple):
+            object.__setattr__(self, "children", tuple(children))
 
     @property
     def asset_key(self) -> AssetKey:
@@ -224,7 +225,8 @@ class _Pass:
         idx = self.idx = index_graph(graph)
         self.index = idx.index
         n = len(idx.keys)
-        records: list[VersionRow | None] = [None] * n
+        # Rows are read by field position (`VersionRow`): typed loosely for the checker.
+        records: list[Any] = [None] * n
         by_name = idx.by_name
         for row in rows:
             i = by_name.get(row[0])
@@ -603,7 +605,7 @@ def _dedupe(causes: Iterable[StaleCause]) -> tuple[StaleCause, ...]:
 def _virtual_region(graph: AssetGraph, start: AssetKey) -> dict[AssetKey, tuple[AssetKey, ...]]:
     """Virtual assets reachable upstream from `start` through virtual assets only, each
     with the shortest path from the child side (start first)."""
-    paths = {start: (start,)}
+    paths: dict[AssetKey, tuple[AssetKey, ...]] = {start: (start,)}
     frontier = [start]
     while frontier:
         nxt = []

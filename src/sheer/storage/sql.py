@@ -385,7 +385,8 @@ class SqlStorage:
         with self.engine.connect() as conn:
             result = conn.exec_driver_sql(sql, (partition or "",))
             # The driver's own rows: SQLAlchemy's Row objects cost more than the query.
-            return result.cursor.fetchall()  # type: ignore[union-attr]
+            rows: list[VersionRow] = result.cursor.fetchall()  # type: ignore[assignment]
+            return rows
 
     def get_event_records(
         self,
