@@ -26,11 +26,11 @@ from __future__ import annotations
 import gc
 import json
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from sheer.automation.index import GraphIndex, index_graph
 from sheer.fingerprints import _US, exact_inputs_text, inputs_prefix, virtual_version_sorted
@@ -345,13 +345,18 @@ class _Pass:
                 through[names[a]] = then(a)
             moved = any(self._updated(a) > reported_id for a in behind)
             inputs[names[p]] = _UPDATED_AFTER_REPORT if moved else current[p]
-        region = _virtual_region(self.graph, idx.keys[i])
+        between = {
+            v
+            for p in idx.parents[i]
+            if p in idx.virtual
+            for v in _virtual_region(self.graph, idx.keys[p])
+        }
         return {
             "code_version": idx.code_versions[i],
             "input_versions": inputs,
             "through_virtual": through,
             "virtual_code_versions": {
-                v.to_user_string(): self.graph.get(v).code_version for v in region
+                v.to_user_string(): self.graph.get(v).code_version for v in between
             },
         }
 
@@ -359,30 +364,16 @@ class _Pass:
     def causes(self, i: int) -> tuple[StaleCause, ...]:
         """The direct causes of asset `i`, building first (iteratively: chains can be
         deeper than the recursion limit) those of the stale ancestors they contain."""
-        memo = self._causes
         if self.status[i] != _STALE:
             return ()
-        found = memo.get(i)
-        if found is not None:
-            return found
         status, ancestors, virtual = self.status, self.idx.ancestors, self.idx.virtual
-        stack = [i]
-        while stack:
-            top = stack[-1]
-            if top in memo:
-                stack.pop()
-                continue
-            pending = (
-                []
-                if top in virtual
-                else [a for a in ancestors[top] if status[a] == _STALE and a not in memo]
-            )
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            memo[top] = tuple(self._build_causes(top))
-        return memo[i]
+
+        def stale_ancestors(top: int) -> list[int]:
+            return [] if top in virtual else [a for a in ancestors[top] if status[a] == _STALE]
+
+        return _memoized_post_order(
+            i, self._causes, stale_ancestors, lambda top: tuple(self._build_causes(top))
+        )
 
     def _key(self, i: int) -> AssetKeyPartitionKey:
         return AssetKeyPartitionKey(self.idx.keys[i])
@@ -529,29 +520,20 @@ class _Pass:
         dependency, that dependency's leaves (memoized, iterative)."""
         self.causes(i)
         memo, index = self._roots, self.idx.index
-        stack = [i]
-        while stack:
-            top = stack[-1]
-            if top in memo:
-                stack.pop()
-                continue
-            causes = self.causes(top)
-            stale_deps = [index[c.dependency.asset_key] for c in causes if _is_stale_dep(c)]  # type: ignore[union-attr]
-            pending = [d for d in stale_deps if d not in memo]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            memo[top] = _dedupe(
+
+        def stale_dependencies(top: int) -> list[int]:
+            return [index[_dependency_key(c)] for c in self.causes(top) if _is_stale_dep(c)]
+
+        def leaves(top: int) -> tuple[StaleCause, ...]:
+            return _dedupe(
                 leaf
-                for c in causes
+                for c in self.causes(top)
                 for leaf in (
-                    memo[index[c.dependency.asset_key]]  # type: ignore[union-attr]
-                    if _is_stale_dep(c)
-                    else (c.children or (c,))
+                    memo[index[_dependency_key(c)]] if _is_stale_dep(c) else (c.children or (c,))
                 )
             )
-        return memo[i]
+
+        return _memoized_post_order(i, memo, stale_dependencies, leaves)
 
 
 _MATERIALIZABLE, _VIRTUAL, _EXTERNAL = "materializable", "virtual", "external"
@@ -583,6 +565,37 @@ def _shapes(graph: AssetGraph, idx: GraphIndex) -> tuple[_Shape, ...]:
             out.append((kind, ordered, ordered_names, prefix, separators))
         found = _SHAPES[graph] = tuple(out)
     return found
+
+
+_T = TypeVar("_T")
+
+
+def _memoized_post_order(
+    start: int,
+    memo: dict[int, _T],
+    depends_on: Callable[[int], list[int]],
+    build: Callable[[int], _T],
+) -> _T:
+    """`memo[start]`, building first (iteratively, parents before children: chains can be
+    deeper than the recursion limit) every entry it depends on that `memo` lacks."""
+    stack = [start]
+    while stack:
+        top = stack[-1]
+        if top in memo:
+            stack.pop()
+            continue
+        pending = [d for d in depends_on(top) if d not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        memo[top] = build(top)
+    return memo[start]
+
+
+def _dependency_key(cause: StaleCause) -> AssetKey:
+    assert cause.dependency is not None
+    return cause.dependency.asset_key
 
 
 def _is_stale_dep(cause: StaleCause) -> bool:

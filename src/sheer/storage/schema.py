@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from sheer.errors import StorageError
+from sheer.events import to_json
 from sheer.fingerprints import inputs_text
 
 metadata = MetaData()
@@ -214,7 +215,7 @@ def _backfill_versions(conn: Connection, batch: int = 5000) -> None:
                 "dv": _text(m.get("data_version")),
                 "cv": _text(m.get("code_version")),
                 "iv": provenance_inputs(prov),
-                "pv": compact_json(prov) if prov is not None else None,
+                "pv": to_json(prov) if prov is not None else None,
                 "odv": _text(o.get("data_version")),
             }
         )
@@ -233,11 +234,6 @@ def provenance_inputs(provenance: Any) -> str | None:
     return inputs_text(
         provenance.get("code_version"), (provenance.get("input_versions") or {}).items()
     )
-
-
-def compact_json(value: object) -> str:
-    """The text stored in the index's provenance column."""
-    return json.dumps(value, separators=(",", ":"))
 
 
 # Append new migrations here; never edit a released one.
