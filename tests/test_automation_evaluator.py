@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 
 import sheer as dg
+from fixtures.sql import statements_during
 from sheer.automation import AutomationCursor
 from sheer.automation.conditions import (
     AndCondition,
@@ -747,20 +747,6 @@ def wide_defs(n):
     return dg.Definitions(assets=assets)
 
 
-def count_statements(instance, fn):
-    statements = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(instance.storage.engine, "before_cursor_execute", before)
-    try:
-        fn()
-    finally:
-        event.remove(instance.storage.engine, "before_cursor_execute", before)
-    return statements
-
-
 def statements_per_tick(n):
     """SQL statements of a first tick, and of a tick after every non-virtual asset was
     updated by a run of its own, with one run still queued."""
@@ -768,14 +754,14 @@ def statements_per_tick(n):
     graph = defs.resolve_asset_graph()
     instance = empty_instance()
     t = Ticker(defs, instance)
-    first = count_statements(instance, t.tick)
+    first = statements_during(instance, t.tick)
     for key in graph.toposorted_asset_keys:
         if not graph.get(key).is_virtual:
             defs.materialize([key], instance=instance)
     instance.create_run([dg.AssetKey("a0")], queued=True)
-    busy = count_statements(instance, t.tick)
+    busy = statements_during(instance, t.tick)
     assert t.result.total_requested == 0  # a0 is in progress: everything waits
-    again = count_statements(instance, t.tick)
+    again = statements_during(instance, t.tick)
     instance.dispose()
     return len(first), len(busy), len(again)
 
@@ -1341,7 +1327,7 @@ def test_run_tag_conditions_keep_the_tick_within_a_constant_number_of_statements
         t.tick()
         for i in range(n):
             instance.report_runless_asset_event(dg.AssetMaterialization(f"a{i}"))
-        statements = count_statements(instance, t.tick)
+        statements = statements_during(instance, t.tick)
         instance.dispose()
         return len(statements)
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 
 import sheer as dg
+from fixtures.sql import statements_during
 from sheer.errors import UnknownAssetError
 from sheer.events import EventType
 from sheer.keys import AssetKeyPartitionKey
@@ -791,21 +791,6 @@ def test_current_data_version_of_a_virtual_asset_with_no_materialized_ancestor_i
     assert isinstance(missing, dg.DataVersion)  # the hash of "nothing behind it"
     p.run("A")
     assert p.version("B") != missing
-
-
-def statements_during(instance: dg.Instance, fn: Any) -> list[str]:
-    """The SQL statements `fn` sends to the instance's database."""
-    statements: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(instance.storage.engine, "before_cursor_execute", before)
-    try:
-        fn()
-    finally:
-        event.remove(instance.storage.engine, "before_cursor_execute", before)
-    return statements
 
 
 def test_a_loop_of_get_status_over_every_key_costs_one_read() -> None:

@@ -3,33 +3,15 @@ schema versioning, on SQLite and PostgreSQL (see conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, inspect, text
+from sqlalchemy import inspect, text
 
 import sheer as dg
+from fixtures.sql import counting_queries
 from sheer.errors import StorageError
 from sheer.storage import NewEvent, SqlStorage, schema
 
 K = dg.AssetKey
-
-
-@contextmanager
-def counting_queries(instance: dg.Instance) -> Iterator[list[str]]:
-    """Collect every SQL statement the instance's engine sends while the block runs."""
-    statements: list[str] = []
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = instance.storage.engine
-    event.listen(engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
 def report(instance: dg.Instance, key, version: str) -> None:
@@ -233,16 +215,8 @@ def test_an_index_without_version_columns_is_backfilled_from_its_events(make_ins
 
 def test_the_latest_versions_are_read_from_the_index_alone(instance):
     report(instance, "a", "v1")
-    statements = []
-
-    def before(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(instance.storage.engine, "before_cursor_execute", before)
-    try:
+    with counting_queries(instance) as statements:
         rows = instance.get_latest_versions()
-    finally:
-        event.remove(instance.storage.engine, "before_cursor_execute", before)
     assert [(r[0], r[2]) for r in rows] == [("a", "v1")]
     (statement,) = statements
     assert "event_logs" not in statement
