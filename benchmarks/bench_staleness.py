@@ -13,8 +13,11 @@ built beforehand (as a running project holds it; `bench_graph.py` times that):
 - whole: a new `StaleStatusResolver(instance, defs)`, then `get_all()`;
 - loop: a new resolver, then `get_status(key)` for every key, in definition order;
 - floor: what any resolver must at least do: one indexed read of every latest record
-  (stdlib `sqlite3`, on a connection opened beforehand, into a dict) and one pass over the
-  edges (every asset in topological order, one dict look-up and compare per parent);
+  (stdlib `sqlite3`, on a connection opened beforehand, every column staleness needs:
+  materialization and observation ids, data, code and input versions, provenance; into
+  a dict by asset key) and one pass over the edges (every asset in topological order,
+  one dict look-up and compare per parent);
+- narrow floor (shown, no target): the same with the data version alone;
 - causes: a new resolver, `get_all()`, then `get_stale_root_causes(key)` for every asset.
 
 When `dagster` is importable (`make bench` installs 1.13.28), the same graph and records
@@ -72,11 +75,14 @@ REMATERIALIZED_ROOTS = 0.01
 BATCH = 2_000  # events per transaction while writing the records
 GROWTH_SLACK = 1.25  # largest/smallest may exceed the size ratio by this factor
 
-# The floor reads the latest materialization's data version from the index. Until the
-# column exists (migration 3), "last_materialization_id" stands in: same width, same read.
-FLOOR_COLUMN = "data_version"
-FLOOR_FALLBACK = "last_materialization_id"
-FLOOR_SQL = "SELECT asset_key, {column} FROM asset_latest WHERE partition = ''"
+# The floor reads every latest record: the columns any staleness resolver needs (those
+# `SqlStorage.get_latest_versions` reads). The narrow floor reads the data version alone.
+FLOOR_COLUMNS = (
+    "last_materialization_id, data_version, code_version, inputs, last_observation_id, "
+    "observation_data_version, provenance"
+)
+NARROW_COLUMNS = "data_version"
+FLOOR_SQL = "SELECT asset_key, {columns} FROM asset_latest WHERE partition = ''"
 
 DAGSTER_MAX = 20_000  # Dagster runs up to this size
 DAGSTER_AT = 20_000  # where the Dagster targets are checked
@@ -109,8 +115,8 @@ class Measured:
     whole: Timing
     loop: Timing
     floor: Timing
+    narrow: Timing
     causes: Timing
-    floor_column: str
     counts: Counter[dg.StaleStatus]
     root_causes: int
     loop_agrees: bool  # the loop gave the same statuses as get_all()
@@ -213,7 +219,7 @@ def key_by_key(
 
 def floor(conn: sqlite3.Connection, sql: str, edges: Sequence[tuple[str, tuple[str, ...]]]) -> int:
     """One indexed read of every latest record, one look-up and compare per edge."""
-    latest = dict(conn.execute(sql))
+    latest = {row[0]: row for row in conn.execute(sql)}
     missing = 0
     get = latest.get
     for _, parents in edges:
@@ -244,12 +250,6 @@ def _best(runs: Sequence[tuple[float, float]]) -> Timing:
     return Timing(wall=min(w for w, _ in runs), cpu=min(c for _, c in runs))
 
 
-def floor_column(path: Path) -> str:
-    with sqlite3.connect(path) as conn:
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(asset_latest)")}
-    return FLOOR_COLUMN if FLOOR_COLUMN in columns else FLOOR_FALLBACK
-
-
 def own_causes(instance: dg.Instance, defs: dg.Definitions) -> dict[str, tuple[str, bool]]:
     """Each asset's status, and whether a STALE one has a cause other than a stale
     upstream asset: what Dagster's statuses are compared with."""
@@ -277,12 +277,12 @@ def measure(dag: Sequence[Node], seed: int, folder: Path) -> Measured:
         (k.to_user_string(), tuple(p.to_user_string() for p in graph.get(k).parent_keys))
         for k in graph.toposorted_asset_keys
     ]
-    column = floor_column(path)
-    sql = FLOOR_SQL.format(column=column)
+    sql = FLOOR_SQL.format(columns=FLOOR_COLUMNS)
+    narrow_sql = FLOOR_SQL.format(columns=NARROW_COLUMNS)
     conn = sqlite3.connect(path)
     repeats = BIG_REPEATS if len(dag) >= BIG else REPEATS
     runs: dict[str, list[tuple[float, float]]] = {
-        m: [] for m in ("whole", "loop", "floor", "causes")
+        m: [] for m in ("whole", "loop", "floor", "narrow", "causes")
     }
     statuses: dict[AssetKey, dg.StaleStatus] = {}
     causes: dict[AssetKey, list[str]] = {}
@@ -291,6 +291,8 @@ def measure(dag: Sequence[Node], seed: int, folder: Path) -> Measured:
         for _ in range(repeats):
             _, *t = _timed(lambda: floor(conn, sql, edges))
             runs["floor"].append(tuple(t))
+            _, *t = _timed(lambda: floor(conn, narrow_sql, edges))
+            runs["narrow"].append(tuple(t))
             whole, *t = _timed(lambda: whole_graph(instance, defs))
             runs["whole"].append(tuple(t))
             looped, *t = _timed(lambda: key_by_key(instance, defs, keys))
@@ -310,8 +312,8 @@ def measure(dag: Sequence[Node], seed: int, folder: Path) -> Measured:
         whole=_best(runs["whole"]),
         loop=_best(runs["loop"]),
         floor=_best(runs["floor"]),
+        narrow=_best(runs["narrow"]),
         causes=_best(runs["causes"]),
-        floor_column=column,
         counts=Counter(statuses.values()),
         root_causes=sum(len(c) for c in causes.values()),
         loop_agrees=agrees,
@@ -403,7 +405,6 @@ def sheer_tables(results: Sequence[Measured]) -> list[Table]:
         f" ({BIG_REPEATS} from {BIG:,} assets)" if results[-1].repeats != results[0].repeats else ""
     )
     growth = "growth: (time / smallest's) / (size / smallest's); 1.00 is linear."
-    column = results[0].floor_column
     return [
         measure_table(
             f"whole: StaleStatusResolver(instance, defs).get_all(), {n}",
@@ -417,10 +418,15 @@ def sheer_tables(results: Sequence[Measured]) -> list[Table]:
         ),
         measure_table(
             f"floor: one read of the index, one pass over the edges, {n}",
-            f"sqlite3: SELECT asset_key, {column} FROM asset_latest into a dict (on an open "
-            f"connection), then one look-up and compare per parent in topological order. "
-            f"{growth}",
+            f"sqlite3: SELECT asset_key, {FLOOR_COLUMNS} FROM asset_latest into a dict "
+            f"by key (on an open connection), then one look-up and compare per parent in "
+            f"topological order. {growth}",
             [(m.assets, m.floor) for m in results],
+        ),
+        measure_table(
+            f"narrow floor (no target): the data version alone, {n}",
+            f"As the floor, reading SELECT asset_key, {NARROW_COLUMNS}. {growth}",
+            [(m.assets, m.narrow) for m in results],
         ),
         measure_table(
             f"causes: get_all() and get_stale_root_causes() of every asset, {n}",
@@ -684,11 +690,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             side = run_dagster(dags, ours, args.seed, folder, console)
     for table in (*sheer_tables(ours), records_table(ours)):
         console.print(table)
-    if ours[0].floor_column != FLOOR_COLUMN:
-        console.print(
-            f"[yellow]asset_latest has no {FLOOR_COLUMN} column yet: the floor reads "
-            f"{ours[0].floor_column} instead.[/yellow]"
-        )
     verdict = "[green]the same[/green]" if same else "[red]DIFFERENT[/red]"
     console.print(
         f"statuses and root causes from real `materialize` runs at {sizes[0]:,} assets, "

@@ -14,6 +14,8 @@ from sheer.fingerprints import (
     fast_inputs_text,
     inputs_prefix,
     inputs_text,
+    virtual_template,
+    virtual_version_from_template,
     virtual_version_sorted,
 )
 from sheer.versioning import virtual_version
@@ -37,6 +39,22 @@ def test_the_fast_virtual_version_is_the_hash_of_its_json_text(code, given) -> N
     ordered = sorted(given)
     fast = virtual_version_sorted(code, ordered, [given[n] for n in ordered])
     assert fast == reference_virtual_version(code, given)
+
+
+# Names, codes and versions with the characters a template or JSON must escape.
+awkward = st.text(alphabet='ab{}"\\\x00é\x1f', max_size=5)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.one_of(st.none(), awkward),
+    st.dictionaries(awkward.filter(bool), st.one_of(st.none(), awkward), max_size=4),
+)
+def test_the_templated_virtual_version_is_the_hash_of_its_json_text(code, given) -> None:
+    ordered = sorted(given)
+    template = virtual_template(code, ordered)
+    got = virtual_version_from_template(template, code, ordered, [given[n] for n in ordered])
+    assert got == reference_virtual_version(code, given)
 
 
 def test_virtual_version_of_keys_is_the_same_hash() -> None:

@@ -54,6 +54,7 @@ _ENCODE: Any = (
     else None
 )
 _SLOW_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_encode_string: Any = json.encoder.encode_basestring_ascii  # a JSON string literal
 
 
 def _json(value: Any) -> str:
@@ -70,6 +71,29 @@ def virtual_version_sorted(
     if None in versions:
         versions = [MISSING_VERSION if v is None else v for v in versions]
     text = _json(["virtual", code_version, list(zip(names, versions, strict=True))])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def virtual_template(code_version: str | None, names: Sequence[str]) -> str:
+    """The JSON text `virtual_version_sorted` hashes for a virtual asset with these
+    parents (in name order), with one `str.format` field per parent version: what
+    depends on the definition only, encoded once per graph."""
+    pairs = ",".join(
+        f"[{_json(name)},{{}}]" for name in (n.replace("{", "{{").replace("}", "}}") for n in names)
+    )
+    return f'["virtual",{_json(code_version).replace("{", "{{").replace("}", "}}")},[{pairs}]]'
+
+
+def virtual_version_from_template(
+    template: str, code_version: str | None, names: Sequence[str], versions: Sequence[str | None]
+) -> str:
+    """`virtual_version_sorted(code_version, names, versions)`, filling `template` (from
+    `virtual_template(code_version, names)`) with the versions: one C call per version
+    and one for the text, where the generic form builds and encodes nested lists."""
+    try:
+        text = template.format(*map(_encode_string, versions))
+    except TypeError:  # a parent never materialized
+        return virtual_version_sorted(code_version, names, versions)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

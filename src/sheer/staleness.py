@@ -33,7 +33,13 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from sheer.automation.index import GraphIndex, index_graph
-from sheer.fingerprints import _US, exact_inputs_text, inputs_prefix, virtual_version_sorted
+from sheer.fingerprints import (
+    _US,
+    exact_inputs_text,
+    inputs_prefix,
+    virtual_template,
+    virtual_version_from_template,
+)
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey, AssetKeyPartitionKey, coerce_key
 from sheer.storage import VersionRow
@@ -258,7 +264,13 @@ class _Pass:
         for i, row in enumerate(records):
             kind, parents, names, prefix, separators = shapes[i]
             if kind is _VIRTUAL:
-                current[i] = virtual_version_sorted(codes[i], names, list(map(get, parents)))
+                # `prefix` holds the asset's `fingerprints.virtual_template` here.
+                current[i] = virtual_version_from_template(
+                    prefix,  # type: ignore[arg-type]
+                    codes[i],
+                    names,
+                    list(map(get, parents)),
+                )
                 ran = row is not None and row[_MAT_ID] is not None
                 anc = ancestors[i]
                 if anc:
@@ -560,8 +572,12 @@ def _shapes(graph: AssetGraph, idx: GraphIndex) -> tuple[_Shape, ...]:
                 if i in idx.external
                 else _MATERIALIZABLE
             )
-            prefix = inputs_prefix(idx.code_versions[i], ordered_names)
-            separators = (prefix or "").count(_US) + max(len(ordered) - 1, 0)
+            if kind is _VIRTUAL:  # the text its version hashes, less the versions
+                prefix: str | None = virtual_template(idx.code_versions[i], ordered_names)
+                separators = 0
+            else:  # what its inputs text starts with
+                prefix = inputs_prefix(idx.code_versions[i], ordered_names)
+                separators = (prefix or "").count(_US) + max(len(ordered) - 1, 0)
             out.append((kind, ordered, ordered_names, prefix, separators))
         found = _SHAPES[graph] = tuple(out)
     return found
