@@ -951,6 +951,16 @@ def test_long_chains_are_resolved_without_recursion(virtual_every: int, backend:
     assert str(root) == (
         "n0 has a new data version (via n1)" if virtual_every else "n0 has a new data version"
     )
+    # The direct causes nest as deep as the chain: compared, hashed and shown all the same.
+    (direct,) = resolver.get_stale_causes(last)
+    (again,) = dg.StaleStatusResolver(instance, defs).get_stale_causes(last)
+    assert direct == again and hash(direct) == hash(again) and direct is not again
+    assert repr(direct).startswith("StaleCause(key=AssetKeyPartitionKey(")
+    depth, cause = 0, direct
+    while cause.children:
+        depth, cause = depth + 1, cause.children[0]
+    assert cause.key == entity("n0")  # the leaf is the root cause
+    assert depth == (n // 2 if virtual_every else n - 1)  # one level per stale asset
     statuses = dg.StaleStatusResolver(instance, defs).get_all()
     by_kind = {s for k, s in statuses.items() if k != dg.AssetKey("n0")}
     assert statuses[dg.AssetKey("n0")] is FRESH

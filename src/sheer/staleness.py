@@ -67,7 +67,7 @@ def _entity(key: AssetKey | AssetKeyPartitionKey | None) -> AssetKeyPartitionKey
     return AssetKeyPartitionKey(key) if isinstance(key, AssetKey) else key
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class StaleCause:
     """One reason an asset is stale, in Dagster's shape.
 
@@ -83,6 +83,8 @@ class StaleCause:
         via: the virtual assets between the stale asset and what changed, nearest first.
 
     `str(cause)` is the whole sentence: "A has a new data version (via C, B)".
+    Comparing, hashing and `repr` walk the children iteratively: a cause behind a
+    100,000-deep chain of stale assets is as usable as any other.
     """
 
     key: AssetKeyPartitionKey
@@ -125,12 +127,68 @@ class StaleCause:
         """What makes two causes the same change, whatever path they were seen through."""
         return (self.key, self.category, self.reason, self.dependency)
 
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.key, self.category, self.reason, self.dependency, self.via)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StaleCause):
+            return NotImplemented
+        pairs = [(self, other)]
+        while pairs:
+            a, b = pairs.pop()
+            if a is b:
+                continue
+            if a._fields() != b._fields():
+                return False
+            if a.children is None or b.children is None:
+                if a.children is not b.children:
+                    return False
+                continue
+            if len(a.children) != len(b.children):
+                return False
+            pairs.extend(zip(a.children, b.children, strict=True))
+        return True
+
+    def __hash__(self) -> int:
+        # Equal causes have equal fields and as many children: enough for a hash.
+        return hash((*self._fields(), None if self.children is None else len(self.children)))
+
+    def __repr__(self) -> str:
+        out: list[str] = []
+        todo: list[StaleCause | str] = [self]
+        while todo:
+            item = todo.pop()
+            if isinstance(item, str):
+                out.append(item)
+                continue
+            out.append(
+                f"StaleCause(key={item.key!r}, category={item.category!r}, "
+                f"reason={item.reason!r}, dependency={item.dependency!r}, children="
+            )
+            if item.children is None:
+                out.append(f"None, via={item.via!r})")
+                continue
+            tail: list[StaleCause | str] = ["(", *_interleave(item.children, ", ")]
+            tail.append(",), " if len(item.children) == 1 else "), ")
+            tail.append(f"via={item.via!r})")
+            todo.extend(reversed(tail))
+        return "".join(out)
+
     def __str__(self) -> str:
         if self.children is not None and self.dependency is not None:
             if self.category is StaleCauseCategory.DEPENDENCIES:
                 return f"{self.dependency.to_user_string()} is stale{_via(self.via)}"
             return "; ".join(str(c) for c in self.children)
         return f"{self.key.to_user_string()} {self.reason}{_via(self.via)}"
+
+
+def _interleave(causes: Sequence[StaleCause], sep: str) -> list[StaleCause | str]:
+    out: list[StaleCause | str] = []
+    for n, cause in enumerate(causes):
+        if n:
+            out.append(sep)
+        out.append(cause)
+    return out
 
 
 def _via(path: Sequence[AssetKey]) -> str:
