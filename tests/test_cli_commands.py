@@ -701,12 +701,40 @@ def test_scaffold_project_needs_a_python_name(runner):
     assert result.stderr.startswith("error: Project name '1st' cannot be a Python name.")
 
 
+@pytest.mark.parametrize("name", ['my"shop', "my\\shop", "my shop", "_shop", "shop."])
+def test_scaffold_project_refuses_a_name_pyproject_cannot_hold(runner, tmp_path, name):
+    result = run(runner, "scaffold", "project", name, code=1)
+    assert result.stderr.startswith(
+        f"error: Project name {name!r} is not a valid Python project name. Fix: use letters,"
+    )
+    assert "e.g. 'my-shop'" in result.stderr
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
 @pytest.fixture
 def project(runner, tmp_path, monkeypatch):
     """A scaffolded project `shop`, as the current folder; its defs folder."""
     run(runner, "scaffold", "project", "shop")
     monkeypatch.chdir(tmp_path / "shop")
     return tmp_path / "shop" / "src" / "shop" / "defs"
+
+
+@pytest.mark.parametrize(
+    ("path", "part", "fix"),
+    [
+        ("a.b.py", "a.b", "a_b"),
+        ("sub.dir/x.py", "sub.dir", "sub_dir"),
+        ("class.py", "class", "class_"),
+    ],
+)
+def test_scaffold_defs_refuses_a_module_name_that_breaks_loading(runner, project, path, part, fix):
+    result = run(runner, "scaffold", "defs", "asset", path, code=1)
+    assert result.stderr.startswith(
+        f"error: {path}: {part!r} cannot be imported as a Python module, and would break "
+        f"loading the whole project. Fix: name it {fix!r}"
+    )
+    assert sorted(p.name for p in project.rglob("*")) == ["__init__.py"]  # nothing written
+    assert run(runner, "check", "defs").stdout == "ok: 0 assets, 0 virtual, 0 external\n"
 
 
 def test_scaffold_defs_asset_writes_a_file_that_loads_with_no_registration(runner, project):
@@ -800,7 +828,10 @@ def test_scaffold_defs_of_a_file_that_is_not_python_exits_1(runner, project):
 
 def test_scaffold_defs_of_a_name_that_is_not_python_exits_1(runner, project):
     result = run(runner, "scaffold", "defs", "asset", "2024_orders.py", code=1)
-    assert result.stderr.startswith("error: File name '2024_orders' cannot be a Python name.")
+    assert result.stderr.startswith(
+        "error: 2024_orders.py: '2024_orders' cannot be imported as a Python module, and "
+        "would break loading the whole project. Fix: name it '_2024_orders'"
+    )
 
 
 def test_scaffold_defs_outside_a_project_exits_1(runner, tmp_path):

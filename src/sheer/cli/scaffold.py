@@ -115,6 +115,40 @@ def scaffold_group() -> None:
     """
 
 
+# A project (distribution) name as PEP 508 allows it: what pyproject.toml's `name` holds.
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def _project_name(name: str) -> str:
+    if not _PROJECT_NAME.fullmatch(name):
+        raise SheerError(
+            f"Project name {name!r} is not a valid Python project name. Fix: use letters, "
+            "digits, '-', '_' and '.', starting and ending with a letter or digit, "
+            "e.g. 'my-shop'."
+        )
+    return name
+
+
+def _module_part(part: str, path: str) -> str:
+    """A folder or file name under the defs folder: the loader imports it by dotted
+    name, so it must be a Python identifier as it is, not only once cleaned."""
+    if not part.isidentifier() or keyword.iskeyword(part):
+        raise SheerError(
+            f"{path}: {part!r} cannot be imported as a Python module, and would break "
+            f"loading the whole project. Fix: name it {_suggest(part)!r} (letters, "
+            "digits and '_', not starting with a digit).",
+            file=path,
+        )
+    return part
+
+
+def _suggest(part: str) -> str:
+    ident = re.sub(r"\W", "_", part, flags=re.ASCII) or "module"
+    if ident[0].isdigit() or keyword.iskeyword(ident):
+        ident = f"_{ident}" if ident[0].isdigit() else f"{ident}_"
+    return ident
+
+
 def _identifier(name: str, what: str) -> str:
     ident = re.sub(r"[^0-9A-Za-z_]", "_", name)
     if not ident or ident[0].isdigit() or keyword.iskeyword(ident):
@@ -145,7 +179,7 @@ def scaffold_project(name: str, force: bool) -> None:
     Example:
       sheer scaffold project demo && cd demo && sheer list defs
     """
-    package = _identifier(name.replace("-", "_"), "Project name")
+    package = _identifier(_project_name(name).replace("-", "_").replace(".", "_"), "Project name")
     root = Path(name)
     if root.exists() and any(root.iterdir()) and not force:
         raise SheerError(
@@ -185,6 +219,8 @@ def scaffold_defs(asset_type: str, path: str, force: bool) -> None:
         )
     defs = _defs_folder()
     target = _inside(defs, path)
+    for part in (*target.parent.relative_to(defs).parts, target.stem):
+        _module_part(part, path)
     name = _identifier(target.stem, "File name")
     group = _identifier(target.parent.name, "Folder") if target.parent != defs else "default"
     template = VIRTUAL_ASSET if ASSET_TYPES[asset_type] else ASSET
