@@ -194,6 +194,27 @@ def test_an_older_database_is_upgraded_without_losing_data(make_instance):
     assert {"automation_ticks", "automation_evaluations", "leases"} <= table_names(upgraded)
 
 
+def test_a_database_without_heartbeats_is_upgraded_keeping_its_runs(make_instance):
+    old = make_instance()
+    run = old.create_run([dg.AssetKey("a")])
+    execute_sql(  # back to version 3: no heartbeats, leases without their holder
+        old,
+        "ALTER TABLE runs DROP COLUMN heartbeat_at",
+        *(f"ALTER TABLE leases DROP COLUMN {c}" for c in ("hostname", "pid", "pid_started")),
+        "UPDATE sheer_schema SET version = 3 WHERE id = 1",
+    )
+    old.dispose()
+
+    upgraded = make_instance()
+
+    assert schema_version_of(upgraded) == schema.CURRENT_VERSION
+    assert upgraded.get_run(run.run_id).status is dg.RunStatus.STARTED
+    with upgraded.storage.engine.connect() as conn:
+        runs = {c["name"] for c in inspect(conn).get_columns("runs")}
+        leases = {c["name"] for c in inspect(conn).get_columns("leases")}
+    assert "heartbeat_at" in runs and {"hostname", "pid", "pid_started"} <= leases
+
+
 def test_an_index_without_version_columns_is_backfilled_from_its_events(make_instance):
     old = make_instance()
     report(old, "a", "v1")

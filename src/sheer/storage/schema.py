@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     inspect,
+    literal_column,
     select,
     text,
 )
@@ -61,6 +62,8 @@ runs = Table(
     Column("pid_started", String(32)),  # the process's start time, against pid reuse
     Column("hostname", String(255)),
     Column("error", Text),
+    # When the run's process last said it is alive, by the database's clock (migration 4).
+    Column("heartbeat_at", Float),
     Index("ix_runs_created", "created_at"),
     Index("ix_runs_status", "status"),
 )
@@ -145,8 +148,21 @@ leases = Table(
     metadata,
     Column("name", String(255), primary_key=True),
     Column("owner", String(255), nullable=False),
-    Column("expires_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),  # by the database's clock
+    # The holder's process (migration 4): a dead holder on the same host is seen at once.
+    Column("hostname", String(255)),
+    Column("pid", Integer),
+    Column("pid_started", String(32)),
 )
+
+
+def db_now(dialect: str) -> Any:
+    """The database's clock, in seconds since the epoch, as a SQL expression: what
+    heartbeats and leases are written and compared with, so hosts whose clocks differ
+    still agree on who is late."""
+    if dialect == "postgresql":
+        return literal_column("CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)")
+    return literal_column("((julianday('now') - 2440587.5) * 86400.0)")
 
 
 def _migration_1(conn: Connection) -> None:
@@ -236,8 +252,30 @@ def provenance_inputs(provenance: Any) -> str | None:
     )
 
 
+def _add_missing_columns(conn: Connection, table: Table, names: tuple[str, ...]) -> None:
+    """ALTER TABLE for the columns of `table` the database lacks (a database made by
+    migration 1 or 2 of this release already has them)."""
+    have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name not in have:
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+
+def _migration_4(conn: Connection) -> None:
+    """Run heartbeats, and the process holding each lease."""
+    _add_missing_columns(conn, runs, ("heartbeat_at",))
+    _add_missing_columns(conn, leases, ("hostname", "pid", "pid_started"))
+
+
 # Append new migrations here; never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+]
 CURRENT_VERSION = len(MIGRATIONS)
 
 
