@@ -528,3 +528,18 @@ def test_a_connection_lost_at_commit_fails_the_run_and_writes_all_or_nothing(
     assert ("ASSET_MATERIALIZATION", "during") not in kinds
     assert ("STEP_SUCCESS", "during") not in kinds
     assert_nothing_half_written(instance)
+
+
+def test_leases_expire_by_the_database_clock_not_this_hosts(make_instance, monkeypatch):
+    from sheer.storage.automation import AutomationStorage
+
+    store = AutomationStorage(make_instance().storage)
+    assert store.acquire_lease("automation/daemon", "elsewhere", ttl=60)
+    with store.engine.begin() as conn:  # held by a live daemon on another host
+        conn.execute(text("UPDATE leases SET hostname = 'another-host', pid = 1"))
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 3600)  # this host's clock is fast
+    assert not store.acquire_lease("automation/daemon", "here", ttl=60)
+    with store.engine.begin() as conn:  # the holder stopped renewing a minute ago
+        conn.execute(text("UPDATE leases SET expires_at = expires_at - 120"))
+    assert store.acquire_lease("automation/daemon", "here", ttl=60)

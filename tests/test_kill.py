@@ -152,3 +152,44 @@ def test_a_killed_run_keeps_its_committed_events_and_is_reported_failed(
     assert [e.event_type for e in reopened.get_event_records(run_id=run_id)].count(
         dg.EventType.RUN_FAILURE
     ) == 1
+
+
+LEASE_HOLDER = textwrap.dedent(
+    """
+    import sys
+    import time
+
+    import sheer as dg
+    from sheer.storage.automation import AutomationStorage
+
+    instance = dg.Instance.from_url(sys.argv[1])
+    assert AutomationStorage(instance.storage).acquire_lease("automation/daemon", "dead", 120)
+    print("held", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_a_lease_held_by_a_killed_daemon_on_this_host_is_taken_at_once(
+    instance_url, make_instance, tmp_path
+):
+    from sheer.storage.automation import AutomationStorage
+
+    script = tmp_path / "hold.py"
+    script.write_text(LEASE_HOLDER)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), instance_url], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline() == "held\n"
+        store = AutomationStorage(make_instance().storage)
+        assert not store.acquire_lease("automation/daemon", "restarted", 120)  # alive: held
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        # Dead on this host: no need to wait out its 120 s.
+        assert store.acquire_lease("automation/daemon", "restarted", 120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -33,44 +32,9 @@ from sheer.events import (
     metadata_event_data,
 )
 from sheer.keys import AssetKey, coerce_key
+from sheer.processes import HOST, process_alive, process_start_marker
 from sheer.storage import LatestRecords, NewEvent, SqlStorage, VersionRow
 
-_HOST = socket.gethostname()
-
-
-def process_start_marker(pid: int) -> str | None:
-    """The start time of process `pid` (Linux), to tell it from a later process reusing the id."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[-1].split()[19]
-
-
-def process_alive(pid: int, marker: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    if marker is not None:
-        current = process_start_marker(pid)
-        if current is not None and current != marker:
-            return False
-        state = _process_state(pid)
-        if state == "Z":  # a zombie has exited; only its parent has not reaped it
-            return False
-    return True
-
-
-def _process_state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().decode(errors="replace").rsplit(")", 1)[-1].split()[0]
-    except OSError:
-        return None
 
 
 class Instance:
@@ -276,7 +240,7 @@ class Instance:
             ended_at=None,
         )
         pid = os.getpid()
-        self._storage.add_run(run, pid=pid, pid_started=process_start_marker(pid), hostname=_HOST)
+        self._storage.add_run(run, pid=pid, pid_started=process_start_marker(pid), hostname=HOST)
         if not queued:
             self._storage.store_events(
                 [self._run_start_event(run.run_id, run.asset_selection, now)]
@@ -298,7 +262,7 @@ class Instance:
             run_id,
             pid=pid,
             pid_started=process_start_marker(pid),
-            hostname=_HOST,
+            hostname=HOST,
             event=self._run_start_event(run_id, run.asset_selection, now),
         ):
             raise StorageError(f"Run {run_id} was claimed by another process first.")
@@ -370,7 +334,7 @@ class Instance:
         out = []
         for run, pid, marker, host in rows:
             unfinished = run.status in (RunStatus.STARTED, RunStatus.QUEUED)
-            if unfinished and pid is not None and host == _HOST and not process_alive(pid, marker):
+            if unfinished and pid is not None and host == HOST and not process_alive(pid, marker):
                 run = self._mark_dead(run, pid)
             out.append(run)
         return out

@@ -1,26 +1,29 @@
 """Storage for automation: ticks, per-asset evaluations, leases, and the tick's lean read.
 
 Leases make sure only one daemon acts on an instance: a holder renews its lease each
-tick; another daemon may take it only once it has expired.
+tick; another daemon may take it once it has expired, by the database's clock (hosts'
+clocks may differ), or at once when the holder is a dead process on its own host.
 """
 
 from __future__ import annotations
 
-import time
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sheer.events import EventType, from_json, to_json
 from sheer.keys import AssetKey
+from sheer.processes import HOST, process_alive, process_start_marker
 from sheer.storage.schema import (
     asset_latest,
     automation_evaluations,
     automation_ticks,
+    db_now,
     event_logs,
     leases,
 )
@@ -199,23 +202,42 @@ class AutomationStorage:
         ]
 
     def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
-        """Take or renew the lease `name` for `owner`; False while another holds it."""
-        now = time.time()
+        """Take or renew the lease `name` for `owner` (held by this process); False while
+        another live holder has it."""
+        now = db_now(self.engine.dialect.name)
+        pid = os.getpid()
+        holder = {"hostname": HOST, "pid": pid, "pid_started": process_start_marker(pid)}
         with self.engine.begin() as conn:
+            self._free_if_holder_died(conn, name, owner)
             taken = conn.execute(
                 update(leases)
                 .where(leases.c.name == name)
                 .where(or_(leases.c.owner == owner, leases.c.expires_at < now))
-                .values(owner=owner, expires_at=now + ttl)
+                .values(owner=owner, expires_at=now + ttl, **holder)
             )
             if taken.rowcount == 1:
                 return True
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(leases).values(name=name, owner=owner, expires_at=now + ttl))
+                conn.execute(
+                    insert(leases).values(name=name, owner=owner, expires_at=now + ttl, **holder)
+                )
             return True
         except IntegrityError:
             return False  # another owner holds a live lease
+
+    def _free_if_holder_died(self, conn: Connection, name: str, owner: str) -> None:
+        """Delete the lease when another owner holds it from a process of this host that
+        has exited (its start time tells a reused pid apart)."""
+        row = conn.execute(
+            select(leases.c.owner, leases.c.hostname, leases.c.pid, leases.c.pid_started).where(
+                leases.c.name == name
+            )
+        ).first()
+        if row is None or row.owner == owner or row.hostname != HOST or row.pid is None:
+            return
+        if not process_alive(row.pid, row.pid_started):
+            conn.execute(delete(leases).where(leases.c.name == name, leases.c.owner == row.owner))
 
     def release_lease(self, name: str, owner: str) -> None:
         with self.engine.begin() as conn:
