@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -787,10 +788,10 @@ def test_a_multi_asset_returning_materialize_results_records_each_without_storin
     assert stored_files(instance) == []
 
 
-def test_a_multi_asset_missing_a_result_for_a_selected_asset_fails_naming_it():
-    @dg.multi_asset(specs=[dg.AssetSpec("t1"), dg.AssetSpec("t2")])
+def test_a_multi_asset_of_outs_missing_a_value_for_a_selected_asset_fails_naming_it():
+    @dg.multi_asset(outs={"t1": dg.AssetOut(), "t2": dg.AssetOut()})
     def tables():
-        yield dg.MaterializeResult(asset_key="t1")
+        yield dg.Output(1, output_name="t1")
 
     result = dg.materialize([tables], raise_on_error=False)
 
@@ -799,6 +800,31 @@ def test_a_multi_asset_missing_a_result_for_a_selected_asset_fails_naming_it():
         "Asset 't2' was selected, but tables did not return or yield a result for it. Fix: yield "
         "MaterializeResult(asset_key='t2') or Output(..., output_name='t2')."
     )
+
+
+def test_a_multi_asset_of_specs_yielding_no_result_for_a_spec_still_materializes_it():
+    # Dagster: a spec's output carries no value (Nothing), so it is emitted implicitly.
+    @dg.multi_asset(specs=[dg.AssetSpec("t1"), dg.AssetSpec("t2")])
+    def tables():
+        yield dg.MaterializeResult(asset_key="t1", metadata={"rows": 1})
+
+    result = dg.materialize([tables])
+
+    mats = {e.asset_key.to_user_string(): e for e in result.get_asset_materialization_events()}
+    assert sorted(mats) == ["t1", "t2"]
+    assert mats["t1"].metadata == {"rows": 1}
+    assert mats["t2"].metadata == {}
+
+
+def test_a_subsettable_multi_asset_of_specs_materializes_only_what_it_yields():
+    # Dagster: with can_subset=True the outputs of specs are optional.
+    @dg.multi_asset(specs=[dg.AssetSpec("c1"), dg.AssetSpec("c2")], can_subset=True)
+    def tables():
+        yield dg.MaterializeResult(asset_key="c1")
+
+    result = dg.materialize([tables])
+
+    assert [e.asset_key for e in result.get_asset_materialization_events()] == [K("c1")]
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
@@ -819,6 +845,251 @@ def test_a_subsettable_multi_asset_runs_only_the_selected_subset(executor, tmp_p
     assert [e.asset_key for e in result.get_asset_materialization_events()] == [K("m1"), K("m3")]
     assert {e.step_key for e in result.get_asset_materialization_events()} == {"three[m1,m3]"}
     assert result.asset_value("m3") == "m3"
+
+
+# Generators -------------------------------------------------------------------------------
+# As in Dagster: a generator, whether the function's body or what it returns, is iterated,
+# and each item is a result for an output not seen before; never a silent last element.
+
+
+def _yield_one():
+    yield dg.Output(1, metadata={"rows": 1})
+
+
+def _return_genexp():
+    return (dg.Output(x, metadata={"rows": 1}) for x in [1])
+
+
+def _return_generator():
+    return _yield_one()
+
+
+@pytest.mark.parametrize("fn", [_yield_one, _return_genexp, _return_generator])
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_generator_asset_is_iterated_for_its_output(executor, fn):
+    numbers = dg.asset(fn, name="numbers")
+
+    result = dg.materialize([numbers], executor=executor)
+
+    assert result.output_for_node("numbers") == 1
+    (mat,) = result.get_asset_materialization_events()
+    assert mat.metadata == {"rows": 1}
+
+
+def _yield_plain():
+    yield 5
+
+
+def _return_plain_generator():
+    return (x for x in [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("fn", "message"),
+    [
+        pytest.param(
+            _yield_plain,
+            "Asset '_yield_plain' yielded a value of type int, not an Output or "
+            "MaterializeResult: the body of a generator asset is iterated, and each item must "
+            "be a result for an output. Fix: yield Output(value), or return the value instead "
+            "of yielding it.",
+            id="yielded",
+        ),
+        pytest.param(
+            _return_plain_generator,
+            "Asset '_return_plain_generator' returned a generator, which is iterated for "
+            "results, and it yielded a value of type int, not an Output or MaterializeResult. "
+            "Fix: return the value itself (a list(...), not a generator), or yield Output(value).",
+            id="returned",
+        ),
+    ],
+)
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_generator_yielding_a_plain_value_fails_the_step_and_stores_nothing(
+    executor, fn, message
+):
+    instance = dg.Instance.ephemeral()
+    plain = dg.asset(fn)
+
+    with pytest.raises(StepExecutionError) as info:
+        dg.materialize([plain], instance=instance, executor=executor)
+
+    assert info.value.key == plain.key
+    (failure,) = [
+        e for e in instance.get_event_records() if e.event_type is dg.EventType.STEP_FAILURE
+    ]
+    assert failure.data["error"]["cls_name"] == "ExecutionError"
+    assert failure.data["error"]["message"] == message
+    assert stored_files(instance) == []
+    assert instance.get_latest_materialization_event(plain.key) is None
+
+
+def test_a_multi_asset_yielding_a_plain_value_fails_naming_it():
+    @dg.multi_asset(outs={"a": dg.AssetOut(), "b": dg.AssetOut()})
+    def pair():
+        yield 1
+        yield 2
+
+    result = dg.materialize([pair], raise_on_error=False)
+
+    (failure,) = result.get_step_failure_events()
+    assert failure.data["error"]["message"] == (
+        "The multi_asset 'pair' yielded a value of type int, not an Output or MaterializeResult: "
+        "with several outputs, each item must say which asset it is for. Fix: yield "
+        "Output(value, output_name=...) or MaterializeResult(asset_key=...) for each asset."
+    )
+
+
+def _two_outputs():
+    yield dg.Output(1)
+    yield dg.Output(2)
+
+
+def _materialize_result_then_output():
+    yield dg.MaterializeResult(metadata={"rows": 1})
+    yield dg.Output(2)
+
+
+@pytest.mark.parametrize("fn", [_two_outputs, _materialize_result_then_output])
+def test_two_results_for_one_output_fail_the_step_naming_the_asset_and_output(fn):
+    instance = dg.Instance.ephemeral()
+    twice = dg.asset(fn, name="twice")
+
+    result = dg.materialize([twice], instance=instance, raise_on_error=False)
+
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert failure.data["error"]["message"] == (
+        "Asset 'twice' yielded two results for its output 'result': an output takes one "
+        "result, and keeping either would silently drop the other. Fix: yield one Output or "
+        "MaterializeResult per output (merge their metadata into one)."
+    )
+    assert result.get_asset_materialization_events() == []
+    assert stored_files(instance) == []
+
+
+def test_a_multi_asset_yielding_one_output_twice_fails_and_records_neither_asset():
+    @dg.multi_asset(outs={"a": dg.AssetOut(), "b": dg.AssetOut()})
+    def pair():
+        yield dg.Output(1, output_name="a")
+        yield dg.Output(1, output_name="a")
+        yield dg.Output(2, output_name="b")
+
+    @dg.multi_asset(specs=[dg.AssetSpec("t1"), dg.AssetSpec("t2")])
+    def tables():
+        yield dg.MaterializeResult(asset_key="t1")
+        yield dg.MaterializeResult(asset_key="t2")
+        yield dg.MaterializeResult(asset_key="t2")
+
+    result = dg.materialize([pair, tables], raise_on_error=False)
+
+    messages = sorted(e.data["error"]["message"] for e in result.get_step_failure_events())
+    assert messages == [
+        "The multi_asset 'pair' yielded two results for asset 'a' (output 'a'): an output "
+        "takes one result, and keeping either would silently drop the other. Fix: yield one "
+        "Output or MaterializeResult per output (merge their metadata into one).",
+        "The multi_asset 'tables' yielded two results for asset 't2' (output 't2'): an output "
+        "takes one result, and keeping either would silently drop the other. Fix: yield one "
+        "Output or MaterializeResult per output (merge their metadata into one).",
+    ]
+    assert result.get_asset_materialization_events() == []
+
+
+def test_an_output_yielded_under_an_unknown_name_fails_with_did_you_mean():
+    @dg.multi_asset(outs={"orders": dg.AssetOut(), "users": dg.AssetOut()})
+    def tables():
+        yield dg.Output(1, output_name="order")
+        yield dg.Output(2, output_name="users")
+
+    result = dg.materialize([tables], raise_on_error=False)
+
+    (failure,) = result.get_step_failure_events()
+    assert failure.data["error"]["message"] == (
+        "The multi_asset 'tables' yielded an Output for output 'order', which it does not have "
+        "(its outputs: orders, users). Did you mean 'orders'? Fix: set Output(output_name=...) "
+        "to one of its outputs."
+    )
+
+
+def test_a_generator_with_no_result_for_a_value_output_fails_naming_it():
+    @dg.asset
+    def empty():
+        return
+        yield dg.Output(1)
+
+    result = dg.materialize([empty], raise_on_error=False)
+
+    (failure,) = result.get_step_failure_events()
+    assert failure.data["error"]["message"] == (
+        "Asset 'empty' was selected, but empty did not return or yield a result for it. Fix: "
+        "yield MaterializeResult(asset_key='empty') or Output(..., output_name='result')."
+    )
+
+
+def test_an_asset_yielding_an_asset_materialization_fails_rather_than_dropping_it():
+    @dg.asset
+    def reporter():
+        yield dg.AssetMaterialization("elsewhere", metadata={"rows": 3})
+        yield dg.Output(1)
+
+    result = dg.materialize([reporter], raise_on_error=False)
+
+    (failure,) = result.get_step_failure_events()
+    assert failure.data["error"]["message"] == (
+        "Asset 'reporter' yielded an AssetMaterialization for 'elsewhere', but Sheer does not "
+        "record events yielded by an asset function yet, so it would be silently dropped. Fix: "
+        "put its metadata on the asset's own Output(metadata=...) or "
+        "MaterializeResult(metadata=...), or report it with "
+        "instance.report_runless_asset_event(...)."
+    )
+    assert result.get_asset_materialization_events() == []
+
+
+async def _async_value():
+    return 1
+
+
+async def _async_outputs():
+    yield dg.Output(1)
+
+
+@pytest.mark.parametrize(
+    ("fn", "kind"), [(_async_value, "a coroutine"), (_async_outputs, "an async generator")]
+)
+def test_an_async_asset_fails_saying_sheer_does_not_run_them_yet(fn, kind):
+    instance = dg.Instance.ephemeral()
+    asynchronous = dg.asset(fn, name="asynchronous")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "coroutine ... was never awaited"
+        result = dg.materialize([asynchronous], instance=instance, raise_on_error=False)
+
+    (failure,) = result.get_step_failure_events()
+    assert failure.data["error"]["message"] == (
+        f"Asset 'asynchronous' returned {kind}, as an async def function does, and Sheer does "
+        "not run async assets yet, so its body would never run. Fix: define it with def, and "
+        "run the async code inside it with asyncio.run(...)."
+    )
+    assert stored_files(instance) == []
+
+
+def test_a_generator_that_raises_midway_keeps_the_user_traceback_and_stores_nothing():
+    instance = dg.Instance.ephemeral()
+
+    @dg.asset
+    def halfway():
+        yield dg.Output(1)
+        raise ValueError("second half failed")
+
+    with pytest.raises(StepExecutionError) as info:
+        dg.materialize([halfway], instance=instance)
+
+    tb = info.value.user_traceback
+    line = halfway.fn.__code__.co_firstlineno + 3
+    assert tb.splitlines()[1] == f'  File "{__file__}", line {line}, in halfway'
+    assert "sheer/execution" not in tb
+    assert tb.rstrip().endswith("ValueError: second half failed")
+    assert stored_files(instance) == []
 
 
 # Results ----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ stored by the default IO managers.
 
 from __future__ import annotations
 
-import inspect
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -20,10 +19,11 @@ from typing import Any
 from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.resources import ConfigurableResource
 from sheer.errors import ExecutionError
+from sheer.execution import results
 from sheer.execution.context import AssetExecutionContext, StepLog
 from sheer.execution.io_managers import InputContext, IOManager, OutputContext
 from sheer.execution.plan import Step
-from sheer.execution.results import MaterializeResult, Output
+from sheer.execution.results import MaterializeResult, Output, collect_results
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
 
@@ -177,22 +177,13 @@ class StepRunner:
         selected = frozenset(step.asset_keys)
         context = self._context(assets_def, selected, step.key, log)
         result = self._call(assets_def, selected, context, log)
-        produced = _collect(assets_def, selected, result)
+        produced = collect_results(assets_def, selected, result)
         records: list[OutputRecord] = []
         values: dict[AssetKey, Any] = {}
         for key in step.asset_keys:
             item = produced.get(key)
-            spec = assets_def.specs_by_key[key]
             if item is None:
-                if spec.skippable:
-                    continue
-                raise ExecutionError(
-                    f"Asset '{key.to_user_string()}' was selected, but {assets_def.node_name} did "
-                    "not return or yield a result for it. Fix: yield MaterializeResult(asset_key="
-                    f"'{key.to_user_string()}') or Output(..., output_name="
-                    f"'{assets_def.get_output_name_for_asset_key(key)}').",
-                    key=key,
-                )
+                continue  # an optional output the function did not produce
             records.append(self._handle(step, key, item, context, values))
         return records, values
 
@@ -343,7 +334,7 @@ class StepRunner:
             assets_def, frozenset([key]), f"{assets_def.node_name}(virtual)", log
         )
         result = self._call(assets_def, frozenset([key]), context, log)
-        item = _collect(assets_def, frozenset([key]), result).get(key)
+        item = collect_results(assets_def, frozenset([key]), result).get(key)
         if item is None or (isinstance(item, MaterializeResult) and not item.has_value):
             raise ExecutionError(
                 f"Virtual asset '{key.to_user_string()}' is read as data, but its function "
@@ -372,104 +363,12 @@ def _definition_inputs(graph: AssetGraph, assets_def: AssetsDefinition) -> dict[
     return params
 
 
-def _collect(
-    assets_def: AssetsDefinition, selected: frozenset[AssetKey], result: Any
-) -> dict[AssetKey, Output[Any] | MaterializeResult[Any]]:
-    """Map what the function returned or yielded to the assets it is for."""
-    items: list[Any] | None = list(result) if inspect.isgenerator(result) else None
-    single = len(assets_def.specs) == 1
-    if items is None:
-        if isinstance(result, (Output, MaterializeResult)):
-            items = [result]
-        elif single:
-            items = [Output(result)]
-        elif isinstance(result, tuple) and len(result) == len(selected):
-            order = [s.key for s in assets_def.specs if s.key in selected]
-            items = [
-                r
-                if isinstance(r, (Output, MaterializeResult))
-                else Output(r, output_name=assets_def.get_output_name_for_asset_key(k))
-                for k, r in zip(order, result, strict=True)
-            ]
-        elif result is None:
-            items = _none_result(assets_def, selected)
-        else:
-            raise ExecutionError(
-                f"{assets_def.node_name} computes several assets but returned "
-                f"{type(result).__name__}. Fix: return or yield a MaterializeResult(asset_key=...) "
-                "or Output(value, output_name=...) per asset.",
-                file=assets_def.source,
-            )
-    out: dict[AssetKey, Output[Any] | MaterializeResult[Any]] = {}
-    for item in items:
-        if not isinstance(item, (Output, MaterializeResult)):
-            if single:
-                item = Output(item)
-            else:
-                raise ExecutionError(
-                    f"{assets_def.node_name} yielded {type(item).__name__}; a multi_asset yields "
-                    "MaterializeResult(asset_key=...) or Output(value, output_name=...).",
-                    file=assets_def.source,
-                )
-        key = _key_of(assets_def, item)
-        if key not in selected:
-            if key in assets_def.specs_by_key:
-                continue  # a subset step ignores results for assets it does not run
-            raise ExecutionError(
-                f"{assets_def.node_name} returned a result for '{key.to_user_string()}', which "
-                "it does not define. Fix: use one of its own keys.",
-                key=key,
-            )
-        out[key] = item
-    return out
-
-
-def _none_result(
-    assets_def: AssetsDefinition, selected: frozenset[AssetKey]
-) -> list[Output[Any] | MaterializeResult[Any]]:
-    """A multi_asset body that returned None.
-
-    As in Dagster: a multi_asset of specs that cannot subset has materialized every
-    spec (its outputs carry no value); one that can subset, or one of `outs=` (whose
-    outputs are values), must say which assets it produced.
-    """
-    if not assets_def.can_subset and not assets_def.has_value_outputs:
-        return [MaterializeResult(asset_key=k) for k in sorted(selected)]
-    keys = ", ".join(sorted(k.to_user_string() for k in assets_def.keys))
-    why = (
-        "it can subset (can_subset=True), so returning nothing does not say which of them it "
-        "materialized"
-        if assets_def.can_subset
-        else "its outs= are values, and None is not a value for each of them"
-    )
-    raise ExecutionError(
-        f"{assets_def.node_name} computes several assets ({keys}) but returned None: {why}. "
-        "Fix: yield a MaterializeResult(asset_key=...) or Output(value, output_name=...) for "
-        "each asset in context.selected_asset_keys, or return a tuple with one value per output.",
-        file=assets_def.source,
-    )
-
-
-def _key_of(assets_def: AssetsDefinition, item: Output[Any] | MaterializeResult[Any]) -> AssetKey:
-    if isinstance(item, MaterializeResult):
-        if item.asset_key is not None:
-            return item.asset_key
-        if len(assets_def.specs) == 1:
-            return assets_def.specs[0].key
-        raise ExecutionError(
-            f"{assets_def.node_name} computes several assets, so each MaterializeResult needs "
-            "asset_key=. Fix: MaterializeResult(asset_key='...').",
-            file=assets_def.source,
-        )
-    if item.output_name == "result" and len(assets_def.specs) == 1:
-        return assets_def.specs[0].key
-    return assets_def.get_asset_key_for_output_name(item.output_name)
-
-
 def _error_info(exc: BaseException) -> ErrorInfo:
-    # Keep the user's frames: drop the frames of this module at the top of the stack.
+    # Keep the user's frames: drop the frames of this module (and of results.py, which
+    # iterates the user's generator) at the top of the stack.
+    ours = {__file__, results.__file__}
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+    while tb is not None and tb.tb_frame.f_code.co_filename in ours:
         tb = tb.tb_next
     text = "".join(traceback.format_exception(type(exc), exc, tb))
     return ErrorInfo(cls_name=type(exc).__name__, message=str(exc), traceback=text)
