@@ -208,6 +208,67 @@ def test_a_multi_asset_of_outs_that_returns_none_is_an_error():
         dg.materialize([qw])
 
 
+# Generators -------------------------------------------------------------------------------
+
+
+def test_an_asset_yielding_an_output_with_metadata_materializes_its_value():
+    @asset
+    def my_asset():
+        yield Output(5, metadata={"num_rows": 5})
+
+    result = dg.materialize([my_asset])
+    assert result.output_for_node("my_asset") == 5
+    [mat] = result.asset_materializations_for_node("my_asset")
+    assert mat.metadata["num_rows"].value == 5
+
+
+def test_a_multi_asset_yields_only_the_optional_outputs_it_produces():
+    @dg.multi_asset(
+        outs={"evens": dg.AssetOut(is_required=False), "odds": dg.AssetOut(is_required=False)}
+    )
+    def split_numbers():
+        numbers = [2, 4, 6]
+        if any(n % 2 == 0 for n in numbers):
+            yield Output([n for n in numbers if n % 2 == 0], output_name="evens")
+        if any(n % 2 for n in numbers):
+            yield Output([n for n in numbers if n % 2], output_name="odds")
+
+    @asset
+    def even_total(evens):
+        return sum(evens)
+
+    result = dg.materialize([split_numbers, even_total])
+    assert result.output_for_node("even_total") == 12
+    keys = sorted(e.asset_key.to_user_string() for e in result.get_asset_materialization_events())
+    assert keys == ["even_total", "evens"]
+
+
+def test_an_asset_yielding_a_plain_value_fails_its_step():
+    @asset
+    def my_asset():
+        yield 5
+
+    with pytest.raises(StepExecutionError) as info:
+        dg.materialize([my_asset])
+    assert str(info.value).splitlines()[0] == (
+        "Asset 'my_asset' failed in step my_asset: ExecutionError: Asset 'my_asset' yielded a "
+        "value of type int, not an Output or MaterializeResult: the body of a generator asset "
+        "is iterated, and each item must be a result for an output. Fix: yield Output(value), "
+        "or return the value instead of yielding it."
+    )
+
+
+def test_an_asset_yielding_its_output_twice_fails_its_step():
+    @asset
+    def my_asset():
+        yield Output(1)
+        yield Output(2)
+
+    result = dg.materialize([my_asset], raise_on_error=False)
+    assert not result.success
+    assert result.asset_materializations_for_node("my_asset") == []
+
+
 # group names ------------------------------------------------------------------------------
 
 
