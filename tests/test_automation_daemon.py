@@ -5,6 +5,7 @@ Runs requested by the daemon execute in subprocesses (`python -m sheer launch`),
 these tests wait for them with bounded polling; nothing depends on how fast a tick is.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -318,9 +319,10 @@ def test_sheer_automation_run_in_a_subprocess_materializes_d_and_stops_cleanly(p
     assert AutomationDaemon(defs, instance, launch_args=[]).tick().skipped_reason is None
 
 
-def test_tick_statuses_are_an_enum_stored_with_the_values_stored_before(project):
+def test_tick_statuses_are_an_enum_stored_with_the_values_stored_before(project, monkeypatch):
     from sqlalchemy import select
 
+    from sheer.automation import daemon as daemon_module
     from sheer.storage.automation import TickStatus
     from sheer.storage.schema import automation_ticks
 
@@ -329,14 +331,20 @@ def test_tick_statuses_are_an_enum_stored_with_the_values_stored_before(project)
     daemon = AutomationDaemon(defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path))
     daemon.tick()
     defs.materialize(["A"], instance=instance)
-    daemon._launch = lambda keys: (_ for _ in ()).throw(OSError("no launcher"))
+
+    def no_launcher(*args, **kwargs):
+        raise OSError("no launcher")
+
+    monkeypatch.setattr(daemon_module.subprocess, "Popen", no_launcher)
     failed = daemon.tick()
     store = AutomationStorage(instance.storage)
     ticks = store.get_ticks()
     assert [t.status for t in ticks] == [TickStatus.FAILURE, TickStatus.SKIPPED]
     assert all(isinstance(t.status, TickStatus) for t in ticks)
-    assert ticks[0].error == "Launching a run for 1 assets failed: no launcher"
+    (run_id,) = failed.run_ids
+    assert ticks[0].error == f"Launching run {run_id[:8]} for 1 assets failed: no launcher"
     assert failed.requested == (dg.AssetKey("D"),)
+    assert instance.get_run(run_id).status is dg.RunStatus.FAILURE  # not relaunched later
     with instance.storage.engine.connect() as conn:
         stored = conn.execute(select(automation_ticks.c.status).order_by(automation_ticks.c.id))
         assert [row[0] for row in stored] == ["SKIPPED", "FAILURE"]
@@ -368,3 +376,161 @@ def test_executed_with_tags_sees_the_tags_of_the_daemons_own_runs(project):
     defs.materialize(["D"], instance=instance)  # by hand: no automation tag
     outcome = daemon.tick()
     assert outcome.requested == ()
+
+
+# Requests are durable: the run row is the record of a request ---------------------
+CRASH = """
+import os
+import os
+import signal
+import sys
+
+import sheer as dg
+from sheer.automation import AutomationDaemon
+from sheer.automation import daemon as daemon_module
+
+defs_file, url, when = sys.argv[1], sys.argv[2], sys.argv[3]
+defs = dg.load_definitions(defs_file)
+instance = dg.Instance.from_url(url)
+daemon = AutomationDaemon(defs, instance, launch_args=["-f", defs_file])
+daemon.tick()  # the first evaluation
+defs.materialize(["A"], instance=instance)
+if when == "before-launch":
+    real = daemon_module.subprocess.Popen
+
+    def crash_instead(*args, **kwargs):  # the request is committed; the launch never runs
+        print("requested", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    daemon_module.subprocess.Popen = crash_instead
+outcome = daemon.tick()
+print("launched", outcome.run_ids[0], flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # right after launching
+"""
+
+
+def crash_daemon(tmp_path, defs_file, url, when):
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(defs_file), url, when],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    return proc.stdout.split()
+
+
+def test_a_daemon_killed_after_requesting_a_run_loses_nothing(project, instance_url):
+    tmp_path, defs_file, instance = project
+    assert crash_daemon(tmp_path, defs_file, instance_url, "before-launch") == ["requested"]
+    (waiting,) = instance.get_runs_awaiting_launch()  # the request survived the crash
+    assert waiting.asset_selection == (dg.AssetKey("D"),)
+    assert waiting.status is dg.RunStatus.QUEUED
+
+    defs = dg.load_definitions(defs_file)
+    restarted = AutomationDaemon(
+        defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path)
+    )
+    outcome = restarted.tick()  # launches the waiting run first; requests nothing new
+    assert outcome.requested == ()
+    restarted.wait_for_children()
+    assert instance.get_run(waiting.run_id).status is dg.RunStatus.SUCCESS
+    assert len(materializations(instance, "D")) == 1
+    assert [r.run_id for r in runs_for(instance, "D")] == [waiting.run_id]  # requested once
+
+
+def test_a_daemon_killed_right_after_launching_leaves_its_run_running(project, instance_url):
+    tmp_path, defs_file, instance = project
+    said, run_id = crash_daemon(tmp_path, defs_file, instance_url, "after-launch")
+    assert said == "launched"
+    # Its launcher's death fails nothing: the child claims the run and finishes it.
+    assert instance.get_run(run_id).status is not dg.RunStatus.FAILURE
+    wait_for(lambda: instance.get_run(run_id).status is dg.RunStatus.SUCCESS, "the run")
+    assert len(materializations(instance, "D")) == 1
+    events = len(instance.get_event_records(run_id=run_id))
+
+    # Launching the same run again (a second launcher) is harmless: nothing runs twice.
+    again = subprocess.run(
+        [sys.executable, "-m", "sheer", "launch", "--run-id", run_id, "-f", str(defs_file)],
+        cwd=tmp_path,
+        env={**os.environ, "SHEER_INSTANCE": instance_url},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == f"run {run_id[:8]} is SUCCESS, not QUEUED: nothing to launch\n"
+    assert len(instance.get_event_records(run_id=run_id)) == events
+
+
+WIDE = """
+import sheer as dg
+
+N = {n}
+
+
+@dg.asset
+def A():
+    return 1
+
+
+def leaf(i):
+    @dg.asset(name=f"d{{i}}", deps=[A], automation_condition=dg.AutomationCondition.eager())
+    def d():
+        return i
+
+    return d
+
+
+defs = dg.Definitions(assets=[A, *(leaf(i) for i in range(N))])
+"""
+
+
+def test_a_request_of_thousands_of_assets_runs_in_its_child(tmp_path, make_instance):
+    # One selection string of every key made the child recurse past ~990 keys.
+    defs_file = tmp_path / "wide.py"
+    defs_file.write_text(WIDE.format(n=2_500))
+    instance = make_instance()
+    defs = dg.load_definitions(defs_file)
+    daemon = AutomationDaemon(defs, instance, launch_args=["-f", str(defs_file)], cwd=str(tmp_path))
+    daemon.tick()
+    defs.materialize(["A"], instance=instance)
+    outcome = daemon.tick()
+    assert len(outcome.requested) == 2_500
+    daemon.wait_for_children(timeout=TIMEOUT * 3)
+    (run_id,) = outcome.run_ids
+    assert instance.get_run(run_id).status is dg.RunStatus.SUCCESS
+    assert len(instance.get_latest_materializations([f"d{i}" for i in range(2_500)])) == 2_500
+
+
+def test_a_launched_run_reads_its_assets_from_storage_not_argv(
+    tmp_path, make_instance, monkeypatch
+):
+    from sheer.automation import daemon as daemon_module
+
+    instance = make_instance()
+    keys = [dg.AssetKey(f"d{i}") for i in range(50_000)]  # past the OS's argv limit
+    other = instance.create_run(keys, queued=True, awaiting_launch=True)
+    launched = []
+
+    class Child:
+        pid = os.getpid()
+
+        def __init__(self, cmd, **kwargs):
+            launched.append((cmd, kwargs["env"]))
+
+    monkeypatch.setattr(daemon_module.subprocess, "Popen", Child)
+    daemon = AutomationDaemon(dg.Definitions(), instance, launch_args=["-f", "defs.py"])
+    assert daemon.launch_waiting_runs() == []  # not requested by automation: left alone
+    run = instance.create_run(
+        keys, tags={"sheer/from_automation": "true"}, queued=True, awaiting_launch=True
+    )
+    assert daemon.launch_waiting_runs() == [run.run_id]
+    ((cmd, env),) = launched
+    assert cmd[1:] == ["-m", "sheer", "launch", "--run-id", run.run_id, "--quiet", "-f", "defs.py"]
+    assert env["SHEER_INSTANCE"] == instance.url  # not in argv, where `ps` shows it
+    assert len(instance.get_run(run.run_id).asset_selection) == 50_000
+    assert [r.run_id for r in instance.get_runs_awaiting_launch()] == [other.run_id]

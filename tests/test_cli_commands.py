@@ -287,8 +287,69 @@ def test_a_tag_that_is_not_key_value_exits_1(runner, instance):
 
 
 def test_launch_needs_a_selection(runner):
-    result = run(runner, "launch", "-f", QUICKSTART, code=2)
-    assert "Missing option '--assets'" in result.stderr
+    result = run(runner, "launch", "-f", QUICKSTART, code=1)
+    assert result.stderr == (
+        "error: Nothing to launch. Fix: pass --assets (e.g. --assets '*'), or --run-id of a "
+        "queued run.\n"
+    )
+
+
+def test_launch_of_a_run_id_that_does_not_exist_needs_a_selection(runner, instance):
+    result = run(
+        runner, "launch", "-f", QUICKSTART, "--instance", instance, "--run-id", "r1", code=1
+    )
+    assert result.stderr == (
+        "error: Run r1 does not exist, and --assets was not given. Fix: pass --assets to "
+        "start a new run with this id, or give the id of a queued run.\n"
+    )
+
+
+def test_launch_refuses_a_reused_or_invalid_run_id(runner, instance):
+    run(
+        runner,
+        "launch",
+        "-f",
+        QUICKSTART,
+        "--instance",
+        instance,
+        "--assets",
+        "*",
+        "--run-id",
+        "r1",
+    )
+    again = run(
+        runner,
+        "launch",
+        "-f",
+        QUICKSTART,
+        "--instance",
+        instance,
+        "--assets",
+        "*",
+        "--run-id",
+        "r1",
+        code=1,
+    )
+    assert again.stderr == (
+        "error: Run r1 cannot be started here: it already exists (SUCCESS). Fix: launch a new "
+        "run (omit the run id, or choose an unused one) instead of reusing this id.\n"
+    )
+    long = run(
+        runner,
+        "launch",
+        "-f",
+        QUICKSTART,
+        "--instance",
+        instance,
+        "--assets",
+        "*",
+        "--run-id",
+        "x" * 65,
+        code=1,
+    )
+    assert one_line(long.stderr).startswith(
+        f"error: Run id '{'x' * 65}' is not valid: a run id is 1 to 64"
+    )
 
 
 # status ------------------------------------------------------------------------

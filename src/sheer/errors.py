@@ -109,6 +109,10 @@ class StorageError(SheerError):
     """The instance's storage cannot be opened, migrated, read or written."""
 
 
+class RunNotQueuedError(StorageError):
+    """A run to start is not QUEUED: it does not exist, or another process has it."""
+
+
 def did_you_mean(name: str, candidates: Iterable[str], *, n: int = 3) -> str:
     """A ' Did you mean ...?' suffix naming the closest candidates, or ''."""
     close = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.6)

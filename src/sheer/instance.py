@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from sheer.errors import StorageError
+from sheer.errors import RunNotQueuedError, StorageError
 from sheer.events import (
     AssetMaterialization,
     AssetObservation,
@@ -34,7 +35,6 @@ from sheer.events import (
 from sheer.keys import AssetKey, coerce_key
 from sheer.processes import HOST, process_alive, process_start_marker
 from sheer.storage import LatestRecords, NewEvent, SqlStorage, VersionRow
-
 
 
 class Instance:
@@ -221,13 +221,21 @@ class Instance:
         executor: str | None = None,
         run_id: str | None = None,
         queued: bool = False,
+        awaiting_launch: bool = False,
+        values: Mapping[str, str] | None = None,
     ) -> RunRecord:
         """Record a new run, started by this process, and its RUN_START event.
 
-        With `queued=True` the run is only reserved (QUEUED, held by this process) for a
-        process launched next to claim with `claim_run`; a daemon does this so the run
-        counts as in progress from the moment it is requested.
+        With `queued=True` the run is only reserved (QUEUED) for a process to claim with
+        `claim_run`, so it counts as in progress from the moment it is requested: held by
+        this process (which will claim it, or launch the one that does), or with
+        `awaiting_launch=True` held by no process yet, as the daemon requests runs: such a
+        run is the durable record of the request, launched by whichever daemon finds it
+        (`get_runs_awaiting_launch`). `values` are stored (`set_value`) in the same
+        transaction as the run: a cursor that moves only if the run exists.
         """
+        if run_id is not None:
+            _check_run_id(run_id)
         now = time.time()
         run = RunRecord(
             run_id=run_id or uuid.uuid4().hex,
@@ -239,23 +247,42 @@ class Instance:
             started_at=None if queued else now,
             ended_at=None,
         )
-        pid = os.getpid()
-        self._storage.add_run(run, pid=pid, pid_started=process_start_marker(pid), hostname=HOST)
+        held = not (queued and awaiting_launch)
+        pid = os.getpid() if held else None
+        if run_id is not None and self._storage.get_run_rows(run_id=run_id):
+            raise _run_exists(run_id, self.get_run(run_id))
+        self._storage.add_run(
+            run,
+            pid=pid,
+            pid_started=process_start_marker(pid) if pid is not None else None,
+            hostname=HOST if held else None,
+            values=values,
+        )
         if not queued:
             self._storage.store_events(
                 [self._run_start_event(run.run_id, run.asset_selection, now)]
             )
         return run
 
+    def set_run_launcher(self, run_id: str, pid: int) -> None:
+        """Record `pid` (on this host) as the process launched to claim a QUEUED run: if
+        it exits before claiming, readers mark the run failed."""
+        self._storage.set_run_launcher(
+            run_id, pid=pid, pid_started=process_start_marker(pid), hostname=HOST
+        )
+
+    def get_runs_awaiting_launch(self) -> list[RunRecord]:
+        """QUEUED runs no process holds yet (requested by a daemon that has not launched
+        them, or that crashed before it could), oldest first."""
+        rows = self._storage.get_run_rows(status=RunStatus.QUEUED)
+        waiting = [run for run, pid, _, host in rows if pid is None and host is None]
+        return sorted(waiting, key=lambda r: (r.created_at, r.run_id))
+
     def claim_run(self, run_id: str) -> RunRecord:
         """Start a QUEUED run in this process (the one launched to execute it)."""
         run = self.get_run(run_id)
         if run is None or run.status is not RunStatus.QUEUED:
-            state = "does not exist" if run is None else f"is {run.status.value}"
-            raise StorageError(
-                f"Run {run_id} cannot be started here: it {state}. Fix: launch a new run "
-                "instead of reusing this id."
-            )
+            raise _run_exists(run_id, run)
         pid = os.getpid()
         now = time.time()
         if not self._storage.claim_run(
@@ -265,7 +292,7 @@ class Instance:
             hostname=HOST,
             event=self._run_start_event(run_id, run.asset_selection, now),
         ):
-            raise StorageError(f"Run {run_id} was claimed by another process first.")
+            raise RunNotQueuedError(f"Run {run_id} was claimed by another process first.")
         claimed = self.get_run(run_id)
         assert claimed is not None
         return claimed
@@ -389,3 +416,23 @@ def _default_home() -> Path:
 
 # Dagster's name for the same class, so `dg.DagsterInstance.ephemeral()` runs unchanged.
 DagsterInstance = Instance
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _check_run_id(run_id: str) -> None:
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+        raise StorageError(
+            f"Run id {run_id!r} is not valid: a run id is 1 to 64 letters, digits, '_', '-' "
+            "or '.', starting with a letter or digit. Fix: omit it to get a new id, or "
+            "pass one like 'nightly-2026-12-03'."
+        )
+
+
+def _run_exists(run_id: str, run: RunRecord | None) -> RunNotQueuedError:
+    state = "does not exist" if run is None else f"already exists ({run.status.value})"
+    return RunNotQueuedError(
+        f"Run {run_id} cannot be started here: it {state}. Fix: launch a new run "
+        "(omit the run id, or choose an unused one) instead of reusing this id."
+    )

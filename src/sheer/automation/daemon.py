@@ -1,13 +1,15 @@
 """The automation daemon: evaluate a tick, launch what it requests, record it, repeat.
 
 Each tick reads the cursor from the instance, evaluates every condition, stores the
-new cursor, launches the requested assets as one run (the plan orders them) in a
-subprocess, and records the tick with the evaluations worth keeping: as Dagster
+requested run (QUEUED, its asset keys in storage) and the new cursor in one
+transaction, launches the run (the plan orders its assets) in a subprocess that reads
+its work from storage, and records the tick with the evaluations worth keeping: as Dagster
 does, an asset's evaluation is recorded when it is true, when it failed, or when it
 differs from the last one recorded (a fingerprint per asset is kept in the instance),
 so an unchanged asset costs nothing and its latest record still explains it. A lease in
 storage lets only one daemon act on an instance; a restarted daemon continues from
-the stored cursor, so nothing is requested twice.
+the stored cursor, so nothing is requested twice, and first launches the runs requested
+before a crash that no process holds yet, so nothing requested is lost.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from sheer.automation.evaluator import (
     AutomationTickResult,
     evaluate_automation_conditions,
 )
-from sheer.events import RunStatus
+from sheer.events import RunRecord, RunStatus
 from sheer.graph import AssetGraph
 from sheer.instance import Instance
 from sheer.keys import AssetKey
 from sheer.storage.automation import AutomationStorage, TickStatus
 
+_FROM_AUTOMATION = "sheer/from_automation"
+_AUTOMATION_TAGS = {_FROM_AUTOMATION: "true"}
 CURSOR_KEY = "automation/cursor"
 FINGERPRINTS_KEY = "automation/fingerprints"
 LEASE_NAME = "automation/daemon"
@@ -105,6 +109,7 @@ class AutomationDaemon:
                 requested=(),
                 skipped_reason="another daemon holds the lease on this instance",
             )
+        self.launch_waiting_runs()
         started = time.time()
         cursor = AutomationCursor.from_json(self.instance.get_value(CURSOR_KEY))
         result = evaluate_automation_conditions(
@@ -124,14 +129,22 @@ class AutomationDaemon:
                 requested=(),
                 skipped_reason="the lease was taken by another daemon during this tick",
             )
-        # The cursor is saved before launching: a crash after this point may lose a
-        # launch, but can never request the same assets twice.
-        self.instance.set_value(CURSOR_KEY, result.cursor.to_json())
+        # The run is the record of the request: it and the new cursor commit together,
+        # so a crash can neither lose a request nor make one twice; launching comes after.
+        cursor_json = result.cursor.to_json()
         if requested:
-            try:
-                run_ids.append(self._launch(requested))
-            except Exception as exc:  # recorded on the tick; the loop goes on
-                error = f"Launching a run for {len(requested)} assets failed: {exc}"
+            run = self.instance.create_run(
+                requested,
+                tags=_AUTOMATION_TAGS,
+                executor="in_process",
+                queued=True,
+                awaiting_launch=True,
+                values={CURSOR_KEY: cursor_json},
+            )
+            run_ids.append(run.run_id)
+            error = self._launch(run)
+        else:
+            self.instance.set_value(CURSOR_KEY, cursor_json)
         evaluations, fingerprints = self._evaluations_to_record(result)
         if error:
             status = TickStatus.FAILURE
@@ -178,35 +191,58 @@ class AutomationDaemon:
                 gc.enable()
         return evaluations, (None if now == before else now)
 
-    def _launch(self, keys: list[AssetKey]) -> str:
-        tags = {"sheer/from_automation": "true"}
+    def launch_waiting_runs(self) -> list[str]:
+        """Launch the requested runs no process holds (a daemon that crashed after
+        requesting them); their ids."""
+        waiting = [
+            r for r in self.instance.get_runs_awaiting_launch() if r.tags.get(_FROM_AUTOMATION)
+        ]
+        for run in waiting:
+            self._launch(run)
+        return [r.run_id for r in waiting]
+
+    def _launch(self, run: RunRecord) -> str | None:
+        """Start the process that claims and executes the QUEUED `run` (or execute it
+        here); an error message if it could not be started (the run is then failed)."""
         if self.launch_args is None:
             from sheer.execution.run import execute_selection
 
-            result = execute_selection(
-                self.defs, keys, instance=self.instance, tags=tags, raise_on_error=False
+            try:
+                execute_selection(
+                    self.defs,
+                    list(run.asset_selection),
+                    instance=self.instance,
+                    tags=dict(run.tags),
+                    run_id=run.run_id,
+                    raise_on_error=False,
+                )
+            except Exception as exc:  # recorded on the tick and the run; the loop goes on
+                message = f"Running run {run.run_id[:8]} failed: {type(exc).__name__}: {exc}"
+                self.instance.finish_run(run.run_id, False, message)
+                return message
+            return None
+        # The child reads its assets from the run row and the instance from its
+        # environment: no argument list grows with the request, no URL shows in `ps`.
+        cmd = [sys.executable, "-m", "sheer", "launch", "--run-id", run.run_id, "--quiet"]
+        env = {**os.environ, "SHEER_INSTANCE": self.instance.url}
+        try:
+            child = subprocess.Popen(
+                [*cmd, *self.launch_args],
+                cwd=self.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
-            return result.run_id
-        run = self.instance.create_run(keys, tags=tags, executor="in_process", queued=True)
-        selection = " or ".join(f'key:"{k.to_user_string()}"' for k in keys)
-        cmd = [
-            sys.executable,
-            "-m",
-            "sheer",
-            "launch",
-            "--assets",
-            selection,
-            "--instance",
-            self.instance.url,
-            "--run-id",
-            run.run_id,
-            "--quiet",
-            *self.launch_args,
-        ]
-        self._children[run.run_id] = subprocess.Popen(
-            cmd, cwd=self.cwd, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-        return run.run_id
+        except OSError as exc:
+            message = (
+                f"Launching run {run.run_id[:8]} for {len(run.asset_selection)} assets "
+                f"failed: {exc}"
+            )
+            self.instance.finish_run(run.run_id, False, message)
+            return message
+        self.instance.set_run_launcher(run.run_id, child.pid)
+        self._children[run.run_id] = child
+        return None
 
     def _reap(self) -> None:
         """Mark runs whose launcher exited before starting them as failed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -22,7 +23,8 @@ from rich.table import Table
 from sheer.automation.daemon import LEASE_NAME, AutomationDaemon, TickOutcome
 from sheer.cli import instance_option, target_options
 from sheer.cli.project import load_target, open_instance, target_args
-from sheer.errors import SheerError
+from sheer.errors import RunNotQueuedError, SheerError
+from sheer.events import RunStatus
 from sheer.execution.plan import ExecutionPlan, Step
 from sheer.execution.run import RunListener, execute_selection, plan_selection
 from sheer.execution.step import StepOutcome
@@ -81,8 +83,9 @@ class ProgressListener(RunListener):
 @click.option(
     "--assets",
     "selection",
-    required=True,
-    help="What to materialize: a selection such as '*', '+daily_revenue', 'a d'.",
+    default=None,
+    help="What to materialize: a selection such as '*', '+daily_revenue', 'a d' "
+    "(with --run-id of a queued run: the run's own assets when omitted).",
 )
 @click.option(
     "--executor",
@@ -93,14 +96,19 @@ class ProgressListener(RunListener):
 @click.option(
     "--dry-run", is_flag=True, help="Print the plan (with ordering through virtual assets)."
 )
-@click.option("--run-id", default=None, help="Start this queued run (used by the daemon).")
+@click.option(
+    "--run-id",
+    default=None,
+    help="Start this queued run (used by the daemon): its assets are read from storage; "
+    "a run already started or finished is left alone. Else the id of the new run.",
+)
 @click.option("--tag", "tags", multiple=True, help="A run tag, key=value (repeatable).")
 @click.option("--quiet", is_flag=True, help="No progress display; print nothing on success.")
 def launch(
     module: str | None,
     file: str | None,
     instance_url: str | None,
-    selection: str,
+    selection: str | None,
     executor: str | None,
     dry_run: bool,
     run_id: str | None,
@@ -115,51 +123,79 @@ def launch(
       sheer launch --assets 'orders daily_revenue'
       sheer launch --assets '+daily_revenue' --executor multiprocess --dry-run
     """
+    instance = open_instance(instance_url) if run_id is not None and selection is None else None
+    queued = None
+    if instance is not None:
+        assert run_id is not None
+        queued = instance.get_run(run_id)
+        if queued is None:
+            raise SheerError(
+                f"Run {run_id} does not exist, and --assets was not given. Fix: pass "
+                "--assets to start a new run with this id, or give the id of a queued run."
+            )
+        if queued.status is not RunStatus.QUEUED:
+            # Launching a queued run twice (a daemon restarted mid-launch) is harmless.
+            if not quiet:
+                console.print(
+                    f"run {run_id[:8]} is {queued.status.value}, not QUEUED: nothing to launch"
+                )
+            return
+    if selection is None and queued is None:
+        raise SheerError(
+            "Nothing to launch. Fix: pass --assets (e.g. --assets '*'), or --run-id of a "
+            "queued run."
+        )
     defs = load_target(module, file)
+    chosen: Any = list(queued.asset_selection) if queued is not None else selection
+    if queued is not None and not tags:
+        tags = tuple(f"{k}={v}" for k, v in queued.tags.items())
     if dry_run:
-        for line in plan_selection(defs, selection).describe():
+        for line in plan_selection(defs, chosen).describe():
             console.print(line)
         return
     bad = [t for t in tags if "=" not in t]
     if bad:
         raise SheerError(f"Tag {bad[0]!r} is not key=value. Fix: --tag team=data.")
     tag_map = dict(t.split("=", 1) for t in tags)
-    instance = open_instance(instance_url)
+    instance = instance or open_instance(instance_url)
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
     if executor == "dask" and address:
         from sheer.execution.dask_executor import dask_executor
 
         executor = dask_executor.configured({"address": address})  # type: ignore[assignment]
     started = time.time()
-    if quiet:
-        result = execute_selection(
-            defs,
-            selection,
-            instance=instance,
-            executor=executor,
-            raise_on_error=False,
-            tags=tag_map,
-            run_id=run_id,
-        )
-    else:
-        columns = (
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console) as progress:
-            result = execute_selection(
-                defs,
-                selection,
-                instance=instance,
-                executor=executor,
-                raise_on_error=False,
-                tags=tag_map,
-                run_id=run_id,
-                listener=ProgressListener(progress),
+    run = functools.partial(
+        execute_selection,
+        defs,
+        chosen,
+        instance=instance,
+        executor=executor,
+        raise_on_error=False,
+        tags=tag_map,
+        run_id=run_id,
+    )
+    try:
+        if quiet:
+            result = run()
+        else:
+            columns = (
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
             )
+            with Progress(*columns, console=console) as progress:
+                result = run(listener=ProgressListener(progress))
+    except RunNotQueuedError:
+        if queued is None:
+            raise
+        # Another launcher of the same queued run claimed it first: it runs there.
+        if not quiet:
+            console.print(
+                f"run {queued.run_id[:8]} was started by another launcher: nothing to launch"
+            )
+        return
     _summary(result, time.time() - started, quiet)
 
 

@@ -19,10 +19,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, and_, create_engine, event, select, text, update
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine, RowMapping, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -30,6 +30,10 @@ from sheer.errors import StorageError
 from sheer.events import EventRecord, EventType, RunRecord, RunStatus, from_json, to_json
 from sheer.keys import AssetKey
 from sheer.storage.schema import asset_latest, event_logs, kv, migrate, provenance_inputs, runs
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 _BULK_THRESHOLD = 2000  # above this many keys, read the whole index rather than IN (...)
 # PostgreSQL: a transaction-level advisory lock per schema, held by every transaction that
@@ -240,32 +244,59 @@ class SqlStorage:
 
     def _upsert_statement(self, columns: list[str]) -> Any:
         """INSERT ... ON CONFLICT DO UPDATE of `columns`, taking values as bound parameters."""
+        stmt: PgInsert | SqliteInsert
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(asset_latest)
         else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(asset_latest)
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(asset_latest)
         changes = {c: stmt.excluded[c] for c in columns if c not in ("asset_key", "partition")}
         return stmt.on_conflict_do_update(index_elements=["asset_key", "partition"], set_=changes)
 
     def add_run(
-        self, run: RunRecord, *, pid: int | None, pid_started: str | None, hostname: str | None
+        self,
+        run: RunRecord,
+        *,
+        pid: int | None,
+        pid_started: str | None,
+        hostname: str | None,
+        values: Mapping[str, str] | None = None,
     ) -> None:
+        """Insert a run, and set `values` (key/values) in the same transaction."""
+        row = {
+            "run_id": run.run_id,
+            "status": run.status.value,
+            "asset_selection": to_json([k.to_user_string() for k in run.asset_selection]),
+            "tags": to_json(dict(run.tags)),
+            "executor": run.executor,
+            "created_at": run.created_at,
+            "started_at": run.started_at,
+            "ended_at": run.ended_at,
+            "pid": pid,
+            "pid_started": pid_started,
+            "hostname": hostname,
+        }
+
+        def add(conn: Connection) -> None:
+            conn.execute(runs.insert().values(**row))
+            for key, value in (values or {}).items():
+                conn.execute(self._kv_upsert(key, value))
+
+        self._write(add)
+
+    def set_run_launcher(
+        self, run_id: str, *, pid: int, pid_started: str | None, hostname: str
+    ) -> None:
+        """Record the process launched to claim a QUEUED run (no-op once it is claimed)."""
         self._write(
             lambda conn: conn.execute(
-                runs.insert().values(
-                    run_id=run.run_id,
-                    status=run.status.value,
-                    asset_selection=to_json([k.to_user_string() for k in run.asset_selection]),
-                    tags=to_json(dict(run.tags)),
-                    executor=run.executor,
-                    created_at=run.created_at,
-                    started_at=run.started_at,
-                    ended_at=run.ended_at,
-                    pid=pid,
-                    pid_started=pid_started,
-                    hostname=hostname,
-                )
+                update(runs)
+                .where(runs.c.run_id == run_id)
+                .where(runs.c.status == RunStatus.QUEUED.value)
+                .values(pid=pid, pid_started=pid_started, hostname=hostname)
             )
         )
 
@@ -321,17 +352,24 @@ class SqlStorage:
         return self._write(finish, events=True)
 
     def set_kv(self, key: str, value: str) -> None:
+        stmt = self._kv_upsert(key, value)
+        self._write(lambda conn: conn.execute(stmt))
+
+    def _kv_upsert(self, key: str, value: str) -> Any:
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            insert: Any = pg_insert
         else:
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            insert = sqlite_insert
         now = time.time()
-        stmt = (
+        return (
             insert(kv)
             .values(key=key, value=value, updated_at=now)
             .on_conflict_do_update(index_elements=["key"], set_={"value": value, "updated_at": now})
         )
-        self._write(lambda conn: conn.execute(stmt))
 
     def get_kv(self, key: str) -> str | None:
         with self.engine.connect() as conn:
@@ -542,7 +580,7 @@ def _record_from_row(row: Sequence[Any]) -> EventRecord | None:
     )
 
 
-def _run_from_row(r: Mapping[str, Any]) -> RunRecord:
+def _run_from_row(r: RowMapping) -> RunRecord:
     return RunRecord(
         run_id=r["run_id"],
         status=RunStatus(r["status"]),
