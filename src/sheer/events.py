@@ -144,7 +144,8 @@ class EventRecord:
     @property
     def metadata(self) -> Mapping[str, Any]:
         """The metadata as stored: plain JSON values (see `asset_materialization` for typed)."""
-        return self.data.get("metadata", {})
+        metadata: Mapping[str, Any] = self.data.get("metadata", {})
+        return metadata
 
     @property
     def typed_metadata(self) -> dict[str, MetadataValue]:
@@ -253,7 +254,8 @@ def _json_default(value: Any) -> Any:
 
 def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Metadata as JSON round-trips it, so what is read back equals what was written."""
-    return json.loads(to_json(_finite(dict(metadata))))
+    cleaned: dict[str, Any] = json.loads(to_json(_finite(dict(metadata))))  # a dict in, a dict out
+    return cleaned
 
 
 def metadata_event_data(metadata: Mapping[str, Any]) -> dict[str, Any]:

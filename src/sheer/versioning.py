@@ -143,12 +143,12 @@ class _ByName(Mapping[AssetKey, Any]):
     def __init__(self, raw: Mapping[str, Any] | None) -> None:
         self._raw: Mapping[str, Any] = raw or {}
 
-    def __getitem__(self, key: AssetKey) -> Any:
+    def __getitem__(self, key: object) -> Any:
         if not isinstance(key, AssetKey):
             raise KeyError(key)
         return self._raw[key.to_user_string()]
 
-    def get(self, key: AssetKey, default: Any = None) -> Any:
+    def get(self, key: object, default: Any = None) -> Any:
         if not isinstance(key, AssetKey):
             return default
         return self._raw.get(key.to_user_string(), default)

@@ -106,15 +106,18 @@ def _parameters(fn: Callable[..., Any]) -> list[_Parameter]:
     (partials, callable objects, methods, functions wrapped with `functools.wraps` or
     carrying a `__signature__`) goes through `inspect.signature`, which knows those cases.
     """
-    attrs = getattr(fn, "__dict__", None)
-    if type(fn) is not FunctionType or "__wrapped__" in attrs or "__signature__" in attrs:
+    if (
+        type(fn) is not FunctionType
+        or "__wrapped__" in fn.__dict__
+        or "__signature__" in fn.__dict__
+    ):
         return [(p.name, p.kind, p.annotation) for p in inspect.signature(fn).parameters.values()]
     code = fn.__code__
     names = code.co_varnames
     annotations = fn.__annotations__
     positional = code.co_argcount
     keyword_only = positional + code.co_kwonlyargcount
-    params = [
+    params: list[tuple[str, inspect._ParameterKind]] = [
         (names[i], _POSITIONAL_ONLY if i < code.co_posonlyargcount else _POSITIONAL_OR_KEYWORD)
         for i in range(positional)
     ]

@@ -24,7 +24,27 @@ def asset(compute_fn: Callable[..., Any]) -> AssetsDefinition: ...
 
 @overload
 def asset(
-    compute_fn: None = None, **kwargs: Any
+    compute_fn: None = None,
+    *,
+    name: str | None = None,
+    key_prefix: CoercibleToAssetKeyPrefix | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    io_manager_key: str | None = None,
+    partitions_def: Any = None,
+    op_tags: Mapping[str, Any] | None = None,
+    group_name: str | None = None,
+    automation_condition: Any = None,
+    code_version: str | None = None,
+    key: Any = None,
+    owners: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    compute_kind: str | None = None,
+    is_virtual: bool = False,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -46,7 +66,7 @@ def asset(
     automation_condition: Any = None,
     code_version: str | None = None,
     key: Any = None,
-    owners: Sequence[str] | None = None,
+    owners: Iterable[str] | None = None,
     kinds: Iterable[str] | None = None,
     compute_kind: str | None = None,
     is_virtual: bool = False,
@@ -80,7 +100,7 @@ def asset(
             group_name=group_name,
             code_version=code_version,
             automation_condition=automation_condition,
-            owners=owners,
+            owners=None if owners is None else tuple(owners),
             tags=tags,
             kinds=all_kinds,
             is_virtual=is_virtual,

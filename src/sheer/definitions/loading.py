@@ -150,7 +150,8 @@ def _defs_from_pyproject(root: Path) -> Path | None:
     tool = data.get("tool", {})
     defs = tool.get("sheer", {}).get("defs")
     if defs:
-        return (root / defs).resolve()
+        path: Path = (root / defs).resolve()
+        return path
     root_module = tool.get("dg", {}).get("project", {}).get("root_module")
     if root_module:
         for base in (root / "src", root):
