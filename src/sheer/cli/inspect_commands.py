@@ -22,6 +22,8 @@ from sheer.cli.render import (
     status_table,
 )
 from sheer.errors import SheerError
+from sheer.graph import AssetGraph
+from sheer.keys import AssetKey
 from sheer.selection import AssetSelection
 from sheer.staleness import StaleStatusResolver
 
@@ -36,7 +38,7 @@ def register(main: click.Group) -> None:
     main.add_command(runs)
 
 
-def _keys(graph, selection):  # type: ignore[no-untyped-def]
+def _keys(graph: AssetGraph, selection: str | None) -> frozenset[AssetKey] | None:
     return AssetSelection.from_string(selection).resolve(graph) if selection else None
 
 

@@ -1,5 +1,6 @@
 """Execution: plans, executors, the step runner, IO managers and `materialize()`."""
 
+from sheer.errors import StepExecutionError
 from sheer.execution.context import AssetExecutionContext, build_asset_context
 from sheer.execution.dask_executor import DaskExecutor, dask_executor  # imports Dask only when run
 from sheer.execution.executors import (
@@ -22,7 +23,6 @@ from sheer.execution.plan import ExecutionPlan, Step, build_plan
 from sheer.execution.results import MaterializeResult, ObserveResult, Output
 from sheer.execution.run import (
     ExecutionResult,
-    StepExecutionError,
     execute_selection,
     materialize,
     materialize_to_memory,

@@ -143,8 +143,10 @@ def _drive(client: Any, plan: ExecutionPlan, run_id: str, hooks: RunHooks) -> No
 def _outcome_of(future: Any, step: Step) -> StepOutcome:
     from distributed import KilledWorker
 
+    error: Exception
     try:
-        return future.result()
+        outcome: StepOutcome = future.result()  # what `run_step` returns
+        return outcome
     except KilledWorker as exc:  # no traceback worth showing: the process is gone
         message = f"the Dask worker running {step.key} died (killed, or out of memory): {exc}"
         error, text = exc, ""

@@ -37,7 +37,7 @@ def _reduce_code(code: types.CodeType) -> tuple[Any, tuple[bytes]]:
     return marshal.loads, (marshal.dumps(code),)
 
 
-class _RunPickler(cloudpickle.Pickler):
+class _RunPickler(cloudpickle.Pickler):  # type: ignore[misc]  # cloudpickle is untyped (Any)
     """cloudpickle, keeping the file name of code shipped by value.
 
     cloudpickle renames it `<dynamic-code>`; marshal keeps it, so a step's traceback

@@ -23,6 +23,7 @@ from sheer.events import (
     RunStatus,
     metadata_event_data,
 )
+from sheer.execution.context import StepLog
 from sheer.execution.executors import Executor, coerce_executor, in_process_executor
 from sheer.execution.io_managers import (
     FilesystemIOManager,
@@ -144,10 +145,16 @@ class ExecutionResult:
         return f"<ExecutionResult {self.run_id[:8]} success={self.success}>"
 
 
-class _NullLog:
-    records: list[dict[str, Any]] = []
+class _NullLog(StepLog):
+    """A step log that keeps and emits nothing (reading a virtual asset's value again)."""
 
-    def __getattr__(self, name: str) -> Any:
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def _log(self, level: int, msg: str, *args: Any) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:  # any other logger call is a no-op too
         return lambda *a, **k: None
 
 
@@ -421,7 +428,8 @@ def execute_selection(
 
     existing = instance.get_run(run_id) if run_id is not None else None
     if existing is not None and existing.status is RunStatus.QUEUED:
-        run = instance.claim_run(run_id)  # reserved by a launcher (the automation daemon)
+        # reserved by a launcher (the automation daemon)
+        run = instance.claim_run(existing.run_id)
     else:
         run = instance.create_run(chosen, tags=tags, executor=exe.name, run_id=run_id)
     versions = VersionView(graph, stored)

@@ -61,13 +61,14 @@ def cause_json(cause: StaleCause, asked: AssetKey) -> dict[str, Any]:
     seen through, then the asset asked about (empty for an asset's own change)."""
     changed = cause.dependency_asset_key or (cause.asset_key if cause.asset_key != asked else None)
     path = [] if changed is None else [changed, *reversed(cause.via), asked]
+    dependency = cause.dependency_asset_key
     return {
         "text": str(cause),
         "category": cause.category.value,
         "reason": cause.reason,
         "key": _name(cause.asset_key),
         "partition": cause.partition_key,
-        "dependency": _name(cause.dependency_asset_key) if cause.dependency else None,
+        "dependency": _name(dependency) if dependency is not None else None,
         "via": [_name(k) for k in cause.via],
         "path": [_name(k) for k in path],
     }
@@ -206,7 +207,7 @@ def run_payload(instance: Instance, run: RunRecord) -> dict[str, Any]:
 
 
 def _event_json(e: EventRecord) -> dict[str, Any]:
-    out = {
+    out: dict[str, Any] = {
         "storage_id": e.storage_id,
         "timestamp": e.timestamp,
         "type": e.event_type.value,
