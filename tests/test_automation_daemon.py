@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 import sheer as dg
+from fixtures.runs import on_another_host
 from sheer.automation import AutomationDaemon
 from sheer.automation.daemon import CURSOR_KEY, LEASE_NAME
 from sheer.cli import main
@@ -534,3 +535,16 @@ def test_a_launched_run_reads_its_assets_from_storage_not_argv(
     assert env["SHEER_INSTANCE"] == instance.url  # not in argv, where `ps` shows it
     assert len(instance.get_run(run.run_id).asset_selection) == 50_000
     assert [r.run_id for r in instance.get_runs_awaiting_launch()] == [other.run_id]
+
+
+def test_the_daemon_marks_failed_a_run_gone_silent_on_another_host(project):
+    _, defs_file, instance = project
+    run = instance.create_run([dg.AssetKey("D")])
+    on_another_host(instance, run.run_id, silent_for=301)
+    defs = dg.load_definitions(defs_file)
+    AutomationDaemon(defs, instance, launch_args=None).tick()
+    with instance.storage.engine.connect() as conn:  # recorded, not only reported
+        from sqlalchemy import text
+
+        status = conn.execute(text("SELECT status FROM runs WHERE run_id = :r"), {"r": run.run_id})
+        assert status.scalar() == "FAILURE"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import sheer as dg
+from fixtures.runs import on_another_host
 from sheer.errors import StorageError
 
 K = dg.AssetKey
@@ -427,3 +428,59 @@ def test_key_values_are_stored_and_replaced(instance):
 
     assert instance.get_value("cursor") == "2"
     assert instance.get_value("missing") is None
+
+
+# Run heartbeats ------------------------------------------------------------------
+def test_a_run_on_another_host_silent_past_the_timeout_is_marked_failed(make_instance):
+    instance = make_instance()
+    run = instance.create_run([dg.AssetKey("a")])
+    on_another_host(instance, run.run_id, silent_for=10)
+    assert instance.get_run(run.run_id).status is dg.RunStatus.STARTED  # alive, elsewhere
+
+    on_another_host(instance, run.run_id, silent_for=301)
+    reader = make_instance()  # any reader on any host notices
+    dead = reader.get_run(run.run_id)
+    assert dead.status is dg.RunStatus.FAILURE
+    assert dead.error.startswith(
+        "The run's process (1 on another-host) sent no heartbeat for 301 s (the limit is "
+        "300 s): it is taken for dead"
+    )
+    assert [r.run_id for r in reader.get_runs(status=dg.RunStatus.STARTED)] == []
+
+
+def test_the_heartbeat_timeout_is_configurable(make_instance, monkeypatch):
+    monkeypatch.setenv("SHEER_RUN_HEARTBEAT_TIMEOUT", "5")
+    instance = make_instance()
+    run = instance.create_run([dg.AssetKey("a")])
+    on_another_host(instance, run.run_id, silent_for=6)
+    assert instance.get_run(run.run_id).status is dg.RunStatus.FAILURE
+    monkeypatch.setenv("SHEER_RUN_HEARTBEAT_TIMEOUT", "soon")
+    with pytest.raises(StorageError) as info:
+        make_instance()
+    assert info.value.message == (
+        "$SHEER_RUN_HEARTBEAT_TIMEOUT is 'soon', not a number of seconds above 0. Fix: set "
+        "it to e.g. 300, or unset it for the default (300 s)."
+    )
+
+
+def test_a_started_run_beats_until_it_finishes(make_instance, monkeypatch):
+    import time
+
+    monkeypatch.setenv("SHEER_RUN_HEARTBEAT_INTERVAL", "0.05")
+    instance = make_instance()
+    run = instance.create_run([dg.AssetKey("a")])
+
+    def beat() -> float:
+        return instance.storage.heartbeat_ages([run.run_id])[run.run_id]
+
+    assert beat() < 5  # the first beat is at the start
+    on_another_host(instance, run.run_id, silent_for=100)  # the clock says 100 s ago...
+    deadline = time.monotonic() + 30
+    while beat() > 50 and time.monotonic() < deadline:  # ...until the next beat
+        time.sleep(0.02)
+    assert beat() < 50
+    instance.finish_run(run.run_id, True)
+    on_another_host(instance, run.run_id, silent_for=100)
+    time.sleep(0.3)  # several intervals: a finished run beats no more
+    assert beat() > 50
+    assert instance.get_run(run.run_id).status is dg.RunStatus.SUCCESS

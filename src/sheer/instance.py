@@ -9,10 +9,12 @@ runs whose process died and mark them failed, so nothing stays "running" forever
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -51,6 +53,11 @@ class Instance:
         self._storage = storage
         self._root_dir = root_dir
         self._temp_dir: str | None = None
+        # A run this process started beats every `run_heartbeat_interval` seconds; a
+        # STARTED run on another host silent for `run_heartbeat_timeout` is taken for dead.
+        self.run_heartbeat_interval = _seconds_from_env("SHEER_RUN_HEARTBEAT_INTERVAL", 30.0)
+        self.run_heartbeat_timeout = _seconds_from_env("SHEER_RUN_HEARTBEAT_TIMEOUT", 300.0)
+        self._heart = _Heart(self)
 
     # Opening -----------------------------------------------------------------
     @classmethod
@@ -114,6 +121,7 @@ class Instance:
         return Path(self._temp_dir) / "storage"
 
     def dispose(self) -> None:
+        self._heart.stop()
         self._storage.dispose()
 
     # Asset reads -----------------------------------------------------------
@@ -262,6 +270,7 @@ class Instance:
             self._storage.store_events(
                 [self._run_start_event(run.run_id, run.asset_selection, now)]
             )
+            self._heart.add(run.run_id)
         return run
 
     def set_run_launcher(self, run_id: str, pid: int) -> None:
@@ -293,6 +302,7 @@ class Instance:
             event=self._run_start_event(run_id, run.asset_selection, now),
         ):
             raise RunNotQueuedError(f"Run {run_id} was claimed by another process first.")
+        self._heart.add(run_id)
         claimed = self.get_run(run_id)
         assert claimed is not None
         return claimed
@@ -309,6 +319,7 @@ class Instance:
         )
 
     def finish_run(self, run_id: str, success: bool, error: str | None = None) -> None:
+        self._heart.remove(run_id)
         status = RunStatus.SUCCESS if success else RunStatus.FAILURE
         kind = EventType.RUN_SUCCESS if success else EventType.RUN_FAILURE
         message = f"Run {run_id[:8]} {'succeeded' if success else 'failed'}."
@@ -355,19 +366,46 @@ class Instance:
             return found[:limit]
         return self._check_alive(self._storage.get_run_rows(status=status, limit=limit))
 
+    def mark_dead_runs(self) -> list[RunRecord]:
+        """Check every unfinished run (one read) and mark failed those whose process is
+        gone; what the daemon does each tick. The runs marked now."""
+        rows = self._storage.get_run_rows(status=RunStatus.STARTED) + self._storage.get_run_rows(
+            status=RunStatus.QUEUED
+        )
+        checked = self._check_alive(rows)
+        return [r for r, (was, *_) in zip(checked, rows, strict=True) if r.status is not was.status]
+
     def _check_alive(
         self, rows: list[tuple[RunRecord, int | None, str | None, str | None]]
     ) -> list[RunRecord]:
+        """Mark failed the unfinished runs whose process is gone: on this host, a pid that
+        no longer runs; on another, a STARTED run silent past `run_heartbeat_timeout`
+        (by the database's clock)."""
+        remote = [
+            r.run_id for r, _, _, host in rows if r.status is RunStatus.STARTED and host != HOST
+        ]
+        ages = self._storage.heartbeat_ages(remote) if remote else {}
         out = []
         for run, pid, marker, host in rows:
             unfinished = run.status in (RunStatus.STARTED, RunStatus.QUEUED)
+            age = ages.get(run.run_id)
             if unfinished and pid is not None and host == HOST and not process_alive(pid, marker):
-                run = self._mark_dead(run, pid)
+                run = self._mark_dead(
+                    run,
+                    f"The run's process ({pid}) ended without finishing the run "
+                    "(killed or crashed).",
+                )
+            elif run.run_id in ages and age is not None and age > self.run_heartbeat_timeout:
+                run = self._mark_dead(
+                    run,
+                    f"The run's process ({pid} on {host}) sent no heartbeat for {age:.0f} s "
+                    f"(the limit is {self.run_heartbeat_timeout:g} s): it is taken for dead "
+                    "(killed, crashed, or its host is down or cut off).",
+                )
             out.append(run)
         return out
 
-    def _mark_dead(self, run: RunRecord, pid: int) -> RunRecord:
-        error = f"The run's process ({pid}) ended without finishing the run (killed or crashed)."
+    def _mark_dead(self, run: RunRecord, error: str) -> RunRecord:
         self._storage.finish_run(
             run.run_id,
             RunStatus.FAILURE,
@@ -436,3 +474,71 @@ def _run_exists(run_id: str, run: RunRecord | None) -> RunNotQueuedError:
         f"Run {run_id} cannot be started here: it {state}. Fix: launch a new run "
         "(omit the run id, or choose an unused one) instead of reusing this id."
     )
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise StorageError(
+            f"${name} is {raw!r}, not a number of seconds above 0. Fix: set it to e.g. "
+            f"{default:g}, or unset it for the default ({default:g} s)."
+        )
+    return value
+
+
+class _Heart:
+    """Beats for the runs this process has started, from one background thread that
+    lives while there are any: a heartbeat that fails (the database is briefly away)
+    is tried again at the next beat, never failing the run."""
+
+    def __init__(self, instance: Instance) -> None:
+        self._instance = instance
+        self._runs: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, run_id: str) -> None:
+        if self._instance.is_in_memory:  # no other process can see it: nothing to tell
+            return
+        self._beat([run_id])
+        with self._lock:
+            self._runs.add(run_id)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="sheer-run-heartbeat", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, run_id: str) -> None:
+        with self._lock:
+            self._runs.discard(run_id)
+            if not self._runs:
+                self._wake.set()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._runs.clear()
+            self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self._instance.run_heartbeat_interval)
+            with self._lock:
+                if not self._runs:  # every run finished (or the instance was disposed)
+                    self._thread = None
+                    return
+                self._wake.clear()
+                beating = sorted(self._runs)
+            self._beat(beating)
+
+    def _beat(self, run_ids: list[str]) -> None:
+        # A failed beat (the database briefly away) is retried at the next one.
+        with contextlib.suppress(Exception):
+            self._instance._storage.beat_runs(run_ids)

@@ -109,6 +109,7 @@ class AutomationDaemon:
                 requested=(),
                 skipped_reason="another daemon holds the lease on this instance",
             )
+        self.instance.mark_dead_runs()  # runs gone silent on any host stop blocking assets
         self.launch_waiting_runs()
         started = time.time()
         cursor = AutomationCursor.from_json(self.instance.get_value(CURSOR_KEY))

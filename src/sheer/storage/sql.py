@@ -29,7 +29,15 @@ from sqlalchemy.pool import StaticPool
 from sheer.errors import StorageError
 from sheer.events import EventRecord, EventType, RunRecord, RunStatus, from_json, to_json
 from sheer.keys import AssetKey
-from sheer.storage.schema import asset_latest, event_logs, kv, migrate, provenance_inputs, runs
+from sheer.storage.schema import (
+    asset_latest,
+    db_now,
+    event_logs,
+    kv,
+    migrate,
+    provenance_inputs,
+    runs,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PgInsert
@@ -456,6 +464,31 @@ class SqlStorage:
             stmt = stmt.limit(limit)
         with self.engine.connect() as conn:
             return [r for r in (_record_from_row(row) for row in conn.execute(stmt)) if r]
+
+    def beat_runs(self, run_ids: Sequence[str]) -> None:
+        """Record that the process running these STARTED runs is alive, by the database's
+        clock (hosts' clocks may differ)."""
+        if not run_ids:
+            return
+        now = db_now(self.dialect)
+        self._write(
+            lambda conn: conn.execute(
+                update(runs)
+                .where(runs.c.run_id.in_(list(run_ids)))
+                .where(runs.c.status == RunStatus.STARTED.value)
+                .values(heartbeat_at=now)
+            )
+        )
+
+    def heartbeat_ages(self, run_ids: Sequence[str]) -> dict[str, float | None]:
+        """Seconds since each run's last heartbeat, by the database's clock (None: the
+        run never beat, e.g. one started before heartbeats existed)."""
+        if not run_ids:
+            return {}
+        age = (db_now(self.dialect) - runs.c.heartbeat_at).label("age")
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs.c.run_id, age).where(runs.c.run_id.in_(list(run_ids))))
+            return {run_id: (None if value is None else float(value)) for run_id, value in rows}
 
     def get_run_rows(
         self,
