@@ -239,6 +239,39 @@ def test_files_in_a_plain_folder_can_import_each_other(tmp_path):
     assert len(graph) == 2
 
 
+FACTORY = """
+import sheer as dg
+
+
+def table(name):
+    @dg.asset(name=name)
+    def make():
+        return name
+
+    return make
+
+
+orders = table("orders")
+customers = table("customers")
+also_orders = table("orders")  # the same key again: a mistake to report, not to drop
+"""
+
+
+def test_a_factory_making_the_same_key_twice_in_one_file_is_a_duplicate_key_error(tmp_path):
+    defs_dir = tmp_path / "defs"
+    write(defs_dir / "tables.py", FACTORY)
+    with pytest.raises(DefinitionError) as info:
+        dg.load_from_defs_folder(defs_dir).resolve_asset_graph()
+    assert "Asset 'orders' is defined twice" in str(info.value)
+    assert "tables.py" in str(info.value)
+
+
+def test_a_factory_making_distinct_keys_loads_every_one(tmp_path):
+    defs_dir = tmp_path / "defs"
+    write(defs_dir / "tables.py", FACTORY.replace('table("orders")  #', 'table("refunds")  #'))
+    assert keys(dg.load_from_defs_folder(defs_dir)) == ["customers", "orders", "refunds"]
+
+
 def test_a_defs_folder_inside_a_package(tmp_path):
     pkg = tmp_path / "src" / "pkg_inside"
     write(pkg / "__init__.py")

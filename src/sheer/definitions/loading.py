@@ -190,9 +190,15 @@ def definitions_from_modules(
             found_defs.append(value)
         if declares:
             continue
+        # One module holding two objects of the same identity made them both (a factory
+        # called twice with the same name): both are kept, so the duplicate key is an
+        # error, not one silently dropped. Across modules, an identity is one definition.
+        made_here: dict[object, int] = {}
         for value in values:
             if isinstance(value, (AssetsDefinition, AssetSpec)):
-                assets.setdefault(_identity(value), value)
+                identity = _identity(value)
+                first = made_here.setdefault(identity, id(value))
+                assets.setdefault(identity if first == id(value) else (identity, id(value)), value)
     if prefer_definitions and found_defs:
         return Definitions.merge(*found_defs)
     # Assets also held by a collected Definitions object are not added twice.
