@@ -13,13 +13,13 @@ import os
 import pickle
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from sheer.definitions.resources import ConfigurableResource
-from sheer.errors import ExecutionError
+from sheer.errors import DefinitionError, ExecutionError
 from sheer.keys import AssetKey
 
 
@@ -85,6 +85,10 @@ class ConfigurableIOManager(ConfigurableResource, IOManager, ABC):
     """An IO manager configured by typed fields, like a `ConfigurableResource`."""
 
 
+_NAME_MAX = 255  # bytes in a file name on the common filesystems (ext4, xfs, APFS, NTFS)
+_TEMP_EXTRA = len(".") + len(".") + 8  # what `tempfile.mkstemp(prefix=".<name>.")` adds
+
+
 class NoStoredValueError(ExecutionError):
     """An input was asked for that its IO manager never stored."""
 
@@ -106,6 +110,38 @@ class FilesystemIOManager(ConfigurableIOManager):
                 "use the default (the instance's storage folder)."
             )
         return Path(self.base_dir).joinpath(*key.parts)
+
+    def validate_assets(self, keys: Iterable[AssetKey]) -> None:
+        """Every key must make a file name the filesystem takes, and no key may be a
+        folder of another's file ('raw' beside 'raw/orders'): checked before anything
+        runs, where a run would fail half-way with a bare OSError."""
+        ordered = sorted(keys)
+        for key in ordered:
+            for n, part in enumerate(key.parts, 1):
+                # The file is written as ".<name>.<8 random characters>" first.
+                extra = _TEMP_EXTRA if n == len(key.parts) else 0
+                if len(part.encode()) + extra > _NAME_MAX:
+                    raise DefinitionError(
+                        f"Asset '{key.to_user_string()}' cannot be stored by the filesystem "
+                        f"IO manager: its key component '{part[:40]}...' is "
+                        f"{len(part.encode())} bytes, and a file name holds at most "
+                        f"{_NAME_MAX - extra} here. Fix: give it a shorter name or key, "
+                        "or an IO manager that does not store it as a file.",
+                        key=key,
+                    )
+        paths = {key.parts: key for key in ordered}
+        for key in ordered:
+            for n in range(1, len(key.parts)):
+                folder = paths.get(key.parts[:n])
+                if folder is not None:
+                    raise DefinitionError(
+                        f"Assets '{folder.to_user_string()}' and '{key.to_user_string()}' "
+                        "cannot both be stored by the filesystem IO manager: the value of "
+                        f"'{folder.to_user_string()}' is the file where '{key.to_user_string()}' "
+                        "needs a folder. Fix: rename one (e.g. "
+                        f"'{folder.to_user_string()}_all'), or store one with another IO manager.",
+                        key=key,
+                    )
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         path = self._path(context.asset_key)
