@@ -24,6 +24,7 @@ sentence "A has a new data version (via C, B)".
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,6 +36,7 @@ from typing import Any, TypeVar
 from sheer.automation.index import GraphIndex, index_graph
 from sheer.fingerprints import (
     _US,
+    _encode_string,
     exact_inputs_text,
     inputs_prefix,
     virtual_template,
@@ -290,12 +292,10 @@ class _Pass:
         self.index = idx.index
         n = len(idx.keys)
         # Rows are read by field position (`VersionRow`): typed loosely for the checker.
-        records: list[Any] = [None] * n
-        by_name = idx.by_name
-        for row in rows:
-            i = by_name.get(row[0])
-            if i is not None:
-                records[i] = row
+        # Placed by topological index in two C-level passes (rows of assets no longer
+        # defined are left out).
+        by_key = {row[0]: row for row in rows}
+        records: list[Any] = list(map(by_key.get, idx.names))
         self.records = records
         self.status = [_FRESH] * n
         self.current: list[str | None] = [None] * n
@@ -318,17 +318,22 @@ class _Pass:
         shapes = _shapes(self.graph, idx)
         get = current.__getitem__
         stale: set[int] = set()
-        us = _US
+        us, encode, sha256 = _US, _encode_string, hashlib.sha256
         for i, row in enumerate(records):
             kind, parents, names, prefix, separators = shapes[i]
             if kind is _VIRTUAL:
-                # `prefix` holds the asset's `fingerprints.virtual_template` here.
-                current[i] = virtual_version_from_template(
-                    prefix,  # type: ignore[arg-type]
-                    codes[i],
-                    names,
-                    list(map(get, parents)),
-                )
+                # `prefix` holds the asset's `fingerprints.virtual_template` here:
+                # `fingerprints.virtual_version_from_template`, inlined.
+                try:
+                    text = prefix.format(*map(encode, map(get, parents)))  # type: ignore[union-attr]
+                    current[i] = sha256(text.encode()).hexdigest()[:24]
+                except TypeError:  # a parent never materialized
+                    current[i] = virtual_version_from_template(
+                        prefix,  # type: ignore[arg-type]
+                        codes[i],
+                        names,
+                        list(map(get, parents)),
+                    )
                 ran = row is not None and row[_MAT_ID] is not None
                 anc = ancestors[i]
                 if anc:
