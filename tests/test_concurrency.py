@@ -543,3 +543,57 @@ def test_leases_expire_by_the_database_clock_not_this_hosts(make_instance, monke
     with store.engine.begin() as conn:  # the holder stopped renewing a minute ago
         conn.execute(text("UPDATE leases SET expires_at = expires_at - 120"))
     assert store.acquire_lease("automation/daemon", "here", ttl=60)
+
+
+# A dropped connection during a read ----------------------------------------------------------
+
+
+def drop_on_read(instance: dg.Instance, cut: Callable[[int | None], int], *, times: int) -> list:
+    """Cut the instance's connection `times` times, as it sends a read of the event log
+    (after the pool's check that the connection is alive). Returns the pids cut."""
+    cuts: list[int] = []
+
+    @event.listens_for(instance.storage.engine, "before_cursor_execute")
+    def on_statement(conn, cursor, statement, parameters, context, executemany):
+        reads_events = statement.startswith("SELECT") and "FROM event_logs" in statement
+        if reads_events and len(cuts) < times:
+            cuts.append(conn.connection.dbapi_connection.info.backend_pid)
+            cut(cuts[-1])
+
+    return cuts
+
+
+def test_a_read_that_loses_its_connection_is_run_again_on_a_new_one(cut_connections, make_instance):
+    instance = make_instance()
+    instance.store_events([materialization("a"), materialization("b")])
+    cuts = drop_on_read(instance, cut_connections, times=1)
+
+    records = instance.get_event_records()
+
+    assert len(cuts) == 1
+    assert [e.asset_key for e in records] == [K("a"), K("b")]
+
+
+def test_a_read_that_loses_its_connection_twice_is_a_storage_error_without_the_password(
+    cut_connections, instance_url
+):
+    url = make_url(instance_url).set(password="secret").render_as_string(hide_password=False)
+    instance = dg.Instance.from_url(url)  # trust authentication ignores the password
+    try:
+        instance.store_events([materialization("a")])
+        cuts = drop_on_read(instance, cut_connections, times=2)
+
+        with pytest.raises(StorageError) as info:
+            instance.get_event_records()
+    finally:
+        instance.dispose()
+
+    assert len(cuts) == 2
+    shown = make_url(url).render_as_string(hide_password=True)
+    assert "secret" not in shown
+    assert str(info.value) == (
+        f"Cannot read from the instance storage at {shown}: the connection was lost "
+        "(terminating connection due to administrator command), and again on a new "
+        "connection. Fix: check that the database server is running and reachable."
+    )
+    assert info.value.file == shown

@@ -3,8 +3,11 @@ schema versioning, on SQLite and PostgreSQL (see conftest.py)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import make_url
 
 import sheer as dg
 from fixtures.sql import counting_queries
@@ -275,3 +278,130 @@ def test_the_in_memory_storage_has_the_same_schema():
 
 def test_every_backend_gets_every_table_of_the_schema(instance):
     assert table_names(instance) == set(schema.metadata.tables)
+
+
+# Storage errors ----------------------------------------------------------------------------
+
+
+def materializations(n: int) -> list[NewEvent]:
+    return [
+        NewEvent(
+            event_type=dg.EventType.ASSET_MATERIALIZATION,
+            asset_key=K(f"a{i}"),
+            data={"data_version": f"v{i}" * 20},
+        )
+        for i in range(n)
+    ]
+
+
+def damage_the_events_table(path) -> None:
+    """Overwrite the root page of `event_logs` with garbage: the file header and the
+    schema pages stay intact, so the instance opens, and reading events fails."""
+    instance = dg.Instance.from_url(f"sqlite:///{path}")
+    instance.store_events(materializations(500))
+    with instance.storage.engine.connect() as conn:
+        root = conn.execute(
+            text("SELECT rootpage FROM sqlite_master WHERE name = 'event_logs'")
+        ).scalar()
+        size = conn.execute(text("PRAGMA page_size")).scalar()
+    instance.dispose()  # the last connection checkpoints the WAL into the file
+    with open(path, "r+b") as f:
+        f.seek((root - 1) * size)
+        f.write(bytes(range(256)) * (size // 256))
+
+
+def test_a_damaged_file_is_a_storage_error_and_nothing_more_is_written_to_it(tmp_path):
+    path = tmp_path / "sheer.db"
+    damage_the_events_table(path)
+    instance = dg.Instance.from_url(f"sqlite:///{path}")
+    damaged = (
+        f'The instance storage at sqlite:///{path} is damaged: SQLite reports "database disk '
+        'image is malformed". Nothing more is written to it. Fix: stop what uses it, then '
+        "move it aside or restore a backup (Sheer creates a new, empty database where there "
+        "is none)."
+    )
+
+    with pytest.raises(StorageError) as info:
+        instance.get_event_records()
+    assert str(info.value) == damaged
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    for write in (
+        lambda: report(instance, "b", "v1"),  # the SQLite hot path
+        lambda: instance.create_run([K("b")]),  # a transaction through SQLAlchemy
+        lambda: execute_sql(instance, "UPDATE kv SET value = 'x'"),  # any other statement
+    ):
+        with pytest.raises(StorageError) as info:
+            write()
+        assert str(info.value) == damaged
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
+    assert instance.get_runs() == []  # what is readable still is
+
+
+def test_a_full_disk_is_a_storage_error_naming_the_folder_to_free(tmp_path):
+    instance = dg.Instance.from_url(f"sqlite:///{tmp_path / 'sheer.db'}")
+
+    @event.listens_for(instance.storage.engine, "connect")
+    def no_room_to_grow(dbapi_conn, _record):  # SQLite then reports "database or disk is full"
+        pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    instance.storage.engine.dispose()  # new connections, capped
+    full = (
+        f"The instance storage at sqlite:///{tmp_path / 'sheer.db'} has no space left (database "
+        "or disk is full): what was being written was rolled back. Fix: free space on "
+        f"{tmp_path}, then run it again."
+    )
+
+    for write in (
+        lambda: instance.store_events(materializations(500)),
+        lambda: instance.create_run([K("b")], tags={"big": "x" * 100_000}),
+    ):
+        with pytest.raises(StorageError) as info:
+            write()
+        assert str(info.value) == full
+    assert instance.get_event_records() == [] and instance.get_runs() == []
+
+
+def test_an_empty_database_file_is_refused_and_left_as_it_is(tmp_path):
+    path = tmp_path / "sheer.db"
+    path.touch()
+    os.utime(path, (1_000_000_000, 1_000_000_000))
+
+    with pytest.raises(StorageError) as info:
+        dg.Instance.from_url(f"sqlite:///{path}")
+
+    assert str(info.value) == (
+        f"Cannot open the instance storage at sqlite:///{path}: the file {path} is empty (0 "
+        "bytes). Its content was lost (or it is not a Sheer instance), and Sheer does not set "
+        "up a new database over it. Fix: move it aside to start afresh, or restore a backup."
+    )
+    assert info.value.file == f"sqlite:///{path}"
+    assert [p.name for p in tmp_path.iterdir()] == ["sheer.db"]
+    assert path.stat().st_size == 0 and path.stat().st_mtime == 1_000_000_000
+
+
+def test_a_new_database_file_is_still_created(tmp_path):
+    instance = dg.Instance.from_url(f"sqlite:///{tmp_path / 'new' / 'sheer.db'}")
+    report(instance, "a", "v1")
+    assert instance.get_latest_materialization("a").data_version == dg.DataVersion("v1")
+
+
+def with_password(url: str) -> str:
+    return make_url(url).set(password="secret").render_as_string(hide_password=False)
+
+
+def test_errors_opening_a_server_database_never_show_the_password(instance, instance_url):
+    if not instance_url.startswith("postgresql"):
+        pytest.skip("a SQLite URL has no password")
+    missing = make_url(with_password(instance_url)).set(database="sheer_no_such_database")
+    execute_sql(instance, f"UPDATE sheer_schema SET version = {schema.CURRENT_VERSION + 1}")
+
+    for url in (missing.render_as_string(hide_password=False), with_password(instance_url)):
+        with pytest.raises(StorageError) as info:
+            dg.Instance.from_url(url)
+        shown = make_url(url).render_as_string(hide_password=True)
+        assert str(info.value).startswith(
+            (f"Cannot open the instance storage at {shown}: ", f"The instance at {shown} has")
+        )
+        assert "secret" not in str(info.value) and "secret" not in info.value.file

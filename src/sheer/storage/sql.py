@@ -10,20 +10,28 @@ writer at a time; on PostgreSQL the transactions that write events take a transa
 lock first (a sequence alone hands out ids in insert order, but commits land in any
 order). On PostgreSQL a connection lost before the commit is retried once on a new
 connection; one lost during the commit is a `StorageError`, as whether it landed is
-unknown.
+unknown. A read that loses its connection is run again, once: it changes nothing.
+
+Database errors that have a fix become `StorageError`s saying so, at one place (the
+engine's `handle_error` hook, and `_fault` for the driver calls of the SQLite hot path):
+a damaged SQLite file (move it aside or restore a backup; from then on this object
+writes nothing more into it), a full disk (free space). No message shows a password.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, and_, create_engine, event, select, text, update
-from sqlalchemy.engine import Engine, RowMapping, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import Engine, ExceptionContext, RowMapping, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from sheer.errors import StorageError
@@ -97,34 +105,167 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+class Fault(Enum):
+    """What a database error means for the instance, when it has a fix of its own."""
+
+    DAMAGED = "damaged"  # SQLite reports its file corrupt
+    FULL = "full"  # no space left to write
+
+
+def classify(exc: BaseException) -> Fault | None:
+    """The fault behind a driver's exception (`DBAPIError.orig`), or None."""
+    message = str(exc)
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", -1) & 0xFF  # the primary result code
+        if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
+            "malformed" in message or "not a database" in message
+        ):
+            return Fault.DAMAGED
+        if code == sqlite3.SQLITE_FULL or "database or disk is full" in message:
+            return Fault.FULL
+    if getattr(exc, "sqlstate", None) == "53100" or "No space left on device" in message:
+        return Fault.FULL  # PostgreSQL's disk_full, or the OS's ENOSPC
+    return None
+
+
+def redacted(url: str) -> str:
+    """`url` as messages show it: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # not a URL SQLAlchemy parses: mask by hand
+        return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for an in-memory database or another backend."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+_EMPTY_FILE_GRACE = 1.0  # seconds a 0-byte file may take to grow: another opener creating it
+_READS = ("SELECT", "PRAGMA", "WITH", "EXPLAIN")  # statements a damaged file still runs
+
+
 class SqlStorage:
     """Runs, events, the latest-record index and key/values in one SQL database."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.where = redacted(url)  # the URL in messages
+        self._file = sqlite_file(url)
+        self._damage: str | None = None  # why nothing more may be written, once damaged
+        self._opening = True
+        if self._file is not None:
+            self._refuse_empty_file(self._file)
         try:
             self.engine = make_engine(url)
             self.dialect = self.engine.dialect.name
+            event.listen(self.engine, "handle_error", self._on_error)
             self._upserts: dict[str, Any] = {}  # latest-index column -> its upsert statement
             # SQLite only: (statement, columns) -> (SQL, parameter order), see _execute_sqlite.
             self._sqlite_sql: dict[tuple[Any, tuple[str, ...]], tuple[str, tuple[str, ...]]] | None
             self._sqlite_sql = {} if self.dialect == "sqlite" else None
-            _retry(lambda: migrate(self.engine, url))
+            _retry(lambda: migrate(self.engine, self.where))
         except SQLAlchemyError as exc:
-            reason = str(exc).splitlines()[0]  # not SQLAlchemy's "(Background on ...)" line
+            reason = self._redact(str(exc).splitlines()[0])  # not "(Background on ...)"
             raise StorageError(
-                f"Cannot open the instance storage at {url}: {reason}. Fix: check the URL, "
-                "that the database server is running, and that the folder is writable.",
-                file=url,
+                f"Cannot open the instance storage at {self.where}: {reason}. Fix: check the "
+                "URL, that the database server is running, and that the folder is writable.",
+                file=self.where,
             ) from exc
+        self._opening = False
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    # Errors -----------------------------------------------------------------
+    def _refuse_empty_file(self, path: Path) -> None:
+        """SQLite takes an empty file for a new database; Sheer refuses one it did not just
+        create: a file that lost its content would be set up afresh over lost history.
+        (Another process creating the database leaves it empty for a moment only.)"""
+        deadline = time.monotonic() + _EMPTY_FILE_GRACE
+        while path.is_file() and path.stat().st_size == 0:
+            if time.monotonic() > deadline:
+                raise StorageError(
+                    f"Cannot open the instance storage at {self.where}: the file {path} is "
+                    "empty (0 bytes). Its content was lost (or it is not a Sheer instance), "
+                    "and Sheer does not set up a new database over it. Fix: move it aside to "
+                    "start afresh, or restore a backup.",
+                    file=self.where,
+                )
+            time.sleep(0.05)
+
+    def _on_error(self, context: ExceptionContext) -> None:
+        """The engine's `handle_error` hook: raise a fault's `StorageError` instead."""
+        if context.is_pre_ping:
+            return
+        orig = context.original_exception
+        if self._opening and "not a database" in str(orig):
+            return  # the URL names another file: the message of __init__ says so
+        error = self._fault(orig)
+        if error is not None:
+            raise error from context.sqlalchemy_exception or orig
+
+    def _fault(self, orig: BaseException) -> StorageError | None:
+        """The `StorageError` for a driver's exception that has a fix of its own (None:
+        not one). A damaged file is remembered: no later write goes into it."""
+        fault = classify(orig)
+        reason = self._redact(str(orig).splitlines()[0] if str(orig) else type(orig).__name__)
+        if fault is Fault.DAMAGED:
+            if self._damage is None:
+                self._damage = (
+                    f"The instance storage at {self.where} is damaged: SQLite reports "
+                    f'"{reason}". Nothing more is written to it. Fix: stop what uses it, then '
+                    "move it aside or restore a backup (Sheer creates a new, empty database "
+                    "where there is none)."
+                )
+                event.listen(self.engine, "before_cursor_execute", self._refuse_writes)
+            return StorageError(self._damage, file=self.where)
+        if fault is Fault.FULL:
+            disk = f"on {self._file.resolve().parent}" if self._file else "for the database server"
+            return StorageError(
+                f"The instance storage at {self.where} has no space left ({reason}): what was "
+                f"being written was rolled back. Fix: free space {disk}, then run it again.",
+                file=self.where,
+            )
+        return None
+
+    def _refuse_writes(self, *args: Any) -> None:
+        """`before_cursor_execute` hook, once the file is damaged: only reads still run."""
+        statement = str(args[2]).lstrip()[:8].upper()
+        if self._damage is not None and not statement.startswith(_READS):
+            raise StorageError(self._damage, file=self.where)
+
+    def _check_writable(self) -> None:
+        if self._damage is not None:
+            raise StorageError(self._damage, file=self.where)
+
+    def _redact(self, message: str) -> str:
+        try:
+            password = make_url(self.url).password
+        except (ArgumentError, ValueError):
+            return message
+        return message.replace(str(password), "***") if password else message
+
+    def _lost(self, exc: DBAPIError, what: str) -> StorageError:
+        reason = self._redact(str(exc.orig or exc).splitlines()[0])
+        return StorageError(
+            f"Cannot {what} the instance storage at {self.where}: the connection was lost "
+            f"({reason}), and again on a new connection. Fix: check that the database "
+            "server is running and reachable.",
+            file=self.where,
+        )
 
     # Writes -----------------------------------------------------------------
     def store_events(self, events: Sequence[NewEvent]) -> list[int]:
         """Write events (and update the latest-record index) in one transaction."""
         if self._sqlite_sql is not None:
+            self._check_writable()
             return self._store_events_sqlite(events)
         return self._write(lambda conn: self._insert_events(conn, events), events=True)
 
@@ -132,6 +273,7 @@ class SqlStorage:
         """Run `work` in one transaction; with `events`, after taking the event-id lock
         (PostgreSQL). A connection lost before the commit rolled everything back, so the
         transaction is run again, once, on a new connection."""
+        self._check_writable()
         lock = events and self.dialect == "postgresql"
         for attempt in (1, 2):
             committing = False
@@ -145,23 +287,31 @@ class SqlStorage:
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
                     raise
-                reason = str(exc.orig or exc).splitlines()[0]
-                where = make_url(self.url).render_as_string(hide_password=True)
                 if committing:
+                    reason = self._redact(str(exc.orig or exc).splitlines()[0])
                     raise StorageError(
-                        f"The connection to the instance storage at {where} was lost while "
-                        f"committing ({reason}), so whether the write was recorded is unknown. "
-                        "Fix: check the database server and its logs; a run that hit this "
-                        "is recorded as failed when its run process can still reach it.",
-                        file=where,
+                        f"The connection to the instance storage at {self.where} was lost "
+                        f"while committing ({reason}), so whether the write was recorded is "
+                        "unknown. Fix: check the database server and its logs; a run that hit "
+                        "this is recorded as failed when its run process can still reach it.",
+                        file=self.where,
                     ) from exc
                 if attempt == 2:
-                    raise StorageError(
-                        f"Cannot write to the instance storage at {where}: the connection was "
-                        f"lost ({reason}), and again on a new connection. Fix: check that the "
-                        "database server is running and reachable.",
-                        file=where,
-                    ) from exc
+                    raise self._lost(exc, "write to") from exc
+        raise AssertionError("unreachable")
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        """Run the read `work` on a pooled connection. A read changes nothing: one that
+        lost its connection (a restarted server, a cut network) is run again, once."""
+        for attempt in (1, 2):
+            try:
+                with self.engine.connect() as conn:
+                    return work(conn)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                if attempt == 2:
+                    raise self._lost(exc, "read from") from exc
         raise AssertionError("unreachable")
 
     def _store_events_sqlite(self, events: Sequence[NewEvent]) -> list[int]:
@@ -176,7 +326,8 @@ class SqlStorage:
             return ids
         except sqlite3.Error as exc:  # from commit; statements raise SQLAlchemy's errors
             dbapi_conn.rollback()
-            raise DBAPIError.instance("COMMIT", None, exc, sqlite3.Error) from exc
+            wrapped = DBAPIError.instance("COMMIT", None, exc, sqlite3.Error)
+            raise self._fault(exc) or wrapped from exc
         except BaseException:
             dbapi_conn.rollback()
             raise
@@ -245,8 +396,9 @@ class SqlStorage:
         try:
             cursor.execute(sql, params)
             return int(cursor.lastrowid or 0)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+        except sqlite3.Error as exc:  # the fault's StorageError, as `_on_error` gives
+            wrapped = DBAPIError.instance(sql, params, exc, sqlite3.Error)
+            raise self._fault(exc) or wrapped from exc
         finally:
             cursor.close()
 
@@ -380,8 +532,8 @@ class SqlStorage:
         )
 
     def get_kv(self, key: str) -> str | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(kv.c.value).where(kv.c.key == key)).first()
+        stmt = select(kv.c.value).where(kv.c.key == key)
+        row = self._read(lambda conn: conn.execute(stmt).first())
         return row[0] if row else None
 
     # Reads ------------------------------------------------------------------
@@ -411,9 +563,10 @@ class SqlStorage:
                 return {}
             if len(wanted) <= _BULK_THRESHOLD:
                 stmt = stmt.where(asset_latest.c.asset_key.in_(list(wanted)))
-        out: dict[AssetKey, LatestRecords] = {}
         width = len(_EVENT_FIELDS)
-        with self.engine.connect() as conn:
+
+        def read(conn: Connection) -> dict[AssetKey, LatestRecords]:
+            out: dict[AssetKey, LatestRecords] = {}
             for row in conn.execute(stmt):
                 name = row[0]
                 if wanted is not None and name not in wanted:
@@ -422,17 +575,22 @@ class SqlStorage:
                 m = _record_from_row(row[2 : 2 + width])
                 o = _record_from_row(row[2 + width : 2 + 2 * width])
                 out[key] = LatestRecords(materialization=m, observation=o, last_run_id=row[1])
-        return out
+            return out
+
+        return self._read(read)
 
     def get_latest_versions(self, partition: str | None = None) -> list[VersionRow]:
         """Every entity's latest versions from the index alone, in one query: no join, no
         event body decoded. What staleness reads for a whole graph."""
         sql = _SELECT_VERSIONS[self.dialect == "postgresql"]
-        with self.engine.connect() as conn:
+
+        def read(conn: Connection) -> list[VersionRow]:
             result = conn.exec_driver_sql(sql, (partition or "",))
             # The driver's own rows: SQLAlchemy's Row objects cost more than the query.
             rows: list[VersionRow] = result.cursor.fetchall()  # type: ignore[assignment]
             return rows
+
+        return self._read(read)
 
     def get_event_records(
         self,
@@ -462,8 +620,9 @@ class SqlStorage:
         stmt = stmt.order_by(event_logs.c.id.asc() if ascending else event_logs.c.id.desc())
         if limit is not None:
             stmt = stmt.limit(limit)
-        with self.engine.connect() as conn:
-            return [r for r in (_record_from_row(row) for row in conn.execute(stmt)) if r]
+        return self._read(
+            lambda conn: [r for r in (_record_from_row(row) for row in conn.execute(stmt)) if r]
+        )
 
     def beat_runs(self, run_ids: Sequence[str]) -> None:
         """Record that the process running these STARTED runs is alive, by the database's
@@ -486,9 +645,9 @@ class SqlStorage:
         if not run_ids:
             return {}
         age = (db_now(self.dialect) - runs.c.heartbeat_at).label("age")
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(runs.c.run_id, age).where(runs.c.run_id.in_(list(run_ids))))
-            return {run_id: (None if value is None else float(value)) for run_id, value in rows}
+        stmt = select(runs.c.run_id, age).where(runs.c.run_id.in_(list(run_ids)))
+        rows = self._read(lambda conn: conn.execute(stmt).all())
+        return {run_id: (None if value is None else float(value)) for run_id, value in rows}
 
     def get_run_rows(
         self,
@@ -509,8 +668,7 @@ class SqlStorage:
         stmt = stmt.order_by(runs.c.created_at.desc(), runs.c.run_id.desc())
         if limit is not None:
             stmt = stmt.limit(limit)
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt).mappings().all()
+        rows = self._read(lambda conn: conn.execute(stmt).mappings().all())
         return [(_run_from_row(r), r["pid"], r["pid_started"], r["hostname"]) for r in rows]
 
 
