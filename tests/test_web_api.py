@@ -26,6 +26,8 @@ with warnings.catch_warnings():  # Starlette asks for httpx2 instead; httpx work
 pytestmark = pytest.mark.filterwarnings("ignore::starlette.exceptions.StarletteDeprecationWarning")
 
 ORIGIN = "http://127.0.0.1:3000"
+BASE = ORIGIN  # the test client addresses the server by a loopback name, as a browser would
+PG_URL = "postgresql+psycopg://user:secret@db.example/sheer"
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
@@ -69,12 +71,16 @@ def defs() -> dg.Definitions:
 
 @pytest.fixture
 def client(defs: dg.Definitions, instance: dg.Instance) -> Iterator[TestClient]:
-    with TestClient(create_app(defs, instance, port=3000)) as c:
+    with TestClient(create_app(defs, instance, port=3000), base_url=BASE) as c:
         yield c
 
 
 def session_token(client: TestClient) -> str:
-    match = re.search(r'<meta name="sheer-token" content="([^"]+)"', client.get("/").text)
+    return session_token_of(client.get("/").text)
+
+
+def session_token_of(page: str) -> str:
+    match = re.search(r'<meta name="sheer-token" content="([^"]+)"', page)
     assert match
     return match.group(1)
 
@@ -391,8 +397,8 @@ def test_a_token_from_another_server_is_refused(
     defs: dg.Definitions, instance: dg.Instance
 ) -> None:
     with (
-        TestClient(create_app(defs, instance, port=3000)) as one,
-        TestClient(create_app(defs, instance, port=3000)) as two,
+        TestClient(create_app(defs, instance, port=3000), base_url=BASE) as one,
+        TestClient(create_app(defs, instance, port=3000), base_url=BASE) as two,
     ):
         response = two.post(
             "/api/runs",
@@ -421,7 +427,8 @@ def test_unknown_path_is_a_json_404(client: TestClient) -> None:
 # The optional auth token -----------------------------------------------------------
 @pytest.fixture
 def guarded(defs: dg.Definitions, instance: dg.Instance) -> Iterator[TestClient]:
-    with TestClient(create_app(defs, instance, port=3000, auth_token="s3cret")) as c:
+    app = create_app(defs, instance, port=3000, auth_token="s3cret")
+    with TestClient(app, base_url=BASE) as c:
         yield c
 
 
@@ -473,3 +480,184 @@ def test_an_unexpected_failure_is_a_500_without_a_stack_trace(
     for path in ("/api/graph", "/api/assets/raw"):
         message = assert_error(client.get(path), 500, "Internal error (RuntimeError)")
         assert "secret" not in message and "/home/" not in message
+
+
+# Hosts: only the names the server was started for (DNS rebinding) ------------------
+REFUSED_HOST = "This server does not answer to that host name. Start it with --allow-host NAME."
+
+
+def assert_refused_host(response: Any) -> None:
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text == REFUSED_HOST
+
+
+@pytest.mark.parametrize("path", ["/", "/api/session", "/api/graph", "/api/runs", "/static/app.js"])
+def test_a_request_for_another_host_is_refused(client: TestClient, path: str) -> None:
+    assert_refused_host(client.get(path, headers={"Host": "evil.example"}))
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example:3000",
+        "localhost.evil.example",
+        "127.0.0.1.nip.io",
+        "0.0.0.0:3000",
+        "localhost:abc",
+        "[::1",
+        "",
+    ],
+)
+def test_hosts_that_are_not_loopback_names_are_refused(client: TestClient, host: str) -> None:
+    assert_refused_host(client.get("/api/session", headers={"Host": host}))
+
+
+def test_a_refused_host_gets_no_data_even_with_the_auth_token(guarded: TestClient) -> None:
+    bearer = {"Authorization": "Bearer s3cret"}
+    token = session_token_of(guarded.get("/", headers=bearer).text)
+    evil = {**bearer, "Host": "evil.example"}
+    assert_refused_host(guarded.get("/api/session", headers=evil))
+    response = guarded.post(
+        "/api/runs",
+        json={"selection": ["raw"]},
+        headers={**evil, "Origin": "http://evil.example", "X-Sheer-Token": token},
+    )
+    assert_refused_host(response)
+    assert guarded.get("/api/runs", headers=bearer).json() == {"runs": []}
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "localhost",
+        "localhost:3000",
+        "LocalHost:3000",
+        "127.0.0.1",
+        "127.0.0.1:3000",
+        "[::1]",
+        "[::1]:3000",
+        "localhost:8443",  # any port: a proxy in front may listen elsewhere
+    ],
+)
+def test_loopback_hosts_are_accepted_with_or_without_the_port(
+    client: TestClient, host: str
+) -> None:
+    response = client.get("/api/session", headers={"Host": host})
+    assert response.status_code == 200, response.text
+    assert client.get("/static/app.js", headers={"Host": host}).status_code == 200
+
+
+def test_allowed_hosts_are_accepted_with_the_loopback_names(
+    defs: dg.Definitions, instance: dg.Instance
+) -> None:
+    app = create_app(defs, instance, port=3000, allowed_hosts=["my-server.example.com"])
+    with TestClient(app, base_url="http://my-server.example.com:3000") as c:
+        for host in ("my-server.example.com", "My-Server.Example.COM:3000", "localhost:3000"):
+            assert c.get("/api/session", headers={"Host": host}).status_code == 200, host
+        for host in ("evil.example", "other.example.com", "example.com"):
+            assert_refused_host(c.get("/api/session", headers={"Host": host}))
+
+
+# Origins that may change state --------------------------------------------------------
+def test_the_origin_of_an_accepted_host_may_post(
+    defs: dg.Definitions, instance: dg.Instance
+) -> None:
+    app = create_app(
+        defs, instance, port=3000, auth_token="s3cret", allowed_hosts=["my-server.example.com"]
+    )
+    with TestClient(app, base_url="http://my-server.example.com:3000") as c:
+        c.get("/", params={"auth": "s3cret"})  # as the banner's link does
+        token = session_token(c)
+        body = {"selection": ["raw"]}
+        for origin in (
+            "http://my-server.example.com:3000",
+            "https://my-server.example.com:3000",
+            "http://localhost:3000",
+        ):
+            response = c.post(
+                "/api/runs", json=body, headers={"Origin": origin, "X-Sheer-Token": token}
+            )
+            assert response.status_code == 201, (origin, response.text)
+            wait_for_run(c, response.json()["run_id"])
+        for origin in (
+            "http://my-server.example.com:3001",
+            "http://my-server.example.com",
+            "http://evil.example:3000",
+            "http://0.0.0.0:3000",
+        ):
+            response = c.post(
+                "/api/runs", json=body, headers={"Origin": origin, "X-Sheer-Token": token}
+            )
+            assert_error(response, 403, "Origin")
+
+
+def test_an_ipv6_loopback_origin_may_post(client: TestClient) -> None:
+    token = session_token(client)
+    response = client.post(
+        "/api/runs",
+        json={"selection": ["raw"]},
+        headers={"Host": "[::1]:3000", "Origin": "http://[::1]:3000", "X-Sheer-Token": token},
+    )
+    assert response.status_code == 201, response.text
+    wait_for_run(client, response.json()["run_id"])
+
+
+def test_an_extra_origin_is_allowed_exactly(defs: dg.Definitions, instance: dg.Instance) -> None:
+    app = create_app(defs, instance, port=3000, extra_origins={"https://ui.example.com"})
+    with TestClient(app, base_url=BASE) as c:
+        token = session_token(c)
+        body = {"selection": ["raw"]}
+        response = c.post(
+            "/api/runs",
+            json=body,
+            headers={"Origin": "https://ui.example.com", "X-Sheer-Token": token},
+        )
+        assert response.status_code == 201, response.text
+        wait_for_run(c, response.json()["run_id"])
+        for origin in (
+            "https://ui.example.com:444",
+            "http://ui.example.com",
+            "https://evil.example",
+        ):
+            response = c.post(
+                "/api/runs", json=body, headers={"Origin": origin, "X-Sheer-Token": token}
+            )
+            assert_error(response, 403, "Origin")
+
+
+# Secrets ------------------------------------------------------------------------------
+def test_redact_url_hides_passwords() -> None:
+    assert api.redact_url(PG_URL) == "postgresql+psycopg://user:***@db.example/sheer"
+    assert "s3cr" not in api.redact_url("postgresql://u:s3cr%40t@h:5432/d?sslmode=require")
+    assert "pw" not in api.redact_url("postgresql+psycopg://u@h/d?password=pw").split("?")[1]
+    assert api.redact_url("sqlite:////tmp/sheer.db") == "sqlite:////tmp/sheer.db"
+    assert api.redact_url("sqlite://") == "sqlite://"
+    assert "secret" not in api.redact_url("not a url user:secret@host")
+
+
+def test_session_never_shows_the_instance_password(
+    client: TestClient, instance: dg.Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(instance.storage, "url", PG_URL)  # the session only shows the URL
+    response = client.get("/api/session")
+    assert response.json()["instance"] == "postgresql+psycopg://user:***@db.example/sheer"
+    assert "secret" not in response.text
+
+
+@pytest.mark.parametrize("token", ["pässwörd", "s3cret\u00e9", "\u2603"])
+def test_a_non_ascii_auth_token_is_401(guarded: TestClient, token: str) -> None:
+    header = {"Authorization": b"Bearer " + token.encode()}
+    assert_error(guarded.get("/api/graph", headers=header), 401, "auth token")
+    cookie = {"Cookie": f"{AUTH_COOKIE}=".encode() + token.encode()}
+    assert_error(guarded.get("/api/graph", headers=cookie), 401, "auth token")
+    assert_error(guarded.get("/", params={"auth": token}), 401, "Wrong auth token")
+
+
+def test_a_non_ascii_session_token_is_403(client: TestClient) -> None:
+    response = client.post(
+        "/api/runs",
+        json={"selection": ["raw"]},
+        headers={"Origin": ORIGIN, "X-Sheer-Token": "tök".encode()},
+    )
+    assert_error(response, 403, "X-Sheer-Token")

@@ -11,6 +11,9 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from sheer.definitions.definitions import Definitions
 from sheer.events import EventRecord, EventType, RunRecord, RunStatus
 from sheer.graph import AssetGraph, AssetNode
@@ -21,6 +24,29 @@ from sheer.staleness import StaleCause, StaleStatus, StaleStatusResolver
 from sheer.storage.automation import AutomationStorage, TickRecord
 
 _RECENT_RUNS = 200
+
+
+def redact_url(url: str) -> str:
+    """The instance URL as the UI and the banner show it: the password, in the user
+    part or as a `password=` query parameter, replaced by ***."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # not a URL we can take apart: show only its scheme
+        return url.split("://", 1)[0] + "://***" if "://" in url else "***"
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
+    return parsed.render_as_string(hide_password=True)
+
+
+def session_payload(
+    defs: Definitions, instance: Instance, *, auth_required: bool
+) -> dict[str, Any]:
+    """What the page's header shows: the instance (password hidden) and the asset count."""
+    return {
+        "instance": redact_url(instance.url),
+        "assets": len(defs.resolve_asset_graph()),
+        "auth_required": auth_required,
+    }
 
 
 def _name(key: AssetKey) -> str:

@@ -1,10 +1,16 @@
 """The UI server: one route table over `sheer.web.api`, with the safety rules.
 
 - It binds to 127.0.0.1 unless told otherwise (see `sheer dev`).
+- It answers only the host names it was started for: the loopback names, plus each
+  `--allow-host`. Any other `Host` (a DNS-rebinding name pointed at this address) gets
+  a plain 400 and no data, before any other check.
 - State-changing requests are POSTs that must carry an allowed Origin and the
-  per-session token (`X-Sheer-Token`, which the page reads from its own HTML).
+  per-session token (`X-Sheer-Token`, which the page reads from its own HTML). The
+  allowed origins are http(s)://ACCEPTED-HOST:PORT for the port the server listens
+  on, plus each `--allow-origin`, exactly.
 - With an auth token (remote use), every request must present it: the
   `Authorization: Bearer ...` header, or the cookie set by opening `/?auth=TOKEN`.
+  Tokens are compared in constant time, as bytes, so any text is just right or wrong.
 - Bad requests get a 4xx JSON error; an unexpected failure gets a 500 JSON error
   without a stack trace. No endpoint runs code other than the defined assets.
 """
@@ -12,19 +18,29 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
+import re
 import secrets
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sheer.definitions.definitions import Definitions
 from sheer.errors import SheerError, UnknownAssetError
@@ -35,6 +51,8 @@ from sheer.web import api
 
 STATIC = Path(__file__).parent / "static"
 AUTH_COOKIE = "sheer_auth"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+REFUSED_HOST = "This server does not answer to that host name. Start it with --allow-host NAME."
 
 
 class ApiError(Exception):
@@ -53,7 +71,7 @@ class UIState:
         instance: Instance,
         *,
         auth_token: str | None,
-        allowed_origins: set[str],
+        allowed_origins: frozenset[str],
     ) -> None:
         self.defs = defs
         self.instance = instance
@@ -111,7 +129,7 @@ async def index(request: Request) -> Response:
     ui = _state(request)
     given = request.query_params.get("auth")
     if given is not None and ui.auth_token is not None:
-        if not hmac.compare_digest(given, ui.auth_token):
+        if not same_secret(given, ui.auth_token):
             raise ApiError(401, "Wrong auth token.")
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(AUTH_COOKIE, given, httponly=True, samesite="strict")
@@ -190,11 +208,7 @@ def tick(request: Request) -> Response:
 def session(request: Request) -> Response:
     ui = _state(request)
     return JSONResponse(
-        {
-            "instance": ui.instance.url,
-            "assets": len(ui.defs.resolve_asset_graph()),
-            "auth_required": ui.auth_token is not None,
-        }
+        api.session_payload(ui.defs, ui.instance, auth_required=ui.auth_token is not None)
     )
 
 
@@ -223,7 +237,7 @@ async def guard(request: Request, call_next: Handler) -> Response:
     if ui.auth_token is not None and not opening:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         given = given or request.cookies.get(AUTH_COOKIE, "")
-        if not hmac.compare_digest(given, ui.auth_token):
+        if not same_secret(given, ui.auth_token):
             return _error(
                 401,
                 "This server needs its auth token: open /?auth=TOKEN once, or send "
@@ -233,15 +247,80 @@ async def guard(request: Request, call_next: Handler) -> Response:
         if request.method != "POST":
             return _error(405, f"{request.method} is not allowed; state changes are POSTs.")
         origin = request.headers.get("origin")
-        if origin is None or origin not in ui.allowed_origins:
+        if origin is None or origin.lower() not in ui.allowed_origins:
             return _error(403, f"Origin {origin!r} may not change state on this server.")
         token = request.headers.get("x-sheer-token", "")
-        if not hmac.compare_digest(token, ui.session_token):
+        if not same_secret(token, ui.session_token):
             return _error(403, "Missing or wrong session token (X-Sheer-Token). Reload the page.")
     try:
         return await call_next(request)
     except Exception as exc:  # never a stack trace to the client
         return _exception_response(exc)
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of encoded bytes: a non-ASCII token is a wrong one, not
+    a TypeError (headers arrive decoded as Latin-1, so any byte can be in `given`)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+_HOST = re.compile(r"(?:\[(?P<ipv6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9_.-]+))(?::[0-9]{1,5})?")
+
+
+def host_name(value: str) -> str | None:
+    """The host of a `Host` header or an `--allow-host` value: lowercased, an IPv6
+    address without its brackets, the port dropped; None when it is malformed."""
+    value = value.strip().lower()
+    match = _HOST.fullmatch(value)
+    if match is None:
+        return value if _is_ipv6(value) else None  # a bare '::1'
+    ipv6 = match["ipv6"]
+    if ipv6 is not None:
+        return ipv6 if _is_ipv6(ipv6) else None
+    return match["name"]
+
+
+def _is_ipv6(value: str) -> bool:
+    try:
+        return ipaddress.ip_address(value).version == 6
+    except ValueError:
+        return False
+
+
+def is_loopback(host: str) -> bool:
+    """True for a bind address or name that only this machine can reach."""
+    name = host_name(host)
+    if name is None:
+        return False
+    try:
+        return name in LOOPBACK_HOSTS or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def netloc(host: str, port: int) -> str:
+    """`host:port` as it appears in a URL (an IPv6 address in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class HostGuard:
+    """Refuse, with a plain 400 and no data, a request whose `Host` is not one of
+    `hosts`: a page on another name that resolves to this address (DNS rebinding)
+    must not read the graph, the runs or the session."""
+
+    def __init__(self, app: ASGIApp, *, hosts: frozenset[str]) -> None:
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = host_name(Headers(scope=scope).get("host", ""))
+            if host not in self.hosts:
+                await PlainTextResponse(REFUSED_HOST, status_code=400)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -269,24 +348,43 @@ def create_app(
     instance: Instance,
     *,
     auth_token: str | None = None,
-    host: str = "127.0.0.1",
     port: int = 3000,
-    extra_origins: set[str] | None = None,
+    allowed_hosts: Iterable[str] = (),
+    extra_origins: Iterable[str] = (),
 ) -> Starlette:
-    """The UI application for one project and instance."""
-    origins = {
-        f"http://{host}:{port}",
-        f"http://127.0.0.1:{port}",
-        f"http://localhost:{port}",
-        *(extra_origins or set()),
-    }
+    """The UI application for one project and instance.
+
+    Args:
+        defs: The project's definitions.
+        instance: Where runs and materializations are read and written.
+        auth_token: When given, every request must present it (remote use).
+        port: The port the server listens on; the allowed origins carry it.
+        allowed_hosts: Host names answered besides the loopback names (`--allow-host`).
+        extra_origins: Origins allowed to change state besides those of the accepted
+            hosts, matched exactly (`--allow-origin`).
+    """
+    hosts = LOOPBACK_HOSTS | {_checked_host(h) for h in allowed_hosts}
+    origins = frozenset(
+        {f"{scheme}://{netloc(h, port)}" for h in hosts for scheme in ("http", "https")}
+        | {o.strip().lower().rstrip("/") for o in extra_origins}
+    )
     from starlette.middleware import Middleware
     from starlette.middleware.base import BaseHTTPMiddleware
 
     app = Starlette(
         routes=[*ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
-        middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
+        middleware=[
+            Middleware(HostGuard, hosts=hosts),  # first: a refused host learns nothing
+            Middleware(BaseHTTPMiddleware, dispatch=guard),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _http_error},
     )
     app.state.ui = UIState(defs, instance, auth_token=auth_token, allowed_origins=origins)
     return app
+
+
+def _checked_host(value: str) -> str:
+    name = host_name(value)
+    if name is None:
+        raise ValueError(f"{value!r} is not a host name or address.")
+    return name
