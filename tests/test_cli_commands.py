@@ -1113,3 +1113,175 @@ def test_help_of_every_command_has_an_example(runner, path):
     result = run(runner, *path, "--help")
     assert result.stdout.startswith(f"Usage: sheer {' '.join(path)}".rstrip())
     assert re.search(r"^  Examples?:\n    sheer ", result.stdout, re.M), result.stdout
+
+
+# sheer dev: hosts, origins and secrets (issue 13, items 7-9) ----------------------------
+# uvicorn.run is replaced, so each command stops where the server would start.
+REMOTE = (
+    "Binding to {host} exposes the UI to the network, so every request must carry an auth "
+    "token, and the UI answers only the host names it was started for (no other site can "
+    "reach it through DNS rebinding). Fix: add {fix}."
+)
+ALLOW_HOST_FIX = "--allow-host {name} (once for each name clients use)"
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """The (app, options) `sheer dev` hands to uvicorn.run, which serves nothing here."""
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    return calls
+
+
+def dev(runner, instance, *args, code=0, env=None):
+    argv = ["dev", "-f", QUICKSTART, "--instance", instance, "--no-daemon", *args]
+    result = runner.invoke(main, argv, prog_name="sheer", env=env)
+    assert result.exit_code == code, result.output
+    return result
+
+
+def ui_client(app, base_url):
+    import warnings
+
+    from starlette.exceptions import StarletteDeprecationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StarletteDeprecationWarning)
+        from starlette.testclient import TestClient
+
+        return TestClient(app, base_url=base_url)
+
+
+@pytest.mark.parametrize(
+    ("host", "name"),
+    [
+        ("0.0.0.0", "my-server.example.com"),
+        ("::", "my-server.example.com"),
+        ("10.0.0.5", "10.0.0.5"),
+    ],
+)
+def test_dev_on_a_network_address_needs_allow_host(runner, instance, served, host, name):
+    result = dev(runner, instance, "--host", host, "--auth-token", "t0ken", code=2)
+    fix = ALLOW_HOST_FIX.format(name=name)
+    assert result.stderr.splitlines()[-1] == "Error: " + REMOTE.format(host=host, fix=fix)
+    assert served == []
+
+
+def test_dev_on_a_network_address_names_every_missing_option(runner, instance, served):
+    result = dev(runner, instance, "--host", "0.0.0.0", code=2)
+    fix = '--auth-token "$(openssl rand -hex 16)" and ' + ALLOW_HOST_FIX.format(
+        name="my-server.example.com"
+    )
+    assert result.stderr.splitlines()[-1] == "Error: " + REMOTE.format(host="0.0.0.0", fix=fix)
+    result = dev(runner, instance, "--host", "0.0.0.0", "--allow-host", "a.example", code=2)
+    assert result.stderr.splitlines()[-1] == "Error: " + REMOTE.format(
+        host="0.0.0.0", fix='--auth-token "$(openssl rand -hex 16)"'
+    )
+    assert served == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_dev_on_loopback_needs_neither(runner, instance, served, host):
+    dev(runner, instance, "--host", host)
+    assert served[0][1]["host"] == host
+
+
+def test_dev_answers_allowed_hosts_and_origins_only(runner, instance, served):
+    result = dev(
+        runner,
+        instance,
+        "--host",
+        "0.0.0.0",
+        "--auth-token",
+        "t0ken",
+        "--allow-host",
+        "my-server.example.com",
+        "--allow-origin",
+        "https://ui.example.com",
+    )
+    assert result.stdout == (
+        f"Sheer UI on http://my-server.example.com:3000/?auth=t0ken (instance {instance}); "
+        "Ctrl-C to stop\n"
+    )
+    app, options = served[0]
+    assert options["host"] == "0.0.0.0" and options["port"] == 3000
+    bearer = {"Authorization": "Bearer t0ken"}
+    with ui_client(app, "http://my-server.example.com:3000") as client:
+        assert client.get("/api/session", headers=bearer).status_code == 200
+        assert (
+            client.get("/api/session", headers={**bearer, "Host": "localhost"}).status_code == 200
+        )
+        refused = client.get("/api/session", headers={**bearer, "Host": "evil.example"})
+        assert refused.status_code == 400
+    allowed = app.state.ui.allowed_origins
+    assert {"http://my-server.example.com:3000", "https://ui.example.com"} <= allowed
+    assert "http://evil.example:3000" not in allowed
+
+
+def test_dev_does_not_print_a_token_from_the_environment(runner, instance, served):
+    env = {"SHEER_AUTH_TOKEN": "from-the-env-1234"}
+    args = ("--host", "0.0.0.0", "--allow-host", "my-server.example.com")
+    result = dev(runner, instance, *args, env=env)
+    assert "from-the-env-1234" not in result.output
+    assert result.stdout == (
+        "Sheer UI on http://my-server.example.com:3000/?auth=$SHEER_AUTH_TOKEN "
+        f"(instance {instance}); Ctrl-C to stop\n"
+    )
+    assert served[0][0].state.ui.auth_token == "from-the-env-1234"
+
+
+def test_dev_banner_hides_the_instance_password():
+    from sheer.cli.dev import banner
+
+    text = banner(
+        host="127.0.0.1",
+        port=3000,
+        instance_url="postgresql+psycopg://user:secret@db.example/sheer",
+        auth_token=None,
+        token_from_env=False,
+        allow_hosts=(),
+    )
+    assert text == (
+        "Sheer UI on http://127.0.0.1:3000/ (instance postgresql+psycopg://user:***@db.example/"
+        "sheer); Ctrl-C to stop"
+    )
+    ipv6 = banner(
+        host="::1",
+        port=3001,
+        instance_url="sqlite://",
+        auth_token="t",
+        token_from_env=True,
+        allow_hosts=(),
+    )
+    assert ipv6.startswith("Sheer UI on http://[::1]:3001/?auth=$SHEER_AUTH_TOKEN (")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--auth-token", "pässwörd"],
+            "Error: Invalid value for '--auth-token': the token travels in HTTP headers and "
+            "cookies, so it must be printable ASCII without spaces. Fix: use e.g. "
+            '"$(openssl rand -hex 16)".',
+        ),
+        (
+            ["--allow-host", "my server"],
+            "Error: Invalid value for '--allow-host': 'my server' is not a host name or "
+            "address. Fix: give the name clients use in their URLs, e.g. --allow-host "
+            "my-server.example.com.",
+        ),
+        (
+            ["--allow-origin", "https://ui.example.com/app"],
+            "Error: Invalid value for '--allow-origin': 'https://ui.example.com/app' is not an "
+            "origin. Fix: give it as the browser sends it, scheme://host[:port], e.g. "
+            "--allow-origin https://sheer.example.com.",
+        ),
+    ],
+)
+def test_dev_refuses_bad_option_values(runner, instance, served, args, message):
+    result = dev(runner, instance, *args, code=2)
+    assert result.stderr.splitlines()[-1] == message
+    assert served == []
