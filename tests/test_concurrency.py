@@ -152,8 +152,9 @@ def materialization(key: str) -> NewEvent:
 
 
 def test_an_event_id_never_becomes_visible_before_a_lower_one(make_instance):
-    """A writer holding id n uncommitted keeps every later writer from committing n + 1:
-    a reader that saw n + 1 and moved its cursor there would never see n."""
+    """While a writer holds id n uncommitted, no reader sees n + 1 (on PostgreSQL the
+    later writer commits it, readers stop below n): a reader that saw n + 1 and moved its
+    cursor there would never see n."""
     slow, fast, reader = make_instance(), make_instance(), make_instance()
     drawn, go_on = threading.Event(), threading.Event()
     upsert = slow.storage._upsert
@@ -597,3 +598,99 @@ def test_a_read_that_loses_its_connection_twice_is_a_storage_error_without_the_p
         "connection. Fix: check that the database server is running and reachable."
     )
     assert info.value.file == shown
+
+
+# Writers in parallel, readers below the ids in flight (PostgreSQL) ---------------------------
+
+
+@pytest.fixture
+def postgres_writers(backend) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer at a time: its ids commit in id order")
+
+
+class PausedWriter:
+    """A thread writing events on its own instance that stops once its ids are drawn
+    (after its INSERT, before its commit), until `resume()`."""
+
+    def __init__(self, instance: dg.Instance, events: list[NewEvent]) -> None:
+        self.drawn, self.go_on = threading.Event(), threading.Event()
+        self.ids: list[int] = []
+
+        @event.listens_for(instance.storage.engine, "after_cursor_execute")
+        def pause(conn, cursor, statement, parameters, context, executemany):
+            if statement.startswith("INSERT INTO event_logs") and not self.drawn.is_set():
+                self.drawn.set()
+                assert self.go_on.wait(TIMEOUT)
+
+        self.thread = threading.Thread(
+            target=lambda: self.ids.extend(instance.store_events(events))
+        )
+        self.thread.start()
+        assert self.drawn.wait(TIMEOUT)
+
+    def resume(self) -> list[int]:
+        self.go_on.set()
+        self.thread.join(TIMEOUT)
+        assert not self.thread.is_alive()
+        return self.ids
+
+
+def write_in_thread(instance: dg.Instance, events: list[NewEvent]) -> list[int]:
+    """Write from another thread; fail if it waits for a writer in flight."""
+    ids: list[int] = []
+    writer = threading.Thread(target=lambda: ids.extend(instance.store_events(events)))
+    writer.start()
+    writer.join(10)
+    assert not writer.is_alive(), "the writer waited for the one in flight"
+    return ids
+
+
+def test_writers_in_flight_do_not_wait_for_each_other(postgres_writers, make_instance):
+    slow = PausedWriter(make_instance(), [materialization("a")])
+    try:
+        ids = [write_in_thread(make_instance(), [materialization(f"b{i}")]) for i in range(3)]
+    finally:
+        slow_ids = slow.resume()
+
+    assert slow_ids[0] < ids[0][0] < ids[1][0] < ids[2][0]
+
+
+def test_a_reader_following_ids_never_skips_a_lower_id_that_commits_later(
+    postgres_writers, make_instance
+):
+    reader = make_instance()
+    latest_ids = AutomationStorage(reader.storage).get_latest_ids
+    (first,) = make_instance().store_events([materialization("b")])
+    seen = reader.get_event_records()
+    cursor = seen[-1].storage_id
+    assert latest_ids() == {"b": (first, 0, None)}
+
+    slow = PausedWriter(make_instance(), [materialization("a")])
+    try:
+        (fast,) = write_in_thread(make_instance(), [materialization("b")])
+        # b's new id is committed, a's lower one is not: neither is shown yet.
+        assert reader.get_event_records(after_id=cursor) == []
+        assert reader.get_event_records(ascending=False, limit=1) == seen
+        assert latest_ids() == {"b": (first, 0, None)}
+    finally:
+        (late,) = slow.resume()
+
+    assert late < fast
+    assert [e.storage_id for e in reader.get_event_records(after_id=cursor)] == [late, fast]
+    assert latest_ids() == {"a": (late, 0, None), "b": (fast, 0, None)}
+
+
+def test_the_latest_index_keeps_the_newest_event_when_an_older_one_commits_later(
+    postgres_writers, make_instance
+):
+    reader = make_instance()
+    slow = PausedWriter(make_instance(), [materialization("a")])
+    try:
+        (fast,) = write_in_thread(make_instance(), [materialization("a")])
+    finally:
+        (late,) = slow.resume()
+
+    assert late < fast
+    assert reader.get_latest_materialization("a").storage_id == fast
+    assert AutomationStorage(reader.storage).get_latest_ids() == {"a": (fast, 0, None)}

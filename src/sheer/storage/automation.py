@@ -20,7 +20,6 @@ from sheer.events import EventType, from_json, to_json
 from sheer.keys import AssetKey
 from sheer.processes import HOST, process_alive, process_start_marker
 from sheer.storage.schema import (
-    asset_latest,
     automation_evaluations,
     automation_ticks,
     db_now,
@@ -68,27 +67,20 @@ class AutomationStorage:
     """Ticks, evaluations and leases, in the instance's database."""
 
     def __init__(self, storage: SqlStorage) -> None:
+        self.storage = storage
         self.engine = storage.engine
 
     def get_latest_ids(
         self, partition: str | None = None
     ) -> dict[str, tuple[int, int, str | None]]:
         """For every asset with a record: the ids of its latest materialization and
-        observation (0 when none) and the run of that materialization, in one query.
+        observation (0 when none) and the run of that materialization, as a sound cursor
+        (`SqlStorage.get_latest_ids`: none at or above an id that can still commit).
 
         What a tick needs of the latest-record index, without reading the events
         themselves (`SqlStorage.get_latest_records` parses every event's body).
         """
-        stmt = select(
-            asset_latest.c.asset_key,
-            asset_latest.c.last_materialization_id,
-            asset_latest.c.last_observation_id,
-            asset_latest.c.last_run_id,
-        ).where(asset_latest.c.partition == (partition or ""))
-        with self.engine.connect() as conn:
-            return {
-                name: (mat or 0, obs or 0, run_id) for name, mat, obs, run_id in conn.execute(stmt)
-            }
+        return self.storage.get_latest_ids(partition)
 
     def get_materialization_runs(
         self, *, after_id: int, up_to_id: int, partition: str | None = None

@@ -4,13 +4,15 @@ One class, `SqlStorage`, over SQLAlchemy Core, for SQLite (embedded, WAL) and
 PostgreSQL. Writes of one step go in one transaction; reads for a whole graph are
 one query. It stores and returns records; it knows nothing of graphs or versions.
 
-Event ids become visible in id order: a reader that sees event n sees every event
-below n, so "what is new since id n" is a sound cursor. SQLite gets this from its one
-writer at a time; on PostgreSQL the transactions that write events take a transaction
-lock first (a sequence alone hands out ids in insert order, but commits land in any
-order). On PostgreSQL a connection lost before the commit is retried once on a new
-connection; one lost during the commit is a `StorageError`, as whether it landed is
-unknown. A read that loses its connection is run again, once: it changes nothing.
+Event ids are a sound cursor: a read of events (or of the latest ids, what the
+automation tick follows) that returns id n returns every event below n. SQLite gets
+this from its one writer at a time. On PostgreSQL writers commit in parallel, in any
+order, and those reads stop below the oldest id still in flight (`visibility.py`); the
+latest-record index keeps the newest id whatever the commit order.
+
+On PostgreSQL a connection lost before the commit is retried once on a new connection;
+one lost during the commit is a `StorageError`, as whether it landed is unknown. A read
+that loses its connection is run again, once: it changes nothing.
 
 Database errors that have a fix become `StorageError`s saying so, at one place (the
 engine's `handle_error` hook, and `_fault` for the driver calls of the SQLite hot path):
@@ -20,31 +22,52 @@ writes nothing more into it), a full disk (free space). No message shows a passw
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, and_, create_engine, event, select, text, update
-from sqlalchemy.engine import Engine, ExceptionContext, RowMapping, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy import Connection, and_, create_engine, event, or_, select, update
+from sqlalchemy.engine import Engine, ExceptionContext, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.pool import StaticPool
 
 from sheer.errors import StorageError
-from sheer.events import EventRecord, EventType, RunRecord, RunStatus, from_json, to_json
+from sheer.events import EventRecord, EventType, RunRecord, RunStatus, to_json
 from sheer.keys import AssetKey
+from sheer.storage.faults import Fault, classify, redacted, sqlite_file
+from sheer.storage.rows import (
+    EVENT_FIELDS,
+    LatestRecords,
+    NewEvent,
+    VersionRow,
+    event_columns,
+    event_values,
+    latest_values,
+    record_from_row,
+    run_from_row,
+)
 from sheer.storage.schema import (
     asset_latest,
     db_now,
     event_logs,
     kv,
     migrate,
-    provenance_inputs,
     runs,
+)
+from sheer.storage.visibility import (
+    REGISTER_WRITER,
+    LatestIds,
+    insert_events_sql,
+    latest_ids_below,
+    watermark,
 )
 
 if TYPE_CHECKING:
@@ -52,34 +75,8 @@ if TYPE_CHECKING:
     from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 _BULK_THRESHOLD = 2000  # above this many keys, read the whole index rather than IN (...)
-# PostgreSQL: a transaction-level advisory lock per schema, held by every transaction that
-# writes events, from before its first id is drawn until it commits. 0x5EE7: Sheer's space.
-_LOCK_EVENT_IDS = text("SELECT pg_advisory_xact_lock(24295, hashtext(current_schema()))")
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NewEvent:
-    """An event to write; storage assigns its id."""
-
-    event_type: EventType
-    run_id: str | None = None
-    timestamp: float = 0.0
-    asset_key: AssetKey | None = None
-    partition: str | None = None
-    step_key: str | None = None
-    message: str = ""
-    data: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LatestRecords:
-    """The latest materialization and observation of one asset entity."""
-
-    materialization: EventRecord | None
-    observation: EventRecord | None
-    last_run_id: str | None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -102,49 +99,31 @@ def make_engine(url: str) -> Engine:
         if not memory:
             event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    # A pooled connection idle for a while may have been cut (a restarted server): it is
+    # pinged before use, and replaced when it fails. Not one used a moment ago: a ping
+    # per transaction cost a fifth of a writer's time. One lost meanwhile is retried
+    # by `_read` and `_write`.
+    event.listen(engine, "checkin", _note_idle)
+    event.listen(engine, "checkout", lambda conn, record, _: _ping_if_idle(engine, conn, record))
+    return engine
 
 
-class Fault(Enum):
-    """What a database error means for the instance, when it has a fix of its own."""
-
-    DAMAGED = "damaged"  # SQLite reports its file corrupt
-    FULL = "full"  # no space left to write
+_PING_AFTER = 1.0  # seconds idle in the pool after which a connection is pinged before use
 
 
-def classify(exc: BaseException) -> Fault | None:
-    """The fault behind a driver's exception (`DBAPIError.orig`), or None."""
-    message = str(exc)
-    if isinstance(exc, sqlite3.Error):
-        code = getattr(exc, "sqlite_errorcode", -1) & 0xFF  # the primary result code
-        if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
-            "malformed" in message or "not a database" in message
-        ):
-            return Fault.DAMAGED
-        if code == sqlite3.SQLITE_FULL or "database or disk is full" in message:
-            return Fault.FULL
-    if getattr(exc, "sqlstate", None) == "53100" or "No space left on device" in message:
-        return Fault.FULL  # PostgreSQL's disk_full, or the OS's ENOSPC
-    return None
+def _note_idle(_dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
 
 
-def redacted(url: str) -> str:
-    """`url` as messages show it: without its password."""
+def _ping_if_idle(engine: Engine, dbapi_conn: Any, record: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < _PING_AFTER:
+        return
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):  # not a URL SQLAlchemy parses: mask by hand
-        return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL; None for an in-memory database or another backend."""
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return None
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
+        engine.dialect.do_ping(dbapi_conn)
+    except Exception as exc:  # the pool then opens a new connection in its place
+        raise DisconnectionError("a pooled connection failed its ping") from exc
 
 
 _EMPTY_FILE_GRACE = 1.0  # seconds a 0-byte file may take to grow: another opener creating it
@@ -170,6 +149,8 @@ class SqlStorage:
             # SQLite only: (statement, columns) -> (SQL, parameter order), see _execute_sqlite.
             self._sqlite_sql: dict[tuple[Any, tuple[str, ...]], tuple[str, tuple[str, ...]]] | None
             self._sqlite_sql = {} if self.dialect == "sqlite" else None
+            self._insert_sql: dict[int, str] = {}  # PostgreSQL: rows -> its INSERT of events
+            self._upsert_sql: dict[str, str] = {}  # PostgreSQL: column -> its upsert's SQL
             _retry(lambda: migrate(self.engine, self.where))
         except SQLAlchemyError as exc:
             reason = self._redact(str(exc).splitlines()[0])  # not "(Background on ...)"
@@ -267,20 +248,21 @@ class SqlStorage:
         if self._sqlite_sql is not None:
             self._check_writable()
             return self._store_events_sqlite(events)
-        return self._write(lambda conn: self._insert_events(conn, events), events=True)
+        return self._write(lambda conn: self._insert_events(conn, events))
 
     def _write(self, work: Callable[[Connection], T], *, events: bool = False) -> T:
-        """Run `work` in one transaction; with `events`, after taking the event-id lock
-        (PostgreSQL). A connection lost before the commit rolled everything back, so the
-        transaction is run again, once, on a new connection."""
+        """Run `work` in one transaction; with `events`, after registering as a writer of
+        event ids (PostgreSQL, see `visibility.py`; `_insert_events` registers itself). A
+        connection lost before the commit rolled everything back, so the transaction is
+        run again, once, on a new connection."""
         self._check_writable()
-        lock = events and self.dialect == "postgresql"
+        register = events and self.dialect == "postgresql"
         for attempt in (1, 2):
             committing = False
             try:
                 with self.engine.begin() as conn:
-                    if lock:
-                        conn.execute(_LOCK_EVENT_IDS)
+                    if register:
+                        conn.execute(REGISTER_WRITER)
                     result = work(conn)
                     committing = True  # leaving the block commits
                 return result
@@ -338,12 +320,12 @@ class SqlStorage:
         """Insert one event; `conn` is a Connection, or on SQLite a driver connection."""
         # One statement object with bound parameters, compiled once (building
         # `.values(...)` per event cost ~0.4 ms).
-        values = _event_values(e)
+        values = event_values(e)
         if self._sqlite_sql is not None:
             event_id = self._execute_sqlite(conn, _INSERT_EVENT, values)
         else:
             event_id = int(conn.execute(_INSERT_EVENT, values).inserted_primary_key[0])
-        latest = _latest_values(e, values, event_id)
+        latest = latest_values(e, values, event_id)
         if latest is not None:
             column, row = latest
             if self._sqlite_sql is not None:
@@ -353,21 +335,37 @@ class SqlStorage:
         return event_id
 
     def _insert_events(self, conn: Connection, events: Sequence[NewEvent]) -> list[int]:
-        """Insert events in one statement, then update the latest-record index in one
-        statement per kind (on a database server every statement is a round trip)."""
+        """Insert events (PostgreSQL), registering as a writer of event ids in the same
+        statement, one statement per `_PG_BATCH` events; then update the latest-record
+        index in one statement per kind (on a database server every statement is a round
+        trip). The driver's SQL, built once per batch size: SQLAlchemy's compiling cost
+        as much as the statement."""
         if not events:
             return []
-        rows = [_event_values(e) for e in events]
-        ids = [int(i) for i in conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars()]
+        rows = [event_values(e) for e in events]
+        ids: list[int] = []
+        for start in range(0, len(rows), _PG_BATCH):
+            batch = rows[start : start + _PG_BATCH]
+            sql = self._insert_sql.get(len(batch))
+            if sql is None:
+                sql = self._insert_sql[len(batch)] = insert_events_sql(_EVENT_COLUMNS, len(batch))
+            params = tuple(row[c] for row in batch for c in _EVENT_COLUMNS)
+            # Drawn in the rows' order; RETURNING need not keep it.
+            ids += sorted(int(i) for i in conn.exec_driver_sql(sql, params).scalars())
         latest: dict[tuple[str, str, str], dict[str, Any]] = {}  # a later event wins
         for e, values, event_id in zip(events, rows, ids, strict=True):
-            found = _latest_values(e, values, event_id)
+            found = latest_values(e, values, event_id)
             if found is not None:
                 column, row = found
                 latest[column, row["asset_key"], row["partition"]] = row
         for column in sorted({c for c, _, _ in latest}):
             batch = [latest[k] for k in sorted(latest) if k[0] == column]
-            conn.execute(self._upsert(column, batch[0]), batch)
+            sql = self._upsert_sql.get(column)
+            if sql is None:  # named placeholders: the rows are passed as they are
+                stmt = self._upsert(column, batch[0])
+                compiled = stmt.compile(dialect=self.engine.dialect, column_keys=list(batch[0]))
+                sql = self._upsert_sql[column] = str(compiled)
+            conn.exec_driver_sql(sql, batch if len(batch) > 1 else batch[0])
         return ids
 
     def _upsert(self, column: str, row: Mapping[str, Any]) -> Any:
@@ -414,7 +412,12 @@ class SqlStorage:
 
             stmt = sqlite_insert(asset_latest)
         changes = {c: stmt.excluded[c] for c in columns if c not in ("asset_key", "partition")}
-        return stmt.on_conflict_do_update(index_elements=["asset_key", "partition"], set_=changes)
+        # Only a newer event moves the index: on PostgreSQL, writers commit in any order.
+        (kind,) = (c for c in columns if c in ("last_materialization_id", "last_observation_id"))
+        newer = or_(asset_latest.c[kind].is_(None), asset_latest.c[kind] < stmt.excluded[kind])
+        return stmt.on_conflict_do_update(
+            index_elements=["asset_key", "partition"], set_=changes, where=newer
+        )
 
     def add_run(
         self,
@@ -548,8 +551,8 @@ class SqlStorage:
             select(
                 asset_latest.c.asset_key,
                 asset_latest.c.last_run_id,
-                *_event_columns(mat),
-                *_event_columns(obs),
+                *event_columns(mat),
+                *event_columns(obs),
             )
             .select_from(
                 asset_latest.outerjoin(
@@ -563,7 +566,7 @@ class SqlStorage:
                 return {}
             if len(wanted) <= _BULK_THRESHOLD:
                 stmt = stmt.where(asset_latest.c.asset_key.in_(list(wanted)))
-        width = len(_EVENT_FIELDS)
+        width = len(EVENT_FIELDS)
 
         def read(conn: Connection) -> dict[AssetKey, LatestRecords]:
             out: dict[AssetKey, LatestRecords] = {}
@@ -572,8 +575,8 @@ class SqlStorage:
                 if wanted is not None and name not in wanted:
                     continue
                 key = wanted[name] if wanted is not None else AssetKey(name)
-                m = _record_from_row(row[2 : 2 + width])
-                o = _record_from_row(row[2 + width : 2 + 2 * width])
+                m = record_from_row(row[2 : 2 + width])
+                o = record_from_row(row[2 + width : 2 + 2 * width])
                 out[key] = LatestRecords(materialization=m, observation=o, last_run_id=row[1])
             return out
 
@@ -603,7 +606,7 @@ class SqlStorage:
         limit: int | None = None,
         ascending: bool = True,
     ) -> list[EventRecord]:
-        stmt = select(*_event_columns(event_logs))
+        stmt = select(*event_columns(event_logs))
         conds = []
         if event_type is not None:
             conds.append(event_logs.c.event_type == event_type.value)
@@ -620,9 +623,47 @@ class SqlStorage:
         stmt = stmt.order_by(event_logs.c.id.asc() if ascending else event_logs.c.id.desc())
         if limit is not None:
             stmt = stmt.limit(limit)
-        return self._read(
-            lambda conn: [r for r in (_record_from_row(row) for row in conn.execute(stmt)) if r]
-        )
+
+        def read(conn: Connection) -> list[EventRecord]:
+            query = stmt
+            if self.dialect == "postgresql":  # ids that can still commit are read later
+                query = stmt.where(event_logs.c.id < watermark(conn))
+            return [r for r in (record_from_row(row) for row in conn.execute(query)) if r]
+
+        return self._read(read)
+
+    def get_latest_ids(self, partition: str | None = None) -> dict[str, LatestIds]:
+        """For every asset with a record: the ids of its latest materialization and
+        observation (0 when none) and the run of that materialization. What a tick needs
+        of the latest-record index, without reading the events themselves.
+
+        The ids are a sound cursor: none is at or above an id that can still commit. On
+        PostgreSQL, an entity the writers in flight have overtaken (its latest id is at
+        or above the watermark) gets its latest ids below the watermark from the event
+        log: one more query, on a handful of entities.
+        """
+        stmt = select(
+            asset_latest.c.asset_key,
+            asset_latest.c.last_materialization_id,
+            asset_latest.c.last_observation_id,
+            asset_latest.c.last_run_id,
+        ).where(asset_latest.c.partition == (partition or ""))
+
+        def read(conn: Connection) -> dict[str, LatestIds]:
+            below = watermark(conn) if self.dialect == "postgresql" else None
+            out = {name: (m or 0, o or 0, run_id) for name, m, o, run_id in conn.execute(stmt)}
+            if below is not None:
+                ahead = [name for name, (m, o, _) in out.items() if max(m, o) >= below]
+                if ahead:
+                    settled = latest_ids_below(conn, ahead, below, partition)
+                    for name in ahead:
+                        if name in settled:
+                            out[name] = settled[name]
+                        else:
+                            del out[name]  # its first record is still in flight
+            return out
+
+        return self._read(read)
 
     def beat_runs(self, run_ids: Sequence[str]) -> None:
         """Record that the process running these STARTED runs is alive, by the database's
@@ -669,7 +710,7 @@ class SqlStorage:
         if limit is not None:
             stmt = stmt.limit(limit)
         rows = self._read(lambda conn: conn.execute(stmt).mappings().all())
-        return [(_run_from_row(r), r["pid"], r["pid_started"], r["hostname"]) for r in rows]
+        return [(run_from_row(r), r["pid"], r["pid_started"], r["hostname"]) for r in rows]
 
 
 # The narrow read of the latest-record index (constant SQL, one bound parameter).
@@ -679,67 +720,8 @@ _VERSION_SQL = (
     "FROM asset_latest WHERE partition = {}"
 )
 _SELECT_VERSIONS = {False: _VERSION_SQL.format("?"), True: _VERSION_SQL.format("%s")}
-VersionRow = tuple[
-    str, int | None, str | None, str | None, str | None, int | None, str | None, str | None
-]
-"""(asset key, materialization id, data version, code version, inputs text, observation
-id, observation data version, provenance JSON) of one entity."""
-
 _INSERT_EVENT = event_logs.insert()
-_INSERT_EVENTS_RETURNING = event_logs.insert().returning(
-    event_logs.c.id, sort_by_parameter_order=True
-)
-
-
-def _event_values(e: NewEvent) -> dict[str, Any]:
-    return {
-        "run_id": e.run_id,
-        "timestamp": e.timestamp or time.time(),
-        "event_type": e.event_type.value,
-        "asset_key": e.asset_key.to_user_string() if e.asset_key is not None else None,
-        "partition": e.partition,
-        "step_key": e.step_key,
-        "message": e.message,
-        "body": to_json(dict(e.data or {})),
-    }
-
-
-def _latest_values(
-    e: NewEvent, values: Mapping[str, Any], event_id: int
-) -> tuple[str, dict[str, Any]] | None:
-    """The latest-index column an event updates and the row to upsert, or None."""
-    key = values["asset_key"]
-    if key is None or e.event_type not in EventType.asset_event_types():
-        return None
-    data = e.data or {}
-    if e.event_type is EventType.ASSET_MATERIALIZATION:
-        provenance = data.get("provenance")
-        return "last_materialization_id", {
-            "asset_key": key,
-            "partition": e.partition or "",
-            "last_materialization_id": event_id,
-            "updated_at": values["timestamp"],
-            "last_run_id": e.run_id,
-            "data_version": _text_or_none(data.get("data_version")),
-            "code_version": _text_or_none(data.get("code_version")),
-            "inputs": provenance_inputs(provenance),
-            "provenance": to_json(provenance) if provenance is not None else None,
-        }
-    return "last_observation_id", {
-        "asset_key": key,
-        "partition": e.partition or "",
-        "last_observation_id": event_id,
-        "updated_at": values["timestamp"],
-        "observation_data_version": _text_or_none(data.get("data_version")),
-    }
-
-
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-_EVENT_FIELDS = (
-    "id",
+_EVENT_COLUMNS = (
     "run_id",
     "timestamp",
     "event_type",
@@ -748,41 +730,8 @@ _EVENT_FIELDS = (
     "step_key",
     "message",
     "body",
-)
-
-
-def _event_columns(table: Any) -> list[Any]:
-    return [table.c[name] for name in _EVENT_FIELDS]
-
-
-def _record_from_row(row: Sequence[Any]) -> EventRecord | None:
-    if row[0] is None:
-        return None
-    return EventRecord(
-        storage_id=int(row[0]),
-        run_id=row[1],
-        timestamp=row[2],
-        event_type=EventType(row[3]),
-        asset_key=AssetKey(row[4]) if row[4] is not None else None,
-        partition=row[5],
-        step_key=row[6],
-        message=row[7],
-        data=from_json(row[8]),
-    )
-
-
-def _run_from_row(r: RowMapping) -> RunRecord:
-    return RunRecord(
-        run_id=r["run_id"],
-        status=RunStatus(r["status"]),
-        asset_selection=tuple(AssetKey(k) for k in from_json(r["asset_selection"]) or []),
-        tags=from_json(r["tags"]),
-        executor=r["executor"],
-        created_at=r["created_at"],
-        started_at=r["started_at"],
-        ended_at=r["ended_at"],
-        error=r["error"],
-    )
+)  # the keys of `event_values`, in the order of the insert's columns
+_PG_BATCH = 1000  # events per INSERT: 8 parameters each, PostgreSQL takes 65,535
 
 
 def _retry(fn: Any, attempts: int = 5) -> Any:
