@@ -112,12 +112,14 @@ def build_plan(graph: AssetGraph, selected: Iterable[AssetKey]) -> ExecutionPlan
 def _asset_order(
     graph: AssetGraph, chosen: frozenset[AssetKey]
 ) -> dict[AssetKey, dict[AssetKey, tuple[AssetKey, ...]]]:
-    # through[v]: for an unselected virtual v, the selected assets reached through it
-    # (via unselected virtual assets only), each with the virtual path walked.
-    through: dict[AssetKey, dict[AssetKey, tuple[AssetKey, ...]]] = {}
+    # hop[v]: for an unselected virtual v, each selected asset reached through it (via
+    # unselected virtual assets only) -> the virtual parent it was reached by (None when
+    # a direct parent). One entry per node and ancestor, not a path per node: the paths
+    # are rebuilt only for the orderings kept, so a long chain stays linear in memory.
+    hop: dict[AssetKey, dict[AssetKey, AssetKey | None]] = {}
 
-    def reach(v: AssetKey) -> dict[AssetKey, tuple[AssetKey, ...]]:
-        memo = through.get(v)
+    def reach(v: AssetKey) -> dict[AssetKey, AssetKey | None]:
+        memo = hop.get(v)
         if memo is not None:
             return memo
         # Iterative post-order over unselected virtual ancestors: no recursion limit.
@@ -127,23 +129,29 @@ def _asset_order(
             todo = [
                 p
                 for p in graph.get(top).parent_keys
-                if p not in chosen and graph.get(p).is_virtual and p not in through
+                if p not in chosen and graph.get(p).is_virtual and p not in hop
             ]
             if todo:
                 stack.extend(todo)
                 continue
             stack.pop()
-            if top in through:
+            if top in hop:
                 continue
-            out: dict[AssetKey, tuple[AssetKey, ...]] = {}
+            out: dict[AssetKey, AssetKey | None] = {}
             for p in sorted(graph.get(top).parent_keys):
                 if p in chosen:
-                    out.setdefault(p, (top,))
+                    out.setdefault(p, None)
                 elif graph.get(p).is_virtual:
-                    for a, path in through[p].items():
-                        out.setdefault(a, (*path, top))
-            through[top] = out
-        return through[v]
+                    for a in hop[p]:
+                        out.setdefault(a, p)
+            hop[top] = out
+        return hop[v]
+
+    def path(v: AssetKey, a: AssetKey) -> tuple[AssetKey, ...]:
+        walked = [v]
+        while (nxt := hop[walked[-1]][a]) is not None:
+            walked.append(nxt)
+        return tuple(reversed(walked))
 
     order: dict[AssetKey, dict[AssetKey, tuple[AssetKey, ...]]] = {}
     for x in chosen:
@@ -152,8 +160,9 @@ def _asset_order(
             if p in chosen:
                 parents[p] = ()
             elif graph.get(p).is_virtual:
-                for a, path in reach(p).items():
-                    parents.setdefault(a, path)
+                for a in reach(p):
+                    if a not in parents:
+                        parents[a] = path(p, a)
         order[x] = parents
     return order
 
