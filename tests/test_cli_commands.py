@@ -1070,8 +1070,9 @@ def test_an_instance_on_a_folder_is_one_line(runner, tmp_path):
     result = run(runner, "status", "-f", QUICKSTART, "--instance", f"sqlite:///{tmp_path}", code=1)
     assert result.stderr == (
         f"error: Cannot open the instance storage at sqlite:///{tmp_path}: (sqlite3."
-        "OperationalError) unable to open database file. Fix: check the URL, that the database "
-        "server is running, and that the folder is writable.\n"
+        "OperationalError) unable to open database file. Fix: check the path and that its "
+        "folder is writable; a file that is damaged or not a Sheer database: move it aside (or "
+        "restore a backup) to start afresh.\n"
     )
 
 

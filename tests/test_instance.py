@@ -99,8 +99,8 @@ def test_from_url_with_a_string_that_is_not_a_url_is_a_storage_error():
 
     assert str(info.value) == (
         "Cannot open the instance storage at instance.db: Could not parse SQLAlchemy URL from "
-        "given URL string. Fix: check the URL, that the database server is running, and that the "
-        "folder is writable."
+        "given URL string. Fix: check the URL, e.g. sqlite:///path/to/sheer.db or "
+        "postgresql+psycopg://user@host/db."
     )
 
 
@@ -113,8 +113,8 @@ def test_from_url_on_a_file_that_is_not_a_database_is_a_storage_error(tmp_path):
 
     assert str(info.value) == (
         f"Cannot open the instance storage at sqlite:///{junk}: (sqlite3.DatabaseError) file is "
-        "not a database. Fix: check the URL, that the database server is running, and that the "
-        "folder is writable."
+        "not a database. Fix: check the path and that its folder is writable; a file that is "
+        "damaged or not a Sheer database: move it aside (or restore a backup) to start afresh."
     )
 
 

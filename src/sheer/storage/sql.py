@@ -154,9 +154,20 @@ class SqlStorage:
             _retry(lambda: migrate(self.engine, self.where))
         except SQLAlchemyError as exc:
             reason = self._redact(str(exc).splitlines()[0])  # not "(Background on ...)"
+            if isinstance(exc, ArgumentError):
+                fix = (
+                    "check the URL, e.g. sqlite:///path/to/sheer.db or "
+                    "postgresql+psycopg://user@host/db."
+                )
+            elif self._file is not None:  # a local file: no server to blame
+                fix = (
+                    "check the path and that its folder is writable; a file that is damaged or "
+                    "not a Sheer database: move it aside (or restore a backup) to start afresh."
+                )
+            else:
+                fix = "check the URL, and that the database server is running and reachable."
             raise StorageError(
-                f"Cannot open the instance storage at {self.where}: {reason}. Fix: check the "
-                "URL, that the database server is running, and that the folder is writable.",
+                f"Cannot open the instance storage at {self.where}: {reason}. Fix: {fix}",
                 file=self.where,
             ) from exc
         self._opening = False
