@@ -309,3 +309,10 @@ def test_decorator_keys_are_coerced():
 def test_graph_lookup_coerces_keys():
     graph = dg.Definitions(assets=[dg.AssetSpec(["s", "t"])]).resolve_asset_graph()
     assert graph.get("s/t") is graph.get(["s", "t"]) is graph.get(dg.AssetKey(["s", "t"]))
+
+
+@pytest.mark.parametrize("name", ["a\n", "a\nb", "orders\r", "a\x00"])
+def test_a_key_component_with_a_line_break_or_control_character_is_refused(name):
+    with pytest.raises(InvalidKeyError) as info:
+        dg.AssetKey(name)
+    assert f"component {name!r} must be a non-empty string of letters" in str(info.value)

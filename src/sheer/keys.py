@@ -13,7 +13,7 @@ from typing import Any, NamedTuple, Protocol
 
 from sheer.errors import InvalidKeyError
 
-_COMPONENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 KEY_DELIMITER = "/"
 
 # Interned keys by path, and keys by the strings coerced to them. Bounded, so a
@@ -181,7 +181,7 @@ def _validate(parts: tuple[str, ...], original: object) -> None:
             "Fix: pass a name such as AssetKey('orders')."
         )
     for part in parts:
-        if not isinstance(part, str) or not _COMPONENT.match(part):
+        if not isinstance(part, str) or not _COMPONENT.fullmatch(part):
             raise InvalidKeyError(
                 f"Invalid asset key {original!r}: component {part!r} must be a non-empty "
                 "string of letters, digits, '_', '-' or '.', not starting with '-' or '.'. "
