@@ -447,6 +447,14 @@ class _Builder:
 def _duplicate_error(spec: AssetSpec, prior: Defined, item: Defined) -> DuplicateKeyError:
     first, second = _where_defined(prior), _where_defined(item)
     name = spec.key.to_user_string()
+    if first == second and first != "<unknown>":  # one line made both: a factory
+        return DuplicateKeyError(
+            f"Asset '{name}' is defined twice, both times by the code at {first} (a factory "
+            "called twice with the same name?). Fix: give each call its own name, or a "
+            "key_prefix.",
+            key=spec.key,
+            file=second,
+        )
     return DuplicateKeyError(
         f"Asset '{name}' is defined twice: at {first} and at {second}. "
         f"Fix: remove one of them, or give one another key (name= or key_prefix=).",
