@@ -7,7 +7,7 @@ import pytest
 
 import sheer as dg
 from sheer.errors import DefinitionError
-from sheer.execution.io_managers import FilesystemIOManager
+from sheer.execution.io_managers import FilesystemIOManager, validate_stored_assets
 
 
 def value_asset(key: list[str]) -> dg.AssetsDefinition:
@@ -53,3 +53,48 @@ def test_keys_the_filesystem_can_hold_pass(tmp_path):
         instance=dg.Instance.from_url(f"sqlite:///{tmp_path / 'sheer.db'}"),
     )
     assert result.success
+
+
+COLLIDING = """
+import sheer as dg
+
+
+@dg.asset(key=["raw"])
+def raw():
+    return 1
+
+
+@dg.asset(key=["raw", "orders"])
+def orders():
+    return 2
+"""
+
+
+def test_sheer_check_defs_reports_keys_the_filesystem_io_manager_cannot_store(tmp_path):
+    from click.testing import CliRunner
+
+    from sheer.cli import main
+
+    path = tmp_path / "defs.py"
+    path.write_text(COLLIDING)
+    result = CliRunner().invoke(main, ["check", "defs", "-f", str(path)])
+    assert result.exit_code == 1
+    assert "Assets 'raw' and 'raw/orders' cannot both be stored by the filesystem IO manager" in (
+        result.stderr
+    )
+
+
+def test_a_virtual_asset_beside_a_stored_one_is_not_a_collision(tmp_path):
+    @dg.asset(key=["raw"], is_virtual=True)
+    def raw() -> int:
+        return 1
+
+    graph = dg.Definitions(assets=[raw, value_asset(["raw", "orders"])]).resolve_asset_graph()
+    validate_stored_assets(graph, {})  # the filesystem IO manager stores no virtual asset
+    with pytest.raises(DefinitionError):
+        validate_stored_assets(
+            dg.Definitions(
+                assets=[value_asset(["raw"]), value_asset(["raw", "orders"])]
+            ).resolve_asset_graph(),
+            {},
+        )

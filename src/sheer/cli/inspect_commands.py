@@ -22,6 +22,7 @@ from sheer.cli.render import (
     status_table,
 )
 from sheer.errors import SheerError
+from sheer.execution.io_managers import validate_stored_assets
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
 from sheer.selection import AssetSelection
@@ -91,7 +92,9 @@ def check_defs(module: str | None, file: str | None) -> None:
     Example:
       sheer check defs -f defs.py
     """
-    graph = load_target(module, file).resolve_asset_graph()
+    defs = load_target(module, file)
+    graph = defs.resolve_asset_graph()
+    validate_stored_assets(graph, defs.resources)  # keys the IO managers cannot store
     console.print(
         f"[green]ok:[/] {len(graph)} assets, {len(graph.virtual_asset_keys)} virtual, "
         f"{len(graph.external_asset_keys)} external"

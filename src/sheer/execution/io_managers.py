@@ -196,3 +196,25 @@ class InMemoryIOManager(IOManager):
 
 def _name(key: AssetKey | None) -> str:
     return key.to_user_string() if key is not None else "<direct load>"
+
+
+def validate_stored_assets(graph: Any, resources: Mapping[str, Any]) -> None:
+    """Let each IO manager check, before anything runs, the assets it will store (its
+    `validate_assets(keys)`, if it has one): the materializable assets under its key,
+    and the virtual ones only if it stores them (`handles_virtual_assets`). The default
+    "io_manager" is the filesystem one unless `resources` names another."""
+    from sheer.execution.step import io_manager_key_of  # step imports this module
+
+    by_manager: dict[str, list[Any]] = {}
+    for node in graph:
+        if node.assets_def is not None:
+            by_manager.setdefault(io_manager_key_of(node), []).append(node)
+    for name, nodes in by_manager.items():
+        manager = resources.get(name)
+        if manager is None and name == "io_manager":
+            manager = FilesystemIOManager()
+        hook = getattr(manager, "validate_assets", None)
+        if not callable(hook):
+            continue
+        stores_virtual = bool(getattr(manager, "handles_virtual_assets", False))
+        hook([n.key for n in nodes if stores_virtual or not n.is_virtual])
