@@ -98,3 +98,15 @@ def test_a_virtual_asset_beside_a_stored_one_is_not_a_collision(tmp_path):
             ).resolve_asset_graph(),
             {},
         )
+
+
+def test_a_run_with_a_virtual_asset_beside_a_stored_one_succeeds(tmp_path):
+    @dg.asset(key=["raw"], is_virtual=True)
+    def raw() -> int:
+        return 1
+
+    result = dg.materialize(
+        [raw, value_asset(["raw", "orders"])],
+        instance=dg.Instance.from_url(f"sqlite:///{tmp_path / 'sheer.db'}"),
+    )
+    assert result.success

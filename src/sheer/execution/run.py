@@ -30,6 +30,7 @@ from sheer.execution.io_managers import (
     InMemoryIOManager,
     InputContext,
     IOManager,
+    validate_stored_assets,
 )
 from sheer.execution.plan import ExecutionPlan, Step, build_plan
 from sheer.execution.step import StepOutcome, StepRunner, io_manager_key_of
@@ -364,14 +365,7 @@ def resolve_run_selection(graph: AssetGraph, selection: Any) -> frozenset[AssetK
 
 def _validate_io_managers(graph: AssetGraph, resources: Mapping[str, Any]) -> None:
     """Let each IO manager check the assets it stores (e.g. two keys, one table)."""
-    by_manager: dict[str, list[AssetKey]] = {}
-    for node in graph:
-        if node.assets_def is not None:
-            by_manager.setdefault(io_manager_key_of(node), []).append(node.key)
-    for name, keys in by_manager.items():
-        hook = getattr(resources.get(name), "validate_assets", None)
-        if callable(hook):
-            hook(keys)
+    validate_stored_assets(graph, resources)
 
 
 def plan_selection(defs: Definitions, selection: Any = None) -> ExecutionPlan:
