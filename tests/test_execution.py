@@ -1563,3 +1563,27 @@ def test_a_failing_virtual_parent_fails_the_step_that_reads_it():
         "Asset 'd' failed in step d: RuntimeError: view is broken"
     )
     assert "in v\n" in info.value.user_traceback
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_sys_exit_in_an_asset_fails_its_step_and_the_run_goes_on(executor):
+    import sys
+
+    @dg.asset
+    def exits():
+        sys.exit(4)
+
+    @dg.asset
+    def sibling():
+        return 1
+
+    result = dg.materialize([exits, sibling], executor=executor, raise_on_error=False)
+
+    assert result.success is False
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key == "exits"
+    assert failure.error["message"] == (
+        "Asset 'exits' called sys.exit(4), which would end the whole run. "
+        "Fix: raise an exception to fail the asset instead of exiting."
+    )
+    assert [e.asset_key for e in result.get_asset_materialization_events()] == [K("sibling")]

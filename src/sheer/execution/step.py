@@ -161,14 +161,17 @@ class StepRunner:
                 logs=log.records,
                 values=values if self.keep_values else {},
             )
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
+            # SystemExit from asset code fails its step, not the run (as in Dagster):
+            # Ctrl-C (KeyboardInterrupt) still stops the whole run.
+            error = _exit_error(step, exc) if isinstance(exc, SystemExit) else _error_info(exc)
             return StepOutcome(
                 step_key=step.key,
                 success=False,
                 started_at=started,
                 finished_at=time.time(),
                 logs=log.records,
-                error=_error_info(exc),
+                error=error,
                 exception=exc,
             )
 
@@ -372,3 +375,13 @@ def _error_info(exc: BaseException) -> ErrorInfo:
         tb = tb.tb_next
     text = "".join(traceback.format_exception(type(exc), exc, tb))
     return ErrorInfo(cls_name=type(exc).__name__, message=str(exc), traceback=text)
+
+
+def _exit_error(step: Step, exc: SystemExit) -> ErrorInfo:
+    names = ", ".join(f"'{k.to_user_string()}'" for k in step.asset_keys)
+    info = _error_info(exc)
+    message = (
+        f"Asset {names} called sys.exit({exc.code!r}), which would end the whole run. "
+        "Fix: raise an exception to fail the asset instead of exiting."
+    )
+    return ErrorInfo(cls_name="SystemExit", message=message, traceback=info.traceback)
