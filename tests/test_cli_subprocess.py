@@ -213,3 +213,14 @@ def test_the_installed_sheer_script_runs_the_same_command(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "A -> B (v)\nB (v) -> C (v)\nC (v) -> D\n"
+
+
+def test_a_launch_whose_asset_calls_sys_exit_exits_1_naming_the_asset(tmp_path):
+    defs = tmp_path / "exiting.py"
+    defs.write_text(
+        "import sys\n\nimport sheer as dg\n\n\n@dg.asset\ndef quits():\n    sys.exit(4)\n"
+    )
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    proc = sheer("launch", "-f", defs, "--assets", "*", "--instance", url, cwd=tmp_path, code=1)
+    assert SUMMARY.search(proc.stdout)["word"] == "failed"
+    assert "Asset 'quits' called sys.exit(4)" in proc.stderr.splitlines()[-1]
