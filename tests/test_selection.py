@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
+import sys
 from collections.abc import Iterable
 
 import pytest
@@ -524,3 +527,26 @@ def test_rendered_selection_parses_back_to_the_same_assets(selection):
     graph = PROPERTY_GRAPH
     reparsed = AS.from_string(str(selection))
     assert reparsed.resolve(graph) == selection.resolve(graph)
+
+
+def test_a_union_of_50_000_selections_resolves_prints_and_compares():
+    graph = dg.Definitions(
+        assets=[dg.AssetSpec(f"a{i}") for i in range(50_000)]
+    ).resolve_asset_graph()
+
+    def build():
+        return functools.reduce(operator.or_, [AS.assets(f"a{i}") for i in range(50_000)])
+
+    selection, same = build(), build()
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(500)
+    try:
+        assert selection.resolve(graph) == graph.get_all_asset_keys()
+        text = str(selection)
+        assert selection == same
+        assert hash(selection) == hash(same)
+        assert selection != build() | AS.assets("a0")
+        assert repr(selection).startswith("OrSelection(left=OrSelection(left=")
+    finally:
+        sys.setrecursionlimit(old)
+    assert text == "(" + " or ".join(f"key:a{i}" for i in range(50_000)) + ")"

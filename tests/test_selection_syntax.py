@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 import pytest
@@ -317,3 +318,51 @@ def test_syntax_errors_are_selection_errors_and_value_errors():
         AS.from_string("a and")
     with pytest.raises(ValueError):
         AS.from_string("a and")
+
+
+# Long and deep selections: no recursion per key or per level ---------------------
+
+
+def _with_little_stack(fn):
+    """Run `fn` with only 200 frames of recursion left, so a walk per key or per level fails."""
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 200)
+    try:
+        return fn()
+    finally:
+        sys.setrecursionlimit(old)
+
+
+@pytest.fixture(scope="module")
+def wide_graph() -> AssetGraph:
+    assets = [dg.AssetSpec(f"a{i}") for i in range(50_000)]
+    return dg.Definitions(assets=assets).resolve_asset_graph()
+
+
+@pytest.mark.parametrize("separator", [" or ", " ", ", "])
+def test_a_list_of_50_000_keys_parses_and_resolves(wide_graph, separator):
+    text = separator.join(f"a{i}" for i in range(50_000))
+    found = _with_little_stack(lambda: parse_selection(text).resolve(wide_graph))
+    assert found == wide_graph.get_all_asset_keys()
+
+
+def test_10_000_nested_parentheses_parse(graph):
+    text = "(" * 10_000 + "a" + ")" * 10_000 + "+"
+    selection = _with_little_stack(lambda: parse_selection(text))
+    assert _with_little_stack(lambda: names(selection.resolve(graph))) == select(graph, "a+")
+
+
+def test_10_000_roots_parse(graph):
+    text = "roots(" * 10_000 + "a or e" + ")" * 10_000
+    selection = _with_little_stack(lambda: parse_selection(text))
+    assert _with_little_stack(lambda: names(selection.resolve(graph))) == {"a"}
+
+
+def test_10_000_nots_parse(graph):
+    selection = _with_little_stack(lambda: parse_selection("not " * 10_000 + "a"))
+    assert _with_little_stack(lambda: names(selection.resolve(graph))) == select(graph, "a")
+    odd = _with_little_stack(lambda: parse_selection("not " * 10_001 + "a"))
+    assert _with_little_stack(lambda: names(odd.resolve(graph))) == select(graph, "not a")

@@ -8,10 +8,9 @@ same trees.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
-from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from sheer.errors import SelectionError
@@ -52,7 +51,7 @@ def _graph_of(target: SelectionTarget) -> AssetGraph:
     )
 
 
-class AssetSelection(ABC):
+class AssetSelection:
     """A set of assets, resolved against a graph; combine with `|`, `&` and `-`.
 
     Example:
@@ -171,9 +170,111 @@ class AssetSelection(ABC):
         """The keys this selection names in `target` (a graph, Definitions or asset list)."""
         return frozenset(self._resolve(_graph_of(target)))
 
-    @abstractmethod
     def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        """The keys selected in `graph`; every kind of selection defines it."""
+        """The keys selected in `graph`: leaves override it, combinations share this walk.
+
+        An explicit post-order stack rather than recursion, so a chain of 50,000 `|`
+        (a long list of keys) or thousands of nested `not`s resolve without RecursionError.
+        """
+        results: list[set[AssetKey]] = []
+        stack: list[tuple[AssetSelection, bool]] = [(self, False)]
+        while stack:
+            node, expanded = stack.pop()
+            parts = node._parts()
+            if not parts:
+                results.append(node._resolve(graph))
+            elif expanded:
+                args = results[len(results) - len(parts) :]
+                del results[len(results) - len(parts) :]
+                results.append(node._combine(graph, args))
+            else:
+                stack.append((node, True))
+                stack.extend((part, False) for part in reversed(parts))
+        return results[0]
+
+    def _parts(self) -> tuple[AssetSelection, ...]:
+        """The selections this one combines (none for a leaf)."""
+        return ()
+
+    def _combine(self, graph: AssetGraph, results: list[set[AssetKey]]) -> set[AssetKey]:
+        """This selection's keys from its parts' keys (sets it may change in place)."""
+        raise NotImplementedError
+
+    def _pieces(self) -> list[str | AssetSelection]:
+        """The text of `str()`: literal pieces and the parts rendered in their place."""
+        return [str(self)]
+
+
+class _Combination(AssetSelection):
+    """A selection made of other selections: str, repr, == and hash walk it with a stack.
+
+    The dataclass-generated methods recurse once per level; these do not, so a deep or
+    long chain (a 50,000-key `|`) prints, compares and hashes.
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        out: list[str] = []
+        stack: list[str | AssetSelection] = [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                out.append(item)
+            elif isinstance(item, _Combination):
+                stack.extend(reversed(item._pieces()))
+            else:
+                out.append(str(item))
+        return "".join(out)
+
+    def __repr__(self) -> str:
+        out: list[str] = []
+        stack: list[str | AssetSelection] = [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                out.append(item)
+            elif isinstance(item, _Combination):
+                pieces: list[str | AssetSelection] = [f"{type(item).__name__}("]
+                for i, f in enumerate(dataclasses.fields(item)):
+                    value = getattr(item, f.name)
+                    pieces.append(f"{', ' if i else ''}{f.name}=")
+                    pieces.append(value if isinstance(value, AssetSelection) else repr(value))
+                pieces.append(")")
+                stack.extend(reversed(pieces))
+            else:
+                out.append(repr(item))
+        return "".join(out)
+
+    def __eq__(self, other: object) -> bool:
+        pairs: list[tuple[object, object]] = [(self, other)]
+        while pairs:
+            a, b = pairs.pop()
+            if not isinstance(a, _Combination):
+                if a != b:
+                    return False
+                continue
+            if type(a) is not type(b):
+                return False
+            for f in dataclasses.fields(a):
+                pairs.append((getattr(a, f.name), getattr(b, f.name)))
+        return True
+
+    def __hash__(self) -> int:
+        # The pre-order of (kind, plain fields) identifies the tree: each kind has a fixed
+        # number of parts.
+        flat: list[object] = []
+        stack: list[object] = [self]
+        while stack:
+            item = stack.pop()
+            if not isinstance(item, _Combination):
+                flat.append(item)
+                continue
+            values = [getattr(item, f.name) for f in dataclasses.fields(item)]
+            flat.append(type(item).__name__)
+            flat.extend(v for v in values if not isinstance(v, AssetSelection))
+            stack.extend(reversed([v for v in values if isinstance(v, AssetSelection)]))
+        return hash(tuple(flat))
 
 
 # What users may pass where a selection is expected (Dagster's name): a selection, the
@@ -190,7 +291,7 @@ def _any_of(terms: list[str]) -> str:
     return terms[0] if len(terms) == 1 else f"({' or '.join(terms)})"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class AllSelection(AssetSelection):
     include_external: bool = True
 
@@ -203,7 +304,7 @@ class AllSelection(AssetSelection):
         return "*" if self.include_external else "(* and not is:external)"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class KeysSelection(AssetSelection):
     selected_keys: tuple[AssetKey, ...]
 
@@ -219,7 +320,7 @@ class KeysSelection(AssetSelection):
         return _any_of([f"key:{_quote(k.to_user_string())}" for k in self.selected_keys])
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class KeyWildcardSelection(AssetSelection):
     pattern: str
 
@@ -235,7 +336,7 @@ class KeyWildcardSelection(AssetSelection):
         return f'key:"{self.pattern}"'
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class GroupsSelection(AssetSelection):
     selected_groups: tuple[str, ...]
     include_sources: bool = False
@@ -248,7 +349,7 @@ class GroupsSelection(AssetSelection):
         return _any_of([f"group:{_quote(g)}" for g in self.selected_groups])
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class KeyPrefixesSelection(AssetSelection):
     prefixes: tuple[tuple[str, ...], ...]
     include_sources: bool = False
@@ -265,7 +366,7 @@ class KeyPrefixesSelection(AssetSelection):
         return _any_of([f'key:"{"/".join(p)}/*"' for p in self.prefixes])
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class KindSelection(AssetSelection):
     kind_str: str
 
@@ -276,7 +377,7 @@ class KindSelection(AssetSelection):
         return f"kind:{_quote(self.kind_str)}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class TagSelection(AssetSelection):
     key: str
     value: str | None = None
@@ -291,7 +392,7 @@ class TagSelection(AssetSelection):
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class OwnerSelection(AssetSelection):
     selected_owner: str
 
@@ -302,7 +403,7 @@ class OwnerSelection(AssetSelection):
         return f"owner:{_quote(self.selected_owner)}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class KindOfNodeSelection(AssetSelection):
     """`is:virtual`, `is:external` or `is:materializable`."""
 
@@ -319,98 +420,152 @@ class KindOfNodeSelection(AssetSelection):
         return f"is:{self.what}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UpstreamSelection(AssetSelection):
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class UpstreamSelection(_Combination):
     child: AssetSelection
     depth: int | None = None
     include_self: bool = True
 
-    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        start = self.child._resolve(graph)
+    def _parts(self) -> tuple[AssetSelection, ...]:
+        return (self.child,)
+
+    def _combine(self, graph: AssetGraph, results: list[set[AssetKey]]) -> set[AssetKey]:
+        (start,) = results
         reached = graph.upstream_keys(start, self.depth)
         return reached if self.include_self else reached - start
 
-    def __str__(self) -> str:
-        return f"{'' if self.depth is None else self.depth}+({self.child})"
+    def _pieces(self) -> list[str | AssetSelection]:
+        return [f"{'' if self.depth is None else self.depth}+(", self.child, ")"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DownstreamSelection(AssetSelection):
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class DownstreamSelection(_Combination):
     child: AssetSelection
     depth: int | None = None
     include_self: bool = True
 
-    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        start = self.child._resolve(graph)
+    def _parts(self) -> tuple[AssetSelection, ...]:
+        return (self.child,)
+
+    def _combine(self, graph: AssetGraph, results: list[set[AssetKey]]) -> set[AssetKey]:
+        (start,) = results
         reached = graph.downstream_keys(start, self.depth)
         return reached if self.include_self else reached - start
 
-    def __str__(self) -> str:
-        return f"({self.child})+{'' if self.depth is None else self.depth}"
+    def _pieces(self) -> list[str | AssetSelection]:
+        return ["(", self.child, f")+{'' if self.depth is None else self.depth}"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RootsSelection(AssetSelection):
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class RootsSelection(_Combination):
     """The members of a selection with no parent inside it."""
 
     child: AssetSelection
 
-    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        keys = self.child._resolve(graph)
+    def _parts(self) -> tuple[AssetSelection, ...]:
+        return (self.child,)
+
+    def _combine(self, graph: AssetGraph, results: list[set[AssetKey]]) -> set[AssetKey]:
+        (keys,) = results
         return {k for k in keys if not (graph.get(k).parent_keys & keys)}
 
-    def __str__(self) -> str:
-        return f"roots({self.child})"
+    def _pieces(self) -> list[str | AssetSelection]:
+        return ["roots(", self.child, ")"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SinksSelection(AssetSelection):
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class SinksSelection(_Combination):
     """The members of a selection with no child inside it."""
 
     child: AssetSelection
 
-    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        keys = self.child._resolve(graph)
+    def _parts(self) -> tuple[AssetSelection, ...]:
+        return (self.child,)
+
+    def _combine(self, graph: AssetGraph, results: list[set[AssetKey]]) -> set[AssetKey]:
+        (keys,) = results
         return {k for k in keys if not (graph.get(k).child_keys & keys)}
 
-    def __str__(self) -> str:
-        return f"sinks({self.child})"
+    def _pieces(self) -> list[str | AssetSelection]:
+        return ["sinks(", self.child, ")"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OrSelection(AssetSelection):
+def _operands(selection: OrSelection | AndSelection) -> tuple[AssetSelection, ...]:
+    # A chain of one operator (`a | b | c` is ((a | b) | c)) is read as one list, so a
+    # 50,000-key union is one step of resolution and prints without 50,000 parentheses.
+    kind, found = type(selection), []
+    stack: list[AssetSelection] = [selection]
+    while stack:
+        node = stack.pop()
+        if type(node) is kind:
+            stack.append(node.right)
+            stack.append(node.left)
+        else:
+            found.append(node)
+    return tuple(found)
+
+
+def _joined(word: str, parts: tuple[AssetSelection, ...]) -> list[str | AssetSelection]:
+    pieces: list[str | AssetSelection] = ["("]
+    for i, part in enumerate(parts):
+        pieces.extend([word, part] if i else [part])
+    pieces.append(")")
+    return pieces
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class OrSelection(_Combination):
     left: AssetSelection
     right: AssetSelection
 
-    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        return self.left._resolve(graph) | self.right._resolve(graph)
+    def _parts(self) -> tuple[AssetSelection, ...]:
+        return _operands(self)
 
-    def __str__(self) -> str:
-        return f"({self.left} or {self.right})"
+    def _combine(self, graph: AssetGraph, results: list[set[AssetKey]]) -> set[AssetKey]:
+        largest = max(results, key=len)
+        for keys in results:
+            if keys is not largest:
+                largest |= keys
+        return largest
+
+    def _pieces(self) -> list[str | AssetSelection]:
+        return _joined(" or ", _operands(self))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AndSelection(AssetSelection):
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class AndSelection(_Combination):
     left: AssetSelection
     right: AssetSelection
 
-    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        return self.left._resolve(graph) & self.right._resolve(graph)
+    def _parts(self) -> tuple[AssetSelection, ...]:
+        return _operands(self)
 
-    def __str__(self) -> str:
-        return f"({self.left} and {self.right})"
+    def _combine(self, graph: AssetGraph, results: list[set[AssetKey]]) -> set[AssetKey]:
+        smallest = min(results, key=len)
+        for keys in results:
+            if keys is not smallest:
+                smallest &= keys
+        return smallest
+
+    def _pieces(self) -> list[str | AssetSelection]:
+        return _joined(" and ", _operands(self))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubtractSelection(AssetSelection):
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class SubtractSelection(_Combination):
     left: AssetSelection
     right: AssetSelection
 
-    def _resolve(self, graph: AssetGraph) -> set[AssetKey]:
-        return self.left._resolve(graph) - self.right._resolve(graph)
+    def _parts(self) -> tuple[AssetSelection, ...]:
+        return (self.left, self.right)
 
-    def __str__(self) -> str:
-        return f"({self.left} and not {self.right})"
+    def _combine(self, graph: AssetGraph, results: list[set[AssetKey]]) -> set[AssetKey]:
+        left, right = results
+        left -= right
+        return left
+
+    def _pieces(self) -> list[str | AssetSelection]:
+        return ["(", self.left, " and not ", self.right, ")"]
 
 
 def resolve_selection(

@@ -14,6 +14,8 @@ A key is written `name` or `prefix/name`; inside `key:` a `*` is a wildcard.
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from dataclasses import dataclass
 
@@ -118,6 +120,39 @@ def _syntax(text: str, pos: int, why: str) -> SelectionSyntaxError:
     )
 
 
+class _Frame:
+    """One open group while parsing: its finished or-terms and the current and-term."""
+
+    def __init__(self, opener: str | None = None) -> None:
+        self.opener = opener  # None for parentheses (or the whole text), else roots/sinks
+        self.up: _Tok | None = None  # the traversal before the group that opened this frame
+        self.nots = 0  # `not`s waiting for the current operand
+        self.terms: list[AssetSelection] = []
+        self.factors: list[AssetSelection] = []
+
+    def add(self, sel: AssetSelection) -> None:
+        for _ in range(self.nots):
+            sel = AllSelection(include_external=True) - sel
+        self.nots = 0
+        self.factors.append(sel)
+
+    def end_term(self) -> None:
+        self.terms.append(functools.reduce(operator.and_, self.factors))
+        self.factors = []
+
+    def result(self) -> AssetSelection:
+        self.end_term()
+        return functools.reduce(operator.or_, self.terms)
+
+    def close(self) -> AssetSelection:
+        inner = self.result()
+        if self.opener == "roots":
+            return RootsSelection(child=inner)
+        if self.opener == "sinks":
+            return SinksSelection(child=inner)
+        return inner
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -140,40 +175,53 @@ class _Parser:
         return tok
 
     def parse(self) -> AssetSelection:
+        """The whole selection, read with an explicit stack of open groups.
+
+        Each `(` or `roots(` opens a frame; a `not` is counted, not recursed into; a list
+        is gathered into one frame. So 10,000 nested parentheses, 10,000 `not`s or a
+        50,000-key list parse without RecursionError.
+        """
         if self.peek().kind == "EOF":
             raise _syntax(self.text, 0, "the selection is empty")
-        sel = self.parse_or()
-        tok = self.peek()
-        if tok.kind != "EOF":
-            raise _syntax(self.text, tok.pos, f"unexpected {tok.text!r}")
-        return sel
-
-    def parse_or(self) -> AssetSelection:
-        sel = self.parse_and()
+        frames = [_Frame()]
         while True:
-            kind = self.peek().kind
-            if kind in ("OR", ","):
-                self.take()
-            elif kind not in ("WORD", "STRING", "(", "UP", "ALL", "NOT"):
-                return sel
-            sel = sel | self.parse_and()
+            sel = self.parse_operand(frames)
+            if sel is None:
+                continue  # a group opened: its first operand comes next
+            while True:
+                frame = frames[-1]
+                frame.add(self.finish_traversal(frame.up, sel))
+                frame.up = None
+                if self.continue_expression(frame):
+                    break
+                if len(frames) == 1:
+                    tok = self.peek()
+                    if tok.kind != "EOF":
+                        raise _syntax(self.text, tok.pos, f"unexpected {tok.text!r}")
+                    return frame.result()
+                self.expect(")")
+                frames.pop()
+                sel = frame.close()
 
-    def parse_and(self) -> AssetSelection:
-        sel = self.parse_not()
-        while self.peek().kind == "AND":
+    def parse_operand(self, frames: list[_Frame]) -> AssetSelection | None:
+        """The next atom of the innermost frame, or None when it opens a group."""
+        frame = frames[-1]
+        while self.peek().kind == "NOT":
             self.take()
-            sel = sel & self.parse_not()
-        return sel
-
-    def parse_not(self) -> AssetSelection:
-        if self.peek().kind == "NOT":
+            frame.nots += 1
+        frame.up = self.take() if self.peek().kind == "UP" else None
+        tok = self.peek()
+        if tok.kind == "(":
             self.take()
-            return AllSelection(include_external=True) - self.parse_not()
-        return self.parse_traversal()
+            frames.append(_Frame(opener=None))
+            return None
+        if tok.kind == "WORD" and tok.text in _FUNCTIONS and self.toks[self.i + 1].kind == "(":
+            self.i += 2
+            frames.append(_Frame(opener=tok.text))
+            return None
+        return self.parse_atom()
 
-    def parse_traversal(self) -> AssetSelection:
-        up = self.take() if self.peek().kind == "UP" else None
-        atom = self.parse_atom()
+    def finish_traversal(self, up: _Tok | None, atom: AssetSelection) -> AssetSelection:
         down = self.take() if self.peek().kind == "DOWN" else None
         if down is None:
             return atom if up is None else UpstreamSelection(child=atom, depth=up.depth)
@@ -184,12 +232,21 @@ class _Parser:
         # not everything downstream of its ancestors.
         return UpstreamSelection(child=atom, depth=up.depth) | downstream
 
+    def continue_expression(self, frame: _Frame) -> bool:
+        """Read the operator after an operand; False when the frame's expression ends."""
+        kind = self.peek().kind
+        if kind == "AND":
+            self.take()
+            return True
+        if kind in ("OR", ","):
+            self.take()
+        elif kind not in ("WORD", "STRING", "(", "UP", "ALL", "NOT"):
+            return False
+        frame.end_term()
+        return True
+
     def parse_atom(self) -> AssetSelection:
         tok = self.take()
-        if tok.kind == "(":
-            sel = self.parse_or()
-            self.expect(")")
-            return sel
         if tok.kind == "ALL":
             return AllSelection(include_external=True)
         if tok.kind == "STRING":
@@ -197,13 +254,6 @@ class _Parser:
         if tok.kind != "WORD":
             shown = tok.text or "the end"
             raise _syntax(self.text, tok.pos, f"expected an asset or attribute, found {shown!r}")
-        if tok.text in _FUNCTIONS and self.peek().kind == "(":
-            self.take()
-            inner = self.parse_or()
-            self.expect(")")
-            return (
-                RootsSelection(child=inner) if tok.text == "roots" else SinksSelection(child=inner)
-            )
         if ":" in tok.text:
             return self.parse_attribute(tok)
         return _key_selection(tok.text, self.text, tok.pos)
