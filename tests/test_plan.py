@@ -459,3 +459,27 @@ def test_planning_the_two_ends_of_a_long_virtual_chain_is_linear_in_memory():
     via = plan.asset_order[dg.AssetKey("end")][dg.AssetKey("start")]
     assert [k.to_user_string() for k in via] == [f"v{i}" for i in range(n)]
     assert peak < 100 * 1024 * 1024
+
+
+def test_a_run_selection_of_a_50000_key_union_is_checked_without_recursion():
+    import functools
+    import inspect
+    import operator
+    import sys
+
+    from sheer.execution.run import resolve_run_selection
+
+    graph = dg.Definitions(
+        assets=[dg.AssetSpec(f"a{i}") for i in range(50_000)]
+    ).resolve_asset_graph()
+    union = functools.reduce(
+        operator.or_, [dg.AssetSelection.assets(f"a{i}") for i in range(50_000)]
+    )
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 200)
+    try:
+        with pytest.raises(ExecutionError) as info:  # names an external asset explicitly
+            resolve_run_selection(graph, union)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert info.value.message.startswith("Asset 'a0' cannot be materialized: it is an external")

@@ -324,11 +324,16 @@ def _version_keys(graph: AssetGraph, selected: Iterable[AssetKey]) -> set[AssetK
 
 
 def _is_explicit(selection: Any) -> bool:
-    if isinstance(selection, KeysSelection):
-        return True
-    if isinstance(selection, OrSelection):
-        return _is_explicit(selection.left) and _is_explicit(selection.right)
-    return False
+    """Whether `selection` only names keys (keys, or unions of keys): iteratively, as a
+    union of 50,000 keys is a chain that deep."""
+    todo = [selection]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, OrSelection):
+            todo.extend((item.left, item.right))
+        elif not isinstance(item, KeysSelection):
+            return False
+    return True
 
 
 def resolve_run_selection(graph: AssetGraph, selection: Any) -> frozenset[AssetKey]:
