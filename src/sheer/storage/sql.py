@@ -732,16 +732,8 @@ _VERSION_SQL = (
 )
 _SELECT_VERSIONS = {False: _VERSION_SQL.format("?"), True: _VERSION_SQL.format("%s")}
 _INSERT_EVENT = event_logs.insert()
-_EVENT_COLUMNS = (
-    "run_id",
-    "timestamp",
-    "event_type",
-    "asset_key",
-    "partition",
-    "step_key",
-    "message",
-    "body",
-)  # the keys of `event_values`, in the order of the insert's columns
+# The keys of `event_values`, in the order of the insert's columns: every field but the id.
+_EVENT_COLUMNS = EVENT_FIELDS[1:]
 _PG_BATCH = 1000  # events per INSERT: 8 parameters each, PostgreSQL takes 65,535
 
 
