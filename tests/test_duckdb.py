@@ -11,6 +11,7 @@ import pytest
 
 import sheer as dg
 from sheer.duckdb import DuckDBIOManager, DuckDBResource, SQLView, sql_view
+from sheer.duckdb.views import qualified, quote_identifier
 from sheer.errors import DefinitionError, StepExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,3 +220,54 @@ def test_two_keys_on_one_table_is_an_error(tmp_path):
         "Assets 'main/orders' and 'orders' would both be stored as DuckDB table main.orders. "
         "Fix: rename one, or give it another key prefix (the prefix is the schema)."
     )
+
+
+def test_quote_identifier_doubles_embedded_double_quotes():
+    assert quote_identifier('sch"ema x') == '"sch""ema x"'
+    assert qualified(dg.AssetKey("t"), 'a"; drop table x; --') == '"a""; drop table x; --"."t"'
+
+
+ODD_SCHEMA = "sch\"ema x'y"
+
+
+def test_a_schema_name_with_quotes_and_a_space_works_with_the_io_manager_and_resource(tmp_path):
+    database = str(tmp_path / "w.duckdb")
+
+    @dg.asset
+    def numbers() -> pd.DataFrame:
+        return pd.DataFrame({"n": [1, 2, 3]})
+
+    # Unqualified: DuckDB resolves a view's names in the view's own schema.
+    view = sql_view("big_numbers", "select * from numbers where n > 1")
+
+    @dg.asset
+    def total(big_numbers: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"total": [int(big_numbers["n"].sum())]})
+
+    @dg.asset(deps=[total])
+    def report(duckdb: DuckDBResource) -> None:
+        with duckdb.get_connection() as conn:
+            conn.execute("create or replace table report as select total * 10 as x from total")
+
+    defs = dg.Definitions(
+        assets=[numbers, view, total, report],
+        resources={
+            "io_manager": DuckDBIOManager(database=database, schema=ODD_SCHEMA),
+            "duckdb": DuckDBResource(database=database, schema=ODD_SCHEMA),
+        },
+    )
+    result = defs.materialize(instance=dg.Instance.ephemeral())
+    assert result.success
+    assert result.asset_value("total")["total"].tolist() == [5]
+    with duckdb.connect(database, read_only=True) as conn:
+        rows = conn.execute(
+            "select table_schema, table_name, table_type from information_schema.tables "
+            "order by table_name"
+        ).fetchall()
+        assert conn.execute('select x from "sch""ema x\'y".report').fetchall() == [(50,)]
+    assert rows == [
+        (ODD_SCHEMA, "big_numbers", "VIEW"),
+        (ODD_SCHEMA, "numbers", "BASE TABLE"),
+        (ODD_SCHEMA, "report", "BASE TABLE"),
+        (ODD_SCHEMA, "total", "BASE TABLE"),
+    ]

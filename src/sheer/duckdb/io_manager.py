@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 import duckdb
 from pydantic import Field
 
-from sheer.duckdb.views import SQLView, qualified, table_name
+from sheer.duckdb.views import SQLView, qualified, quote_identifier, table_name
 from sheer.errors import DefinitionError, ExecutionError
 from sheer.execution.io_managers import (
     ConfigurableIOManager,
@@ -52,7 +52,7 @@ class DuckDBIOManager(ConfigurableIOManager):
         name = qualified(context.asset_key, self.schema_)
         conn = self._connect()
         try:
-            conn.execute(f'create schema if not exists "{schema}"')
+            conn.execute(f"create schema if not exists {quote_identifier(schema)}")
             if isinstance(obj, SQLView):
                 self._create_view(conn, context.asset_key, name, obj.sql)
             elif obj is None:

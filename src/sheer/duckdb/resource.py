@@ -11,6 +11,7 @@ import duckdb
 from pydantic import Field
 
 from sheer.definitions.resources import ConfigurableResource
+from sheer.duckdb.views import quote_identifier, quote_string
 
 
 class DuckDBResource(ConfigurableResource):
@@ -40,8 +41,10 @@ class DuckDBResource(ConfigurableResource):
         )
         try:
             if self.schema_:
-                conn.execute(f'create schema if not exists "{self.schema_}"')
-                conn.execute(f'set schema = "{self.schema_}"')
+                schema = quote_identifier(self.schema_)
+                conn.execute(f"create schema if not exists {schema}")
+                # SET takes a string that DuckDB parses as a qualified name: quote it twice.
+                conn.execute(f"set schema = {quote_string(schema)}")
             yield conn
         finally:
             conn.close()

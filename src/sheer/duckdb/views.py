@@ -5,6 +5,8 @@ DuckDB IO manager), and downstream assets read it like a table. Its code version
 defaults to a hash of its SQL, so editing the SQL makes the view STALE and its
 non-virtual descendants STALE with the definition change as root cause. The tables
 the SQL reads are found with sqlglot and checked against the declared deps.
+
+Every identifier Sheer writes into SQL goes through `quote_identifier`.
 """
 
 from __future__ import annotations
@@ -41,9 +43,30 @@ def table_name(key: AssetKey, default_schema: str = DEFAULT_SCHEMA) -> tuple[str
     return (parts[-2] if len(parts) > 1 else default_schema), parts[-1]
 
 
+def quote_identifier(name: str) -> str:
+    """`name` as a double-quoted SQL identifier: an embedded `"` is doubled, so it cannot end it.
+
+    Example:
+        >>> quote_identifier('my "odd" schema')
+        '"my ""odd"" schema"'
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_string(text: str) -> str:
+    """`text` as a single-quoted SQL string literal: an embedded `'` is doubled.
+
+    Example:
+        >>> quote_string("it's")
+        "'it''s'"
+    """
+    return "'" + text.replace("'", "''") + "'"
+
+
 def qualified(key: AssetKey, default_schema: str = DEFAULT_SCHEMA) -> str:
+    """The quoted `"schema"."table"` of a key's table or view."""
     schema, table = table_name(key, default_schema)
-    return f'"{schema}"."{table}"'
+    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
 
 
 def render_sql(sql: str) -> tuple[str, list[AssetKey]]:
