@@ -222,6 +222,114 @@ def test_two_keys_on_one_table_is_an_error(tmp_path):
     )
 
 
+FIX_ONE_SELECT = (
+    "Fix: a view's SQL must be exactly one SELECT (or WITH ... SELECT) statement; "
+    "run other statements in a materialized @asset."
+)
+
+
+def refusal(sql: str) -> str:
+    with pytest.raises(DefinitionError) as info:
+        sql_view("v", sql, key_prefix="raw")
+    assert info.value.key == dg.AssetKey(["raw", "v"])
+    return info.value.message
+
+
+def test_sql_view_refuses_a_second_statement():
+    assert refusal("select 1; drop table {orders}") == (
+        "View 'raw/v': its SQL has 2 statements: the second statement `drop table {orders}` "
+        f"would run too each time the view is created. {FIX_ONE_SELECT}"
+    )
+
+
+def test_sql_view_refuses_a_second_select_too():
+    assert refusal("select 1;\nselect 2;") == (
+        "View 'raw/v': its SQL has 2 statements: the second statement `select 2` "
+        f"would run too each time the view is created. {FIX_ONE_SELECT}"
+    )
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "delete from {orders}",
+        "insert into {orders} select 1",
+        "update {orders} set amount = 0",
+        "copy (select 1) to '/tmp/x.csv'",
+        "attach 'x.db'",
+        "create table t as select 1",
+        "drop table {orders}",
+    ],
+)
+def test_sql_view_refuses_a_statement_that_is_not_a_select(sql):
+    assert refusal(sql) == f"View 'raw/v': `{sql}` is not a SELECT. {FIX_ONE_SELECT}"
+
+
+def test_sql_view_refuses_a_write_hidden_in_a_cte():
+    sql = "with gone as (delete from {orders} returning *) select * from gone"
+    assert refusal(sql) == (
+        f"View 'raw/v': `{sql}` is not a SELECT: it contains "
+        f'`DELETE FROM "main"."orders" RETURNING *`. {FIX_ONE_SELECT}'
+    )
+
+
+def test_sql_view_refuses_sql_that_does_not_parse_naming_the_view():
+    message = refusal("select * from (delete from {orders} returning *)")
+    assert message.startswith(
+        "View 'raw/v': its SQL does not parse: Expecting ) near `from` (line 1, column 26). "
+        "Fix: correct the SQL; a view's SQL must be exactly one SELECT"
+    )
+    assert message.endswith("SQL:\nselect * from (delete from {orders} returning *)")
+
+
+@pytest.mark.parametrize("sql", ["", "  ;  ", "-- nothing here"])
+def test_sql_view_refuses_sql_without_a_statement(sql):
+    assert refusal(sql) == f"View 'raw/v': its SQL has no statement. {FIX_ONE_SELECT}"
+
+
+@pytest.mark.parametrize(
+    ("sql", "deps"),
+    [
+        ("with x as (select * from {orders}) select * from x", ["orders"]),
+        ("select * from {orders} union all select * from {returns}", ["orders", "returns"]),
+        ("select id from {orders} intersect select id from {returns}", ["orders", "returns"]),
+        ("select id from {orders} except select id from {returns}", ["orders", "returns"]),
+        ("select * from {orders};", ["orders"]),
+        ("-- recent ones\nselect * /* all; of them */ from {orders}; -- the end", ["orders"]),
+        ("values (1, 'a'), (2, 'b')", []),
+        ("(select * from {orders})", ["orders"]),
+        ("select ';' as semicolon, * from {orders}", ["orders"]),
+    ],
+)
+def test_sql_view_accepts_one_query(sql, deps):
+    view = sql_view("v", sql)
+    assert [k.to_user_string() for k in view.specs[0].dep_keys] == deps
+
+
+def test_a_hand_built_sql_view_with_a_second_statement_fails_and_runs_nothing(tmp_path):
+    database = str(tmp_path / "w.duckdb")
+
+    @dg.asset
+    def numbers() -> pd.DataFrame:
+        return pd.DataFrame({"n": [1, 2, 3]})
+
+    @dg.asset(deps=[numbers], is_virtual=True)
+    def sneaky() -> SQLView:
+        return SQLView('select 1; drop table "main"."numbers"')
+
+    defs = dg.Definitions(
+        assets=[numbers, sneaky], resources={"io_manager": DuckDBIOManager(database=database)}
+    )
+    with pytest.raises(StepExecutionError) as info:
+        defs.materialize(instance=dg.Instance.ephemeral())
+    assert (
+        "View 'sneaky': its SQL has 2 statements: the second statement "
+        '`drop table "main"."numbers"` would run too'
+    ) in str(info.value)
+    with duckdb.connect(database, read_only=True) as conn:
+        assert conn.execute('select count(*) from "main"."numbers"').fetchone() == (3,)
+
+
 def test_quote_identifier_doubles_embedded_double_quotes():
     assert quote_identifier('sch"ema x') == '"sch""ema x"'
     assert qualified(dg.AssetKey("t"), 'a"; drop table x; --') == '"a""; drop table x; --"."t"'
@@ -271,3 +379,26 @@ def test_a_schema_name_with_quotes_and_a_space_works_with_the_io_manager_and_res
         (ODD_SCHEMA, "report", "BASE TABLE"),
         (ODD_SCHEMA, "total", "BASE TABLE"),
     ]
+
+
+def test_the_io_manager_also_asks_duckdb_how_many_statements_a_view_holds(tmp_path, monkeypatch):
+    # Stands for SQL where sqlglot's tokens and DuckDB's would disagree about a `;`.
+    monkeypatch.setattr("sheer.duckdb.io_manager.parse_view_sql", lambda sql, key: None)
+    database = str(tmp_path / "w.duckdb")
+
+    @dg.asset
+    def numbers() -> pd.DataFrame:
+        return pd.DataFrame({"n": [1, 2, 3]})
+
+    @dg.asset(deps=[numbers], is_virtual=True)
+    def sneaky() -> SQLView:
+        return SQLView('select 1; drop table "main"."numbers"')
+
+    defs = dg.Definitions(
+        assets=[numbers, sneaky], resources={"io_manager": DuckDBIOManager(database=database)}
+    )
+    with pytest.raises(StepExecutionError) as info:
+        defs.materialize(instance=dg.Instance.ephemeral())
+    assert "View 'sneaky': DuckDB reads its SQL as SELECT, DROP, not one SELECT." in str(info.value)
+    with duckdb.connect(database, read_only=True) as conn:
+        assert conn.execute('select count(*) from "main"."numbers"').fetchone() == (3,)

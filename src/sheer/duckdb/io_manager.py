@@ -16,7 +16,14 @@ from typing import Any, ClassVar, Literal
 import duckdb
 from pydantic import Field
 
-from sheer.duckdb.views import SQLView, qualified, quote_identifier, table_name
+from sheer.duckdb.views import (
+    ONE_SELECT,
+    SQLView,
+    parse_view_sql,
+    qualified,
+    quote_identifier,
+    table_name,
+)
 from sheer.errors import DefinitionError, ExecutionError
 from sheer.execution.io_managers import (
     ConfigurableIOManager,
@@ -77,7 +84,21 @@ class DuckDBIOManager(ConfigurableIOManager):
     def _create_view(
         self, conn: duckdb.DuckDBPyConnection, key: AssetKey, name: str, sql: str
     ) -> None:
+        try:  # sql_view checked its SQL already; a SQLView built by hand was not
+            parse_view_sql(sql, key)
+        except DefinitionError as exc:
+            raise ExecutionError(exc.message, key=key) from None
         try:
+            # DuckDB runs every statement it is given: ask its own parser how many it sees,
+            # in case its tokens ever differ from sqlglot's.
+            statements = conn.extract_statements(sql)
+            if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+                raise ExecutionError(
+                    f"View '{key.to_user_string()}': DuckDB reads its SQL as "
+                    f"{', '.join(s.type.name for s in statements) or 'no statement'}, "
+                    f"not one SELECT.\nSQL:\n{sql}\nFix: {ONE_SELECT}",
+                    key=key,
+                )
             conn.execute(f"create or replace view {name} as {sql}")
         except duckdb.Error as exc:
             raise ExecutionError(

@@ -6,6 +6,9 @@ defaults to a hash of its SQL, so editing the SQL makes the view STALE and its
 non-virtual descendants STALE with the definition change as root cause. The tables
 the SQL reads are found with sqlglot and checked against the declared deps.
 
+A view's SQL is pasted into `CREATE OR REPLACE VIEW ... AS`, and DuckDB runs every
+statement it is given, so the SQL must be exactly one query: anything else (a second
+statement, DML, COPY, ATTACH) is refused when `sql_view(...)` is called, not run.
 Every identifier Sheer writes into SQL goes through `quote_identifier`.
 """
 
@@ -18,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import Token, TokenType, exp
 
 from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.decorators import asset
@@ -28,6 +31,15 @@ from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_p
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_./-]+)\}")
 DEFAULT_SCHEMA = "main"
+ONE_SELECT = (
+    "a view's SQL must be exactly one SELECT (or WITH ... SELECT) statement; "
+    "run other statements in a materialized @asset."
+)
+# What a view may be at the top: a query. Set operations are listed one by one because
+# older sqlglot releases have no common SetOperation class.
+_QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
+# Statements sqlglot can find nested in a query, e.g. `with x as (delete ... returning *)`.
+_WRITES = (exp.Insert, exp.Delete, exp.Update, exp.Merge, exp.Copy, exp.Create, exp.Drop, exp.Into)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +93,38 @@ def render_sql(sql: str) -> tuple[str, list[AssetKey]]:
     return _PLACEHOLDER.sub(sub, sql), keys
 
 
-def tables_read(sql: str, view: str) -> set[AssetKey]:
-    """The tables and views a SELECT reads (CTE names excluded), as asset keys."""
+def parse_view_sql(sql: str, key: AssetKey) -> exp.Expression:
+    """The one query of a view's SQL (placeholders rendered), parsed with sqlglot.
+
+    Raises DefinitionError, naming the view and quoting the statement, when the SQL
+    does not parse, holds no statement or more than one, or is not a query.
+    """
+    view = key.to_user_string()
     try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError as exc:
+        statements = _statements(sql)
+        if len(statements) != 1:
+            raise _not_one_select(view, statements, key)
+        tree = sqlglot.parse_one(render_sql(statements[0])[0], read="duckdb")
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
         raise DefinitionError(
-            f"The SQL of view '{view}' does not parse: {exc}. Fix: correct the SQL.\nSQL:\n{sql}",
-            key=AssetKey(view),
+            f"View '{view}': its SQL does not parse: {_parse_problem(exc)}. "
+            f"Fix: correct the SQL; {ONE_SELECT}\nSQL:\n{sql}",
+            key=key,
         ) from exc
+    if not isinstance(tree, _QUERIES):
+        problem = ""
+    elif write := next(tree.find_all(*_WRITES), None):
+        problem = f": it contains `{_excerpt(write.sql('duckdb'))}`"
+    else:
+        return tree
+    raise DefinitionError(
+        f"View '{view}': `{_excerpt(statements[0])}` is not a SELECT{problem}. Fix: {ONE_SELECT}",
+        key=key,
+    )
+
+
+def tables_read(tree: exp.Expression) -> set[AssetKey]:
+    """The tables and views a parsed query reads (CTE names excluded), as asset keys."""
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     out: set[AssetKey] = set()
     for table in tree.find_all(exp.Table):
@@ -99,6 +134,43 @@ def tables_read(sql: str, view: str) -> set[AssetKey]:
         schema = table.db or DEFAULT_SCHEMA
         out.add(AssetKey([name]) if schema == DEFAULT_SCHEMA else AssetKey([schema, name]))
     return out
+
+
+def _statements(sql: str) -> list[str]:
+    """The text of each statement, split at `;` tokens (not inside strings or comments).
+
+    Split on the user's text, placeholders included, so messages quote what they wrote.
+    """
+    spans: list[list[Token]] = [[]]
+    for token in sqlglot.tokenize(sql, read="duckdb"):
+        if token.token_type is TokenType.SEMICOLON:
+            spans.append([])
+        else:
+            spans[-1].append(token)
+    return [sql[span[0].start : span[-1].end + 1] for span in spans if span]
+
+
+def _not_one_select(view: str, statements: list[str], key: AssetKey) -> DefinitionError:
+    if statements:
+        what = f"has {len(statements)} statements: the second statement `{_excerpt(statements[1])}`"
+        why = " would run too each time the view is created"
+    else:
+        what, why = "has no statement", ""
+    return DefinitionError(f"View '{view}': its SQL {what}{why}. Fix: {ONE_SELECT}", key=key)
+
+
+def _parse_problem(exc: sqlglot.errors.SqlglotError) -> str:
+    errors = getattr(exc, "errors", None)
+    if not errors:
+        return str(exc)
+    first = errors[0]
+    near = f" near `{first['highlight']}`" if first.get("highlight") else ""
+    return f"{first['description']}{near} (line {first['line']}, column {first['col']})"
+
+
+def _excerpt(text: str, limit: int = 100) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def sql_view(
@@ -127,8 +199,9 @@ def sql_view(
     """
     key = AssetKey([*coerce_prefix(key_prefix), name])
     label = key.to_user_string()
+    tree = parse_view_sql(sql, key)
     rendered, named = render_sql(sql)
-    read = tables_read(rendered, label) | set(named)
+    read = tables_read(tree) | set(named)
     if deps is None:
         dep_list = [AssetDep(k) for k in sorted(read)]
     else:
