@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
+from itertools import compress
 from typing import Any, TypeVar
 
 from sheer.automation.index import GraphIndex, index_graph
@@ -273,12 +274,26 @@ class StaleStatusResolver:
     def get_all(self) -> dict[AssetKey, StaleStatus]:
         """The status of every asset, in topological order."""
         state = self._state()
-        return dict(zip(state.idx.keys, map(_STATUSES.__getitem__, state.status), strict=True))
+        # A copy of a prebuilt all-FRESH dict costs no hashing; only the others are set.
+        out = _all_fresh(self._graph, state.idx).copy()
+        status = state.status
+        out.update(
+            zip(
+                compress(state.idx.keys, status),
+                map(_STATUSES.__getitem__, filter(None, status)),
+                strict=True,
+            )
+        )
+        return out
 
     def _state(self) -> _Pass:
         if self._pass is None:
+            # The read runs with the collector on: its young collections untrack the row
+            # tuples as they come (they hold only strings and numbers), where one
+            # collection after the pause would walk every row again.
+            rows = self._instance.get_latest_versions()
             with _gc_paused():
-                self._pass = _Pass(self._graph, self._instance.get_latest_versions())
+                self._pass = _Pass(self._graph, rows)
         return self._pass
 
 
@@ -317,11 +332,47 @@ class _Pass:
         ancestors, codes = idx.ancestors, idx.code_versions
         shapes = _shapes(self.graph, idx)
         get = current.__getitem__
-        stale: set[int] = set()
+        # dirty[i]: i is a STALE non-virtual asset, or a virtual one with a dirty parent,
+        # so a non-virtual child of a dirty parent has a stale non-virtual ancestor
+        # (seen directly or through virtual parents). Set only once something is stale.
+        dirty = bytearray(len(records))
+        stale = False
         us, encode, sha256 = _US, _encode_string, hashlib.sha256
-        for i, row in enumerate(records):
-            kind, parents, names, prefix, separators = shapes[i]
-            if kind is _VIRTUAL:
+        # Constants as locals: the loop below runs once per asset.
+        materializable, virtual = _MATERIALIZABLE, _VIRTUAL
+        is_stale, missing = _STALE, _MISSING
+        for i, (row, (kind, parents, names, prefix, separators)) in enumerate(
+            zip(records, shapes, strict=True)
+        ):
+            if kind is materializable:  # the common case first
+                if row is None:
+                    status[i] = missing
+                    continue
+                _, mat_id, version, _, recorded, _, _, _ = row
+                if mat_id is None:
+                    status[i] = missing
+                    continue
+                current[i] = version
+                if recorded is None:  # reported outside a run: no provenance
+                    changed = self._changed_since_report(i, mat_id)
+                else:
+                    # `fingerprints.fast_inputs_text`, inlined. The fast text is checked
+                    # only when it differs from the record: equal to it, it is valid (a
+                    # recorded fast text holds exactly `separators` unit separators, an
+                    # exact one starts with NUL, which a fast one never does).
+                    try:
+                        now = prefix + us.join(map(get, parents))  # type: ignore[operator,arg-type]
+                    except TypeError:  # no fast form for its code version, or a missing version
+                        now = None
+                    if now is None or (now != recorded and now.count(us) != separators):
+                        now = exact_inputs_text(codes[i], names, list(map(get, parents)))
+                    changed = recorded != now
+                if changed or (stale and any(map(dirty.__getitem__, parents))):
+                    status[i] = is_stale
+                    dirty[i] = stale = True
+            elif kind is virtual:
+                if stale:
+                    dirty[i] = any(map(dirty.__getitem__, parents))
                 # `prefix` holds the asset's `fingerprints.virtual_template` here:
                 # `fingerprints.virtual_version_from_template`, inlined.
                 try:
@@ -337,49 +388,21 @@ class _Pass:
                 ran = row is not None and row[_MAT_ID] is not None
                 anc = ancestors[i]
                 if anc:
-                    if all(status[a] == _MISSING for a in anc):
-                        status[i] = _MISSING
+                    # MISSING is the largest status: the least is MISSING when all are.
+                    if min(map(status.__getitem__, anc)) == missing:
+                        status[i] = missing
                         continue
                 elif not ran:
-                    status[i] = _MISSING
+                    status[i] = missing
                     continue
-                if row is not None and ran and row[_CODE_VERSION] != codes[i]:
-                    status[i] = _STALE
-                continue
-            if row is None:
-                status[i] = _MISSING
-                continue
-            mat_id = row[_MAT_ID]
-            if kind is _EXTERNAL:
-                obs_id = row[_OBS_ID]
+                if ran and row[_CODE_VERSION] != codes[i]:
+                    status[i] = is_stale
+            elif row is None:  # external, never observed nor reported
+                status[i] = missing
+            else:  # external: its latest observation or reported materialization
+                mat_id, obs_id = row[_MAT_ID], row[_OBS_ID]
                 later_obs = obs_id is not None and (mat_id is None or obs_id > mat_id)
                 current[i] = row[_OBS_VERSION] if later_obs else row[_DATA_VERSION]
-                continue
-            if mat_id is None:
-                status[i] = _MISSING
-                continue
-            current[i] = row[_DATA_VERSION]
-            recorded = row[_INPUTS]
-            if recorded is None:  # reported outside a run: no provenance
-                changed = self._changed_since_report(i, mat_id)
-            else:
-                # `fingerprints.fast_inputs_text`, inlined: this runs for every asset.
-                now = None
-                if prefix is not None:
-                    try:
-                        now = prefix + us.join(map(get, parents))  # type: ignore[arg-type]
-                        if now.count(us) != separators:
-                            now = None
-                    except TypeError:  # a missing version
-                        pass
-                if now is None:
-                    now = exact_inputs_text(codes[i], names, list(map(get, parents)))
-                changed = recorded != now
-            if not changed and stale:
-                changed = not stale.isdisjoint(ancestors[i])
-            if changed:
-                status[i] = _STALE
-                stale.add(i)
 
     def _provenance(self, i: int) -> dict[str, Any]:
         """What the latest materialization of `i` was made from (decoded on demand)."""
@@ -617,6 +640,19 @@ _MATERIALIZABLE, _VIRTUAL, _EXTERNAL = "materializable", "virtual", "external"
 # separators its fast inputs text holds.
 _Shape = tuple[str, tuple[int, ...], tuple[str, ...], str | None, int]
 _SHAPES: weakref.WeakKeyDictionary[AssetGraph, tuple[_Shape, ...]] = weakref.WeakKeyDictionary()
+
+
+_FRESH_BY_KEY: weakref.WeakKeyDictionary[AssetGraph, dict[AssetKey, StaleStatus]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _all_fresh(graph: AssetGraph, idx: GraphIndex) -> dict[AssetKey, StaleStatus]:
+    """Every key of the graph, in topological order, FRESH: what `get_all` copies."""
+    found = _FRESH_BY_KEY.get(graph)
+    if found is None:
+        found = _FRESH_BY_KEY[graph] = dict.fromkeys(idx.keys, StaleStatus.FRESH)
+    return found
 
 
 def _shapes(graph: AssetGraph, idx: GraphIndex) -> tuple[_Shape, ...]:
