@@ -4,6 +4,11 @@
 configuration, validated once when it is built. Any other object can be a resource too.
 Resources reach a function through a parameter with the resource's key as its name,
 or through `context.resources` for keys in `required_resource_keys`.
+
+In a run, a resource is set up when a step first needs it (once per process) and torn
+down after the run in process, or after each step in a worker process. A setup that
+raises fails only the steps that need the resource; a teardown that raises is a
+warning, as the steps are done.
 """
 
 from __future__ import annotations
@@ -31,10 +36,10 @@ class ConfigurableResource(BaseModel):
     )
 
     def setup_for_execution(self, context: Any) -> None:
-        """Called once per run before the resource is first used. Override as needed."""
+        """Called once per process of a run, before a step first uses the resource."""
 
     def teardown_after_execution(self, context: Any) -> None:
-        """Called once per run after the last step. Override as needed."""
+        """Called after the last step that used the resource; raising here is a warning."""
 
     @contextmanager
     def yield_for_execution(self, context: Any) -> Iterator[ConfigurableResource]:

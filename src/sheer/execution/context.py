@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sheer.errors import ExecutionError
@@ -65,6 +64,28 @@ class RunInfo:
     asset_selection: frozenset[AssetKey] | None = None
 
 
+class _ResourceNamespace:
+    """`context.resources`: the resources by key as attributes, read when asked for."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        values = object.__getattribute__(self, "_values")  # unset while unpickling
+        if name.startswith("__") or name not in values:
+            known = ", ".join(sorted(values)) or "none"
+            raise AttributeError(f"No resource '{name}' in context.resources (it has: {known}).")
+        return values[name]
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._values)
+
+    def __repr__(self) -> str:
+        return f"<resources {', '.join(sorted(self._values))}>"
+
+
 DIRECT_RUN_ID = "EPHEMERAL"  # Dagster's run id for a function called directly
 
 
@@ -95,8 +116,9 @@ class AssetExecutionContext:
         self._selected = selected_asset_keys
         self._run_id = run_id
         self._get_instance = instance
-        self._resource_values = dict(resources)
-        self._resources = SimpleNamespace(**self._resource_values)
+        # Not copied: in a run, reading a resource sets it up (see step.py).
+        self._resource_values = resources
+        self._resources = _ResourceNamespace(resources)
         self.log = StepLog(step_key)
         self._step_key = step_key
         self._run = RunInfo(

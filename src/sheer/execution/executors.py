@@ -24,15 +24,19 @@ from typing import Any, Protocol
 
 from sheer.errors import ExecutionError
 from sheer.execution.plan import ExecutionPlan, Step
-from sheer.execution.step import StepOutcome, StepRunner
+from sheer.execution.step import StepOutcome, StepRunner, TeardownFailure
 
 
 class RunHooks(Protocol):
     def on_step_start(self, step: Step) -> None: ...
 
-    def on_step_done(self, step: Step, outcome: StepOutcome) -> None: ...
+    def on_step_done(self, step: Step, outcome: StepOutcome) -> None:
+        """Also records `outcome.teardown_failures` (resources torn down after the step)."""
 
     def on_step_skipped(self, step: Step, failed_upstream: str) -> None: ...
+
+    def on_teardown_failed(self, failure: TeardownFailure) -> None:
+        """A resource of the run failed to tear down after the last step that used it."""
 
 
 class StepQueue:
@@ -134,7 +138,8 @@ class InProcessExecutor(Executor):
                 hooks.on_step_start(step)
                 _finish(queue, step, runner.run(step), hooks)
         finally:
-            runner.close()
+            for failure in runner.close():
+                hooks.on_teardown_failed(failure)
 
 
 # The runner and steps of the current run, inherited by forked workers: only step
@@ -161,12 +166,10 @@ def _exit_with_coordinator(coordinator: int) -> None:
 
 def _run_in_worker(step_key: str) -> StepOutcome:
     assert _WORKER_RUNNER is not None
-    try:
-        outcome = _WORKER_RUNNER.run(_WORKER_STEPS[step_key])
-    finally:
-        # Resources live for one step in a worker, as in a process per step: a worker
-        # is never told when the run ends, so it could not tear them down later.
-        _WORKER_RUNNER.close()
+    outcome = _WORKER_RUNNER.run(_WORKER_STEPS[step_key])
+    # Resources live for one step in a worker, as in a process per step: a worker is
+    # never told when the run ends, so it could not tear them down later.
+    outcome.teardown_failures = _WORKER_RUNNER.close()
     outcome.exception = None  # exceptions may not pickle; the text travels in `error`
     outcome.values = {}
     return outcome

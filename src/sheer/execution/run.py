@@ -33,7 +33,7 @@ from sheer.execution.io_managers import (
     validate_stored_assets,
 )
 from sheer.execution.plan import ExecutionPlan, Step, build_plan
-from sheer.execution.step import StepOutcome, StepRunner, io_manager_key_of
+from sheer.execution.step import StepOutcome, StepRunner, TeardownFailure, io_manager_key_of
 from sheer.graph import AssetGraph
 from sheer.instance import Instance
 from sheer.keys import AssetKey, coerce_key
@@ -236,8 +236,28 @@ class _Recorder:
             message = f"Step {step.key} failed for {names}: {outcome.error.one_line()}"
             data = {**timing, "error": outcome.error.to_json()}
             events.append(self._step_event(step, EventType.STEP_FAILURE, message, data))
+        events += [self._teardown_event(f, step.key) for f in outcome.teardown_failures]
         self.instance.store_events(events)
         self.listener.step_finished(step, outcome)
+
+    def on_teardown_failed(self, failure: TeardownFailure) -> None:
+        self.instance.store_events([self._teardown_event(failure, None)])
+
+    def _teardown_event(self, failure: TeardownFailure, step_key: str | None) -> NewEvent:
+        """A warning, as Dagster's engine event "Teardown of resources [x] failed.": the
+        steps are done, so it changes no step's outcome."""
+        return NewEvent(
+            event_type=EventType.LOG_MESSAGE,
+            run_id=self.run_id,
+            timestamp=time.time(),
+            step_key=step_key,
+            message=failure.message,
+            data={
+                "level": "WARNING",
+                "resource": failure.resource,
+                "error": failure.error.to_json(),
+            },
+        )
 
     def on_step_skipped(self, step: Step, failed_upstream: str) -> None:
         self.outcomes[step.key] = StepOutcome(

@@ -9,9 +9,11 @@ stored by the default IO managers.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +28,8 @@ from sheer.execution.plan import Step
 from sheer.execution.results import MaterializeResult, Output, collect_results
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
+
+_logger = logging.getLogger("sheer")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +58,23 @@ class ErrorInfo:
         return f"{self.cls_name}: {self.message}"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeardownFailure:
+    """A resource whose teardown raised, after the steps that used it had finished."""
+
+    resource: str
+    error: ErrorInfo
+
+    @property
+    def message(self) -> str:
+        return (
+            f"Resource '{self.resource}' failed to tear down: {self.error.one_line()}. The "
+            "steps that used it had finished, so their results stand. Fix: make its teardown "
+            "(teardown_after_execution, or the code after its yield) succeed, e.g. close what "
+            "it opened only once."
+        )
+
+
 @dataclass(kw_only=True)
 class StepOutcome:
     """What happened in a step. `exception` is kept only within the process."""
@@ -67,6 +88,26 @@ class StepOutcome:
     error: ErrorInfo | None = None
     exception: BaseException | None = None
     values: dict[AssetKey, Any] = field(default_factory=dict)
+    teardown_failures: list[TeardownFailure] = field(default_factory=list)
+
+
+class _StepResources(Mapping[str, Any]):
+    """`context.resources` of a step: each resource is set up when first read."""
+
+    def __init__(self, runner: StepRunner, asset: AssetKey) -> None:
+        self._runner = runner
+        self._asset = asset
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._runner.resources:
+            raise KeyError(name)
+        return self._runner._resource(name, self._asset)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._runner.resources)
+
+    def __len__(self) -> int:
+        return len(self._runner.resources)
 
 
 class StepRunner:
@@ -92,9 +133,22 @@ class StepRunner:
         self.keep_values = keep_values
         self.values: dict[AssetKey, Any] = {}
         self._virtual_memo: dict[AssetKey, Any] = {}
-        self._stack: ExitStack | None = None
-        self._live: dict[str, Any] | None = None
+        self._lock = threading.RLock()
+        self._live: dict[str, Any] = {}
+        self._teardowns: list[tuple[str, ExitStack]] = []
+        self._setup_errors: dict[str, Exception] = {}
         self._instance: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Shipped to other processes (Dask) before any resource is set up: only the
+        # definition of the run travels; the lock and live resources stay here.
+        state = dict(self.__dict__)
+        state.update(_lock=None, _live={}, _teardowns=[], _setup_errors={}, _instance=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     def _get_instance(self) -> Any:
         if self._instance is None and self.instance_factory is not None:
@@ -102,37 +156,65 @@ class StepRunner:
         return self._instance
 
     # Resources ---------------------------------------------------------------
+    # Each resource is set up the first time a step of this process needs it, and kept
+    # until `close()`: a resource no step uses is never set up, and one whose setup
+    # fails fails only the steps that need it. A setup that failed is not tried again.
     def open(self) -> None:
-        """Set up resources (ConfigurableResource.setup_for_execution) for this process."""
-        if self._live is not None:
-            return
-        self._stack = ExitStack()
-        live = {}
-        for name, res in self.resources.items():
-            if isinstance(res, ConfigurableResource):
-                live[name] = self._stack.enter_context(res.yield_for_execution(None))
-            else:
-                live[name] = res
-        self._live = live
+        """Nothing to do: resources are set up on first use (kept for callers that scope
+        a process's resources with `open()` ... `close()`)."""
 
-    def close(self) -> None:
-        if self._stack is not None:
-            self._stack.close()
-        self._stack = None
-        self._live = None
+    def close(self) -> list[TeardownFailure]:
+        """Tear down the resources set up so far, last first; a teardown that raises is
+        logged and returned, never raised: the steps that used the resource are done."""
+        with self._lock:
+            teardowns, self._teardowns = self._teardowns, []
+            self._live = {}
+            self._setup_errors = {}
+        failures = []
+        for name, stack in reversed(teardowns):
+            try:
+                stack.close()
+            except Exception as exc:
+                failure = TeardownFailure(resource=name, error=_error_info(exc))
+                _logger.warning("%s", failure.message)
+                failures.append(failure)
+        return failures
 
     def _resource(self, name: str, asset: AssetKey) -> Any:
-        self.open()
-        assert self._live is not None
-        if name not in self._live:
-            known = ", ".join(sorted(self._live)) or "none"
+        if name not in self.resources:
+            known = ", ".join(sorted(self.resources)) or "none"
             raise ExecutionError(
                 f"Asset '{asset.to_user_string()}' needs the resource '{name}', which this run "
                 f"does not have (it has: {known}). Fix: pass it in "
                 f"Definitions(resources={{'{name}': ...}}) or materialize(..., resources=...).",
                 key=asset,
             )
-        return self._live[name]
+        with self._lock:  # a Dask worker may run several steps at once, in threads
+            if name not in self._live:
+                self._live[name] = self._set_up(name, asset)
+            return self._live[name]
+
+    def _set_up(self, name: str, asset: AssetKey) -> Any:
+        res = self.resources[name]
+        if not isinstance(res, ConfigurableResource):
+            return res
+        error = self._setup_errors.get(name)
+        if error is None:
+            stack = ExitStack()
+            try:
+                value = stack.enter_context(res.yield_for_execution(None))
+            except Exception as exc:
+                error = self._setup_errors[name] = exc
+            else:
+                self._teardowns.append((name, stack))
+                return value
+        raise ExecutionError(
+            f"Resource '{name}' failed to set up: {type(error).__name__}: {error}. Asset "
+            f"'{asset.to_user_string()}' needs it, so its step did not run; steps that do not "
+            f"use '{name}' go on. Fix: correct the resource's configuration or what its "
+            "setup connects to (its traceback is above).",
+            key=asset,
+        ) from error
 
     def io_manager_for(self, key: AssetKey) -> IOManager:
         name = io_manager_key_of(self.graph.get(key))
@@ -179,6 +261,13 @@ class StepRunner:
         assets_def = step.assets_def
         selected = frozenset(step.asset_keys)
         context = self._context(assets_def, selected, step.key, log)
+        if not assets_def.returns_nothing:
+            # The IO managers of the outputs are set up before the function runs, so one
+            # that cannot be set up fails the step before its work, not after.
+            for key in step.asset_keys:
+                name = io_manager_key_of(self.graph.get(key))
+                if name in self.resources:
+                    self._resource(name, key)
         result = self._call(assets_def, selected, context, log)
         produced = collect_results(assets_def, selected, result)
         records: list[OutputRecord] = []
@@ -246,15 +335,13 @@ class StepRunner:
         step_key: str,
         log: StepLog,
     ) -> AssetExecutionContext:
-        self.open()
-        assert self._live is not None
         context = AssetExecutionContext(
             assets_def=assets_def,
             selected_asset_keys=selected,
             run_id=self.run_id,
             step_key=step_key,
             instance=self._get_instance,
-            resources=self._live,
+            resources=_StepResources(self, min(selected)),
             run_tags=self.run_tags,
             run_asset_selection=self.run_asset_selection,
         )
