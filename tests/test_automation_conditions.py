@@ -695,3 +695,104 @@ def test_dagsters_any_important_deps_missing_example():
         "(code_version_changed) since (newly_requested) & "
         "~any_deps_match(missing).allow(group:important)"
     )
+
+
+# Long and deep trees: no recursion, and linear to build ----------------------------------
+
+
+def test_a_100000_deep_not_chain_prints_compares_and_hashes():
+    deep, twin = deep_not_chain(100_000), deep_not_chain(100_000)
+    assert str(deep) == "~" * 100_000 + "any_deps_match(newly_updated)"
+    text = repr(deep)
+    assert text.startswith("NotCondition(operand=" * 3)
+    assert text.endswith(
+        "through_virtual=False, allow_selection=None, ignore_selection=None, "
+        "label=None)" + ", label=None)" * 100_000
+    )
+    assert deep == twin and hash(deep) == hash(twin) and deep.unique_id == twin.unique_id
+    assert deep != deep_not_chain(99_999)
+    assert deep != deep_not_chain(100_000).replace("newly_updated", AC.missing())
+
+
+def alternating_chain(count):
+    """`((c0 & c1) | c2) & c3 ...`: each operator nests the previous one, as deep as long."""
+    cond = AC.missing()
+    for i in range(count):
+        leaf = AC.asset_matches(f"a{i}", AC.newly_updated())
+        cond = (cond & leaf) if i % 2 else (cond | leaf)
+    return cond
+
+
+def test_a_50000_deep_and_or_chain_built_in_a_loop_prints_compares_and_hashes():
+    deep, twin = alternating_chain(50_000), alternating_chain(50_000)
+    text = str(deep)
+    assert text.startswith("(" * 49_999 + "missing | asset_matches(a0, newly_updated))")
+    assert text.endswith(" & asset_matches(a49999, newly_updated)")
+    assert repr(deep).startswith("AndCondition(operands=(OrCondition(operands=(AndCondition(")
+    assert deep == twin and hash(deep) == hash(twin) and deep.unique_id == twin.unique_id
+    assert deep != alternating_chain(49_999)
+
+
+def test_a_50000_operand_and_chain_built_in_a_loop_is_one_and_as_in_dagster():
+    leaves = [AC.asset_matches(f"a{i}", AC.missing()) for i in range(50_000)]
+    forward = leaves[0]
+    for leaf in leaves[1:]:
+        forward = forward & leaf
+    backward = leaves[-1]
+    for leaf in reversed(leaves[:-1]):
+        backward = leaf & backward
+    assert isinstance(forward, AndCondition) and forward.operands == tuple(leaves)
+    assert backward == forward and hash(backward) == hash(forward)
+    assert str(forward) == " & ".join(f"asset_matches(a{i}, missing)" for i in range(50_000))
+    assert forward.unique_id == AndCondition(operands=tuple(leaves)).unique_id
+
+
+def test_and_and_or_flatten_unlabelled_sides_of_the_same_kind_as_in_dagster():
+    a, b, c, d = AC.missing(), AC.newly_updated(), AC.execution_failed(), AC.newly_requested()
+    assert ((a & b) & c).operands == (a, b, c)
+    assert (a & (b & c)).operands == (a, b, c)
+    assert ((a & b) & (c & d)).operands == (a, b, c, d)
+    assert ((a | b) | (c | d)).operands == (a, b, c, d)
+    labelled = (a & b).with_label("ab")
+    assert (labelled & c).operands == (labelled, c)
+    assert (c & labelled).operands == (c, labelled)
+    assert ((a | b) & c).operands == (a | b, c)
+    explicit = AndCondition(operands=(AndCondition(operands=(a, b)), c))
+    assert (explicit & d).operands == (AndCondition(operands=(a, b)), c, d)  # one level
+    dagster = pytest.importorskip("dagster")
+    m = dagster.AutomationCondition
+    da, db, dc = m.missing(), m.newly_updated(), m.execution_failed()
+    assert [type(o).__name__ for o in ((da & db) & dc).operands] == [
+        "MissingAutomationCondition",
+        "NewlyUpdatedCondition",
+        "ExecutionFailedAutomationCondition",
+    ]
+    assert len((da & (db & dc)).operands) == 3
+    assert len(((da & db).with_label("x") & dc).operands) == 2
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_building_an_and_chain_in_a_loop_copies_each_operand_once(monkeypatch, side):
+    from sheer.automation import operators
+
+    copied = []
+    gather = operators.joined_operands
+
+    def counting(node):
+        operands = gather(node)
+        copied.append(len(operands))
+        return operands
+
+    monkeypatch.setattr(operators, "joined_operands", counting)
+
+    def operands_copied(count):
+        copied.clear()
+        cond = AC.missing()
+        for i in range(count):
+            leaf = AC.asset_matches(f"a{i}", AC.missing())
+            cond = cond & leaf if side == "left" else leaf & cond
+        assert len(cond.operands) == count + 1
+        return sum(copied)
+
+    assert operands_copied(50_000) == 50_001
+    assert operands_copied(100_000) == 100_001  # twice the operators, twice the copies

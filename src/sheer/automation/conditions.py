@@ -22,15 +22,22 @@ operator inside. `.allow()` / `.ignore()` on `&`, `|`, `~`, `since` and `newly_t
 (and so on every builder made of them) reach the dependency operators inside, as in
 Dagster; the two commute. Trees are rewritten by one iterative walk
 (`operators.rewrite`), never recursively.
+
+Nothing here recurses over the tree: `str()`, `repr()`, `==` and `hash()` walk it with
+explicit stacks (the methods dataclasses generate recurse once per level), so a
+condition 100,000 levels deep, or a chain of 50,000 `&` built in a loop, prints,
+compares and hashes. Evaluation goes as deep as `MAX_EVALUATION_DEPTH` and refuses
+deeper conditions with a `DefinitionError`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Set
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NamedTuple, Self
+from collections.abc import Generator, Mapping, Sequence, Set
+from dataclasses import fields, replace
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeAlias
 
 from croniter import croniter
 
@@ -54,14 +61,29 @@ class NodeResult(NamedTuple):
     note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"label": self.label, "value": self.value}
-        if self.target is not None:
-            out["target"] = self.target.to_user_string()
-        if self.note:
-            out["note"] = self.note
-        if self.children:
-            out["children"] = [c.to_json() for c in self.children]
-        return out
+        """The tree as nested dicts, built with a stack (each child's dict is placed in
+        its parent's list before it is filled in)."""
+        root: dict[str, Any] = {}
+        todo: list[tuple[NodeResult, dict[str, Any]]] = [(self, root)]
+        while todo:
+            result, out = todo.pop()
+            out["label"] = result.label
+            out["value"] = result.value
+            if result.target is not None:
+                out["target"] = result.target.to_user_string()
+            if result.note:
+                out["note"] = result.note
+            if result.children:
+                kids: list[dict[str, Any]] = [{} for _ in result.children]
+                out["children"] = kids
+                todo.extend(zip(result.children, kids, strict=True))
+        return root
+
+
+# Evaluation goes no deeper: the daemon stores each explanation tree as nested JSON (two
+# levels of nesting per node, and JSON's encoder stops near 1,000), and every node's
+# label repeats the text of the nodes below it, so labels grow with the depth squared.
+MAX_EVALUATION_DEPTH = 300
 
 
 class EvalNode(NamedTuple):
@@ -73,23 +95,56 @@ class EvalNode(NamedTuple):
     children: tuple[EvalNode, ...]
 
 
+# What an operator's `steps()` yields: a child node and the candidates to evaluate it
+# on; it is sent back the child's true candidates, and returns its own.
+Steps: TypeAlias = Generator[tuple["EvalNode", set[int]], set[int], set[int]]
+
+
 def compile_tree(cond: AutomationCondition, path: str) -> EvalNode:
-    """The tree of `EvalNode`s under `cond`, built bottom-up without recursion."""
-    todo: list[tuple[AutomationCondition, str, bool]] = [(cond, path, False)]
+    """The tree of `EvalNode`s under `cond`, built bottom-up without recursion.
+
+    Raises:
+        DefinitionError: `cond` is nested deeper than `MAX_EVALUATION_DEPTH`.
+    """
+    todo: list[tuple[AutomationCondition, str, int, bool]] = [(cond, path, 1, False)]
     done: list[EvalNode] = []
     while todo:
-        c, at, children_done = todo.pop()
+        c, at, depth, children_done = todo.pop()
         if children_done:
             count = len(c.children)
             kids = tuple(done[len(done) - count :]) if count else ()
             del done[len(done) - count :]
             done.append(EvalNode(c, str(c), at, kids))
-        else:
-            todo.append((c, at, True))
-            todo.extend(
-                (child, f"{at}.{i}", False) for i, child in reversed(list(enumerate(c.children)))
-            )
+            continue
+        if depth > MAX_EVALUATION_DEPTH:  # before any label of this path is built
+            raise too_deep_error(cond)
+        todo.append((c, at, depth, True))
+        todo.extend(
+            (child, f"{at}.{i}", depth + 1, False)
+            for i, child in reversed(list(enumerate(c.children)))
+        )
     return done[0]
+
+
+def depth_of(cond: AutomationCondition) -> int:
+    """The number of nodes on the longest path from `cond` down to a leaf."""
+    deepest = 0
+    todo = [(cond, 1)]
+    while todo:
+        c, depth = todo.pop()
+        deepest = max(deepest, depth)
+        todo.extend((child, depth + 1) for child in c.children)
+    return deepest
+
+
+def too_deep_error(cond: AutomationCondition) -> DefinitionError:
+    return DefinitionError(
+        f"This automation condition is nested {depth_of(cond):,} levels deep, more than "
+        f"the {MAX_EVALUATION_DEPTH:,} levels an evaluation goes (its explanation tree is "
+        "stored as nested JSON, and each level's label repeats the text of the levels "
+        "below it). Fix: nest less: combine many sub-conditions with one chain of `&` or "
+        "`|` rather than nesting them, and drop double negations (`~~c` is `c`)."
+    )
 
 
 class AutomationCondition(ABC):
@@ -107,15 +162,29 @@ class AutomationCondition(ABC):
     label: str | None
 
     # Evaluation ------------------------------------------------------------------
-    @abstractmethod
     def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
         """The candidates for which this is true; `node` is its place in the root's tree.
 
-        Children are evaluated through `ctx.evaluate(child_node, candidates)`, which
-        records their results for explanations. Every child is evaluated on every
-        candidate (no short-circuit), so state inside stays current. `candidates` is
-        shared with siblings: never modify it, return a new set.
+        Leaves define it. Operators define `steps()` instead, and this runs them. A node
+        may also evaluate its children itself, through `ctx.evaluate(child_node,
+        candidates)`, which records their results for explanations. Every child is
+        evaluated on every candidate (no short-circuit), so state inside stays current.
+        `candidates` is shared with siblings: never modify it, return a new set.
         """
+        steps = self.steps(ctx, candidates, node)
+        if steps is None:
+            raise NotImplementedError(f"{type(self).__name__} defines neither evaluate nor steps")
+        return ctx.run_steps(steps)
+
+    def steps(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> Steps | None:
+        """An operator's evaluation as a generator (None for a leaf, which `evaluate`s).
+
+        It yields `(child_node, child_candidates)` for each child it needs, is sent back
+        the child's true candidates, and returns its own. The tick context runs the
+        generators of a whole tree from one explicit stack, so evaluation does not
+        recurse, however deep the condition.
+        """
+        return None
 
     def explained_children(
         self, ctx: TickContext, node: EvalNode, pair: int
@@ -145,6 +214,15 @@ class AutomationCondition(ABC):
     def describe(self) -> str:
         """The node's own text when it has no label."""
 
+    def _describe_pieces(self) -> Sequence[str | AutomationCondition]:
+        """The text of `describe()`: literal pieces, and sub-conditions whose `str()`
+        goes in their place (an operator's `describe()` joins these)."""
+        return [self.describe()]
+
+    def _str_pieces(self) -> Sequence[str | AutomationCondition]:
+        """The text of `str()`, as pieces: the label, else what `describe()` says."""
+        return [self.label] if self.label else self._describe_pieces()
+
     @property
     def name(self) -> str:
         """Dagster's name for the node: an operator's kind ("AND"), an operand's text."""
@@ -154,7 +232,69 @@ class AutomationCondition(ABC):
         return self.label
 
     def __str__(self) -> str:
-        return self.label or self.describe()
+        return render(self._str_pieces())
+
+    def __repr__(self) -> str:
+        # Exactly the repr dataclasses generate (`unique_id` hashes it, and cursors store
+        # that), built from a stack of pieces.
+        out: list[str] = []
+        stack: list[object] = [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                out.append(item)
+            elif type(item) is tuple:
+                inner = [p for i, v in enumerate(item) for p in (", " if i else "", _shown(v))]
+                stack.extend(reversed(["(", *inner, "," if len(item) == 1 else "", ")"]))
+            elif isinstance(item, AutomationCondition) and _walks(item, "__repr__"):
+                pieces: list[object] = [f"{type(item).__qualname__}("]
+                for i, name in enumerate(_field_names(type(item), "repr")):
+                    pieces += [f"{', ' if i else ''}{name}=", _shown(getattr(item, name))]
+                pieces.append(")")
+                stack.extend(reversed(pieces))
+            else:
+                out.append(repr(item))
+        return "".join(out)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        pairs: list[tuple[object, object]] = [(self, other)]
+        while pairs:
+            a, b = pairs.pop()
+            if a is b:
+                continue
+            if isinstance(a, AutomationCondition) and _walks(a, "__eq__"):
+                if type(a) is not type(b):
+                    return False
+                pairs.extend(
+                    (getattr(a, name), getattr(b, name))
+                    for name in _field_names(type(a), "compare")
+                )
+            elif type(a) is tuple and type(b) is tuple:
+                if len(a) != len(b):
+                    return False
+                pairs.extend(zip(a, b, strict=True))
+            elif a != b:
+                return False
+        return True
+
+    def __hash__(self) -> int:
+        # The pre-order of (kind, plain values, tuple lengths) identifies the tree.
+        flat: list[object] = []
+        stack: list[object] = [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, AutomationCondition) and _walks(item, "__hash__"):
+                flat.append(type(item))
+                names = _field_names(type(item), "hash")
+                stack.extend(getattr(item, name) for name in reversed(names))
+            elif type(item) is tuple:
+                flat += [tuple, len(item)]
+                stack.extend(reversed(item))
+            else:
+                flat.append(item)
+        return hash(tuple(flat))
 
     @property
     def unique_id(self) -> str:
@@ -203,10 +343,10 @@ class AutomationCondition(ABC):
 
     # Operators -------------------------------------------------------------------
     def __and__(self, other: AutomationCondition) -> AutomationCondition:
-        return AndCondition(operands=(*flat(self, AndCondition), *flat(other, AndCondition)))
+        return AndCondition.join(self, other)
 
     def __or__(self, other: AutomationCondition) -> AutomationCondition:
-        return OrCondition(operands=(*flat(self, OrCondition), *flat(other, OrCondition)))
+        return OrCondition.join(self, other)
 
     def __invert__(self) -> AutomationCondition:
         return NotCondition(operand=self)
@@ -431,6 +571,50 @@ class AutomationCondition(ABC):
         ).with_label("on_missing")  # type: ignore[return-value]
 
 
+def render(pieces: Sequence[str | AutomationCondition]) -> str:
+    """The text of `pieces`, each sub-condition's own pieces expanded with a stack."""
+    out: list[str] = []
+    stack: list[str | AutomationCondition] = list(reversed(pieces))
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif type(item).__str__ is AutomationCondition.__str__:
+            stack.extend(reversed(item._str_pieces()))
+        else:  # a class with its own __str__
+            out.append(str(item))
+    return "".join(out)
+
+
+def _walks(c: AutomationCondition, method: str) -> bool:
+    """Whether `c`'s class uses the base's iterative `method` (the operators do; leaves
+    keep the dataclass-generated one, which does not recurse into conditions)."""
+    return getattr(type(c), method) is getattr(AutomationCondition, method)
+
+
+@functools.cache
+def _field_names(cls: type, use: str) -> tuple[str, ...]:
+    """The names of the dataclass fields of `cls` that take part in its repr, its
+    equality or its hash (`use`), in order, as the generated methods see them."""
+    chosen = []
+    for f in fields(cls):
+        if use == "repr":
+            kept = f.repr
+        elif use == "compare":
+            kept = f.compare
+        else:
+            kept = f.hash if f.hash is not None else f.compare
+        if kept:
+            chosen.append(f.name)
+    return tuple(chosen)
+
+
+def _shown(value: object) -> object:
+    """A field value as a piece of `repr()`: kept for the walk if it may hold
+    conditions, else its repr."""
+    return value if isinstance(value, (AutomationCondition, tuple)) else repr(value)
+
+
 # The node classes subclass AutomationCondition, so they are defined after it; the
 # builders above use them only when called.
 from sheer.automation.downstream import AnyDownstreamConditions  # noqa: E402
@@ -452,11 +636,11 @@ from sheer.automation.operators import (  # noqa: E402
     NotCondition,
     OrCondition,
     SinceCondition,
-    flat,
     rewrite,
 )
 
 __all__ = [
+    "MAX_EVALUATION_DEPTH",
     "AndCondition",
     "AnyDownstreamConditions",
     "AssetMatches",

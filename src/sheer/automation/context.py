@@ -11,6 +11,9 @@ topological indices (`GraphIndex`). Facts that do not depend on the asset being
 evaluated (`missing`, `newly_updated`, ...) are computed once per tick as sets of
 target indices. The context also records which candidates each node found true, so
 that one asset's explanation tree can be rebuilt on demand. It never writes to storage.
+
+Evaluation and explanations walk a condition with explicit stacks (operators are
+generators, run by `run_steps`), never by recursion.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from sheer.storage.automation import AutomationStorage
 from sheer.versioning import VersionView, stored_version
 
 if TYPE_CHECKING:
-    from sheer.automation.conditions import DepsCondition, EvalNode
+    from sheer.automation.conditions import DepsCondition, EvalNode, Steps
     from sheer.automation.cursor import AutomationCursor
     from sheer.automation.operands import RunTags
 
@@ -110,7 +113,35 @@ class TickContext:
 
     def evaluate(self, node: EvalNode, candidates: set[int]) -> set[int]:
         """Evaluate one node and record what it found, for explanations."""
-        true = node.cond.evaluate(self, candidates, node)
+        cond = node.cond
+        steps = cond.steps(self, candidates, node)
+        true = cond.evaluate(self, candidates, node) if steps is None else self.run_steps(steps)
+        return self._record(node, true)
+
+    def run_steps(self, steps: Steps) -> set[int]:
+        """Run an operator's `steps()` to the end, and those of the operators below it,
+        from one stack of generators: each child an operator yields is started on top
+        of it, and its result is sent back down when it returns."""
+        stack: list[tuple[EvalNode | None, Steps]] = [(None, steps)]
+        sent: set[int] | None = None
+        while True:
+            node, top = stack[-1]
+            try:
+                child, candidates = top.send(sent)  # type: ignore[arg-type]
+            except StopIteration as stop:
+                stack.pop()
+                if node is None:
+                    return stop.value  # type: ignore[no-any-return]
+                sent = self._record(node, stop.value)
+                continue
+            child_steps = child.cond.steps(self, candidates, child)
+            if child_steps is None:
+                sent = self._record(child, child.cond.evaluate(self, candidates, child))
+            else:
+                stack.append((child, child_steps))
+                sent = None
+
+    def _record(self, node: EvalNode, true: set[int]) -> set[int]:
         seen = self._true.get(id(node))
         if seen is None:
             self._true[id(node)] = set(true)
@@ -137,17 +168,27 @@ class TickContext:
             return None
         true, keys, n = self._true, self.ix.keys, self.n
         empty: set[int] = set()
-
-        def walk(node: EvalNode, pair: int) -> NodeResult:
+        # Post-order with a stack: a node is built once its children (the last `count`
+        # results) are.
+        todo: list[tuple[EvalNode, int, int | None]] = [(root, r * n + r, None)]
+        done: list[NodeResult] = []
+        while todo:
+            node, pair, count = todo.pop()
+            if count is None:
+                explained = node.cond.explained_children(self, node, pair)
+                todo.append((node, pair, len(explained)))
+                todo.extend((child, other, None) for child, other in reversed(explained))
+                continue
+            children = tuple(done[len(done) - count :]) if count else ()
+            del done[len(done) - count :]
             cond = node.cond
             note = "through virtual assets" if getattr(cond, "through_virtual", False) else None
-            explained = cond.explained_children(self, node, pair)
-            children = tuple([walk(child, other) for child, other in explained])
-            return NodeResult(
-                node.label, pair in true.get(id(node), empty), children, keys[pair % n], note
+            done.append(
+                NodeResult(
+                    node.label, pair in true.get(id(node), empty), children, keys[pair % n], note
+                )
             )
-
-        return walk(root, r * n + r)
+        return done[0]
 
     def fingerprints(self) -> dict[int, str]:
         """For each evaluated asset, a digest of what its nodes found true (with which

@@ -5,7 +5,8 @@ evaluated in batches: the assets that share a condition and sit at the same dept
 the graph (so none is upstream of another) are evaluated together, over sets, and the
 batches run in depth order, so `will_be_requested()` of every dependency is known when
 an asset is evaluated. A batch that raises is evaluated again asset by asset, so a bad
-condition fails only its own asset's evaluation. Explanation trees are rebuilt on
+condition fails only its own asset's evaluation (so does one nested deeper than
+`MAX_EVALUATION_DEPTH`, before anything is evaluated). Explanation trees are rebuilt on
 demand from what the tick recorded. The new `AutomationCursor` carries what the next
 tick needs.
 """
@@ -23,6 +24,7 @@ from sheer.automation.conditions import AutomationCondition, NodeResult
 from sheer.automation.context import TickContext
 from sheer.automation.cursor import AutomationCursor
 from sheer.automation.index import GraphIndex
+from sheer.errors import DefinitionError
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey, coerce_key
 from sheer.selection import AssetSelection
@@ -157,7 +159,8 @@ def evaluate_automation_conditions(
         targets = _targets(graph, ix, asset_selection)
         values: dict[int, bool] = {}
         errors: dict[int, str] = {}
-        for roots, condition in _batches(ix, targets):
+        ids = _condition_ids(ix, targets, errors)
+        for roots, condition in _batches(ix, [i for i in targets if i in ids], ids):
             _evaluate_batch(ctx, roots, condition, values, errors)
         explainer = _Explainer(ctx)
         evaluations = {
@@ -179,7 +182,7 @@ def evaluate_automation_conditions(
         last_event_id=max(ctx.max_event_id, cursor.last_event_id if cursor else 0),
         requested=frozenset(ctx.requested),
         code_versions={ix.keys[i]: ix.code_versions[i] for i in targets},
-        condition_ids={ix.keys[i]: ix.conditions[i].compiled()[1] for i in targets},
+        condition_ids={ix.keys[i]: ids.get(i) or ix.conditions[i].unique_id for i in targets},
         state=ctx.state,
         data_versions={ix.keys[i]: v for i, v in ctx.data_versions.items()},
     )
@@ -215,12 +218,29 @@ def _evaluate_batch(
             ctx.mark_requested(r)
 
 
-def _batches(ix: GraphIndex, targets: list[int]) -> Iterator[tuple[list[int], AutomationCondition]]:
+def _condition_ids(ix: GraphIndex, targets: list[int], errors: dict[int, str]) -> dict[int, str]:
+    """Each target's condition id, from its compiled tree; a condition that cannot be
+    compiled (nested too deep) is the target's error instead."""
+    ids: dict[int, str] = {}
+    for i in targets:
+        try:
+            ids[i] = ix.conditions[i].compiled()[1]
+        except DefinitionError as exc:
+            errors[i] = (
+                f"Evaluating the automation condition of '{ix.names[i]}' "
+                f"failed: {type(exc).__name__}: {exc}"
+            )
+    return ids
+
+
+def _batches(
+    ix: GraphIndex, targets: list[int], ids: dict[int, str]
+) -> Iterator[tuple[list[int], AutomationCondition]]:
     """The targets grouped by depth and condition (equal conditions share a batch):
     shallowest first, and in each batch no asset is upstream of another."""
     groups: dict[tuple[int, str], list[int]] = {}
     for i in targets:  # topological order, so each group's first is its earliest
-        groups.setdefault((ix.depth[i], ix.conditions[i].compiled()[1]), []).append(i)
+        groups.setdefault((ix.depth[i], ids[i]), []).append(i)
     for depth_and_id in sorted(groups, key=lambda g: (g[0], groups[g][0])):
         roots = groups[depth_and_id]
         yield roots, ix.conditions[roots[0]]

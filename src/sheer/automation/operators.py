@@ -6,16 +6,20 @@ context and combines their true candidates. `rewrite` is the only walk that buil
 a changed copy of a tree (`replace`, `.allow()` / `.ignore()`,
 `.resolve_through_virtual()`): iterative, so a deep condition cannot exhaust the stack,
 and sharing every unchanged subtree.
+
+Operators evaluate as generators (`steps()`), which the tick context runs from one
+explicit stack. `&` and `|` gather their operands lazily (`joined_operands`), so a
+chain built one operator at a time in a loop costs its length once, not its square.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Self
 
-from sheer.automation.conditions import AutomationCondition
+from sheer.automation.conditions import AutomationCondition, Steps, render
 from sheer.automation.operands import StoredEnum
 from sheer.errors import DefinitionError
 from sheer.keys import AssetKey
@@ -75,6 +79,9 @@ class _Parent(AutomationCondition):
     @abstractmethod
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition: ...
 
+    def describe(self) -> str:
+        return render(self._describe_pieces())
+
     def allow(self, selection: AssetSelection) -> AutomationCondition:
         """Every dependency operator inside considers only dependencies in `selection`."""
         return self._push(lambda deps: deps.allow(selection))
@@ -92,11 +99,77 @@ class _Parent(AutomationCondition):
         return rewrite(self, pre=pre)
 
 
-@dataclass(frozen=True, slots=True)
-class AndCondition(_Parent):
+class _Chain(_Parent):
+    """`&` and `|`: operands in one flat tuple, as in Dagster (each side that is an
+    unlabelled node of the same kind brings its operands rather than itself).
+
+    `a & b` only records its two sides (`_joined`); the tuple is gathered on first read
+    of `operands`, walking through the sides that were themselves joined and not read.
+    Copying the operands on every `&` would make a chain built in a loop quadratic.
+    """
+
+    __slots__ = ("_joined",)
+    _joined: tuple[AutomationCondition, AutomationCondition] | None  # unset: not joined
+    operands: tuple[AutomationCondition, ...]
+    label: str | None
+
+    @classmethod
+    def join(cls, left: AutomationCondition, right: AutomationCondition) -> Self:
+        node = object.__new__(cls)
+        object.__setattr__(node, "label", None)
+        object.__setattr__(node, "_joined", (left, right))
+        return node
+
+    if not TYPE_CHECKING:  # for mypy, `operands` is the field it is
+
+        def __getattr__(self, name: str) -> Any:
+            # Called only for an attribute that is not set: `operands` of a joined node.
+            if name != "operands" or getattr(self, "_joined", None) is None:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r}", name=name
+                )
+            operands = joined_operands(self)
+            object.__setattr__(self, "operands", operands)
+            object.__setattr__(self, "_joined", None)  # the sides are no longer needed
+            return operands
+
+    def _describe_pieces(self) -> Sequence[str | AutomationCondition]:
+        pieces: list[str | AutomationCondition] = []
+        for i, o in enumerate(self.operands):
+            if i:
+                pieces.append(self._symbol)
+            pieces.extend(_paren(o))
+        return pieces
+
+    _symbol = ""
+
+
+def joined_operands(node: _Chain) -> tuple[AutomationCondition, ...]:
+    """The operands of a node made by `&` / `|`: both sides' operands, flattened as
+    Dagster does, gathered with a stack through the joined nodes never read."""
+    kind, sides = type(node), node._joined
+    assert sides is not None, "only the operands of a joined node are gathered"
+    out: list[AutomationCondition] = []
+    stack: list[AutomationCondition] = [sides[1], sides[0]]
+    while stack:
+        c = stack.pop()
+        if not isinstance(c, kind) or c.label is not None:
+            out.append(c)
+            continue
+        joined = getattr(c, "_joined", None)
+        if joined is None:
+            out.extend(c.operands)
+        else:
+            stack.extend(reversed(joined))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AndCondition(_Chain):
     operands: tuple[AutomationCondition, ...]
     label: str | None = None
     name = "AND"
+    _symbol = " & "
 
     @property
     def children(self) -> tuple[AutomationCondition, ...]:
@@ -127,21 +200,19 @@ class AndCondition(_Parent):
             )
         return replace(self, operands=kept)
 
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+    def steps(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> Steps:
         true = set(candidates)
         for child in node.children:
-            true &= ctx.evaluate(child, candidates)
+            true &= yield child, candidates
         return true
 
-    def describe(self) -> str:
-        return " & ".join(_paren(o) for o in self.operands)
 
-
-@dataclass(frozen=True, slots=True)
-class OrCondition(_Parent):
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class OrCondition(_Chain):
     operands: tuple[AutomationCondition, ...]
     label: str | None = None
     name = "OR"
+    _symbol = " | "
 
     @property
     def children(self) -> tuple[AutomationCondition, ...]:
@@ -150,17 +221,14 @@ class OrCondition(_Parent):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, operands=children)
 
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+    def steps(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> Steps:
         true: set[int] = set()
         for child in node.children:
-            true |= ctx.evaluate(child, candidates)
+            true |= yield child, candidates
         return true
 
-    def describe(self) -> str:
-        return " | ".join(_paren(o) for o in self.operands)
 
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class NotCondition(_Parent):
     operand: AutomationCondition
     label: str | None = None
@@ -173,14 +241,14 @@ class NotCondition(_Parent):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, operand=children[0])
 
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        return set(candidates) - ctx.evaluate(node.children[0], candidates)
+    def steps(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> Steps:
+        return set(candidates) - (yield node.children[0], candidates)
 
-    def describe(self) -> str:
-        return f"~{_paren(self.operand)}"
+    def _describe_pieces(self) -> Sequence[str | AutomationCondition]:
+        return ["~", *_paren(self.operand)]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SinceCondition(_Parent):
     """True from a tick where `trigger` is true until a tick where `reset` is true; a reset
     on the same tick as a trigger wins."""
@@ -197,18 +265,18 @@ class SinceCondition(_Parent):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, trigger=children[0], reset=children[1])
 
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        trigger = ctx.evaluate(node.children[0], candidates)
-        reset = ctx.evaluate(node.children[1], candidates)
+    def steps(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> Steps:
+        trigger = yield node.children[0], candidates
+        reset = yield node.children[1], candidates
         true = (ctx.previous_state(node.path, candidates) | trigger) - reset
         ctx.set_state(node.path, true)
         return true
 
-    def describe(self) -> str:
-        return f"({self.trigger}) since ({self.reset})"
+    def _describe_pieces(self) -> Sequence[str | AutomationCondition]:
+        return ["(", self.trigger, ") since (", self.reset, ")"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class NewlyTrueCondition(_Parent):
     operand: AutomationCondition
     label: str | None = None
@@ -221,14 +289,14 @@ class NewlyTrueCondition(_Parent):
     def _rebuild(self, children: tuple[AutomationCondition, ...]) -> AutomationCondition:
         return replace(self, operand=children[0])
 
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
-        now = ctx.evaluate(node.children[0], candidates)
+    def steps(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> Steps:
+        now = yield node.children[0], candidates
         true = now - ctx.previous_state(node.path, candidates)
         ctx.set_state(node.path, now)  # the state is the operand's value, not this node's
         return true
 
-    def describe(self) -> str:
-        return f"({self.operand}).newly_true()"
+    def _describe_pieces(self) -> Sequence[str | AutomationCondition]:
+        return ["(", self.operand, ").newly_true()"]
 
 
 class DepsMode(StoredEnum):
@@ -238,7 +306,7 @@ class DepsMode(StoredEnum):
     ALL = "all"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class DepsCondition(AutomationCondition):
     """`any_deps_match` / `all_deps_match`: the operand evaluated for each dependency.
 
@@ -282,27 +350,31 @@ class DepsCondition(AutomationCondition):
         prior = self.ignore_selection
         return replace(self, ignore_selection=selection if prior is None else selection | prior)
 
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+    def steps(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> Steps:
         groups, dep_candidates = ctx.expand_to_dependencies(candidates, self)
-        dep_true = ctx.evaluate(node.children[0], dep_candidates)
+        dep_true = yield node.children[0], dep_candidates
         if self.mode is DepsMode.ANY:
             return {pair for pair, deps in groups if not dep_true.isdisjoint(deps)}
         return {pair for pair, deps in groups if dep_true.issuperset(deps)}
 
     def describe(self) -> str:
-        text = f"{self.mode.value}_deps_match({self.operand})"
+        return render(self._describe_pieces())
+
+    def _describe_pieces(self) -> Sequence[str | AutomationCondition]:
+        pieces: list[str | AutomationCondition] = [f"{self.mode.value}_deps_match(", self.operand]
+        tail = ")"
         if self.allow_selection is not None:
-            text += f".allow({self.allow_selection})"
+            tail += f".allow({self.allow_selection})"
         if self.ignore_selection is not None:
-            text += f".ignore({self.ignore_selection})"
-        return text
+            tail += f".ignore({self.ignore_selection})"
+        return [*pieces, tail]
 
-    def __str__(self) -> str:
-        base = self.label or self.describe()
-        return f"{base} (through virtual)" if self.through_virtual else base
+    def _str_pieces(self) -> Sequence[str | AutomationCondition]:
+        pieces = [self.label] if self.label else self._describe_pieces()
+        return [*pieces, " (through virtual)"] if self.through_virtual else pieces
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class AssetMatches(AutomationCondition):
     """`asset_matches(key, condition)`: the condition evaluated for another asset, `key`;
     true for every candidate when it holds there."""
@@ -327,20 +399,18 @@ class AssetMatches(AutomationCondition):
     ) -> list[tuple[EvalNode, int]]:
         return [(node.children[0], ctx.retarget(pair, self.key))]
 
-    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+    def steps(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> Steps:
         by_target = {pair: ctx.retarget(pair, self.key) for pair in candidates}
-        there = ctx.evaluate(node.children[0], set(by_target.values()))
+        there = yield node.children[0], set(by_target.values())
         return {pair for pair, other in by_target.items() if other in there}
 
     def describe(self) -> str:
-        return f"asset_matches({self.key.to_user_string()}, {self.operand})"
+        return render(self._describe_pieces())
+
+    def _describe_pieces(self) -> Sequence[str | AutomationCondition]:
+        return [f"asset_matches({self.key.to_user_string()}, ", self.operand, ")"]
 
 
-def flat(c: AutomationCondition, kind: type) -> tuple[AutomationCondition, ...]:
-    """The operands of an unlabelled `kind` (so `a & b & c` is one node), else `c` itself."""
-    return c.operands if isinstance(c, kind) and c.label is None else (c,)  # type: ignore[attr-defined]
-
-
-def _paren(c: AutomationCondition) -> str:
-    text = str(c)
-    return f"({text})" if isinstance(c, (AndCondition, OrCondition)) and c.label is None else text
+def _paren(c: AutomationCondition) -> list[str | AutomationCondition]:
+    """`c` as a piece of its parent's text: in parentheses if an unlabelled `&` / `|`."""
+    return ["(", c, ")"] if isinstance(c, _Chain) and c.label is None else [c]
