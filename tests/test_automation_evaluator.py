@@ -1415,3 +1415,80 @@ def test_any_downstream_conditions_keeps_the_state_of_since_inside_across_ticks(
     assert t.result.get_evaluation("A").value is True
     t.tick()
     assert t.result.get_evaluation("A").value is True  # still: nothing reset it
+
+
+# Deep and long conditions ------------------------------------------------------------------
+
+
+def tree_depth(tree):
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        todo.extend((child, depth + 1) for child in node.children)
+    return deepest
+
+
+def test_a_condition_nested_300_levels_deep_is_evaluated_explained_and_stored_as_json():
+    import json
+
+    deep = AC.missing()
+    for _ in range(149):
+        deep = ~~deep
+    deep = deep.newly_true()  # 298 nots between newly_true and missing: 300 levels
+    t = Ticker(one_asset(deep))
+    assert t.requested() == {"X"}
+    from sheer.automation.conditions import MAX_EVALUATION_DEPTH
+
+    assert MAX_EVALUATION_DEPTH == 300
+    evaluation = t.result.get_evaluation("X")
+    assert evaluation.error is None and tree_depth(evaluation.tree) == 300
+    node = evaluation.tree
+    while node.children:
+        (node,) = node.children
+    assert (node.label, node.value) == ("missing", True)
+    stored = json.loads(json.dumps(evaluation.to_json()))
+    assert stored["tree"]["label"] == str(deep) and stored["tree"]["value"] is True
+    assert t.requested() == set()  # newly_true: only on the first tick
+
+
+def test_a_condition_nested_deeper_than_300_levels_fails_only_its_own_asset_saying_how_deep():
+    deep = AC.missing()
+    for _ in range(100_000):
+        deep = ~deep
+
+    @dg.asset(automation_condition=deep)
+    def too_deep():
+        return 1
+
+    @dg.asset(automation_condition=AC.missing())
+    def fine():
+        return 1
+
+    t = Ticker(dg.Definitions(assets=[too_deep, fine]))
+    for _ in range(2):
+        result = t.tick()
+        assert result.get_requested_keys() == {dg.AssetKey("fine")}
+        evaluation = result.get_evaluation("too_deep")
+        assert evaluation.value is False and evaluation.tree is None
+        assert evaluation.error == (
+            "Evaluating the automation condition of 'too_deep' failed: DefinitionError: This "
+            "automation condition is nested 100,001 levels deep, more than the 300 levels an "
+            "evaluation goes (its explanation tree is stored as nested JSON, and each level's "
+            "label repeats the text of the levels below it). Fix: nest less: combine many "
+            "sub-conditions with one chain of `&` or `|` rather than nesting them, and drop "
+            "double negations (`~~c` is `c`)."
+        )
+        assert evaluation.to_json()["error"] == evaluation.error
+    assert result.cursor.condition_ids[dg.AssetKey("too_deep")] == deep.unique_id
+
+
+def test_a_50000_operand_or_built_in_a_loop_is_evaluated_and_explained():
+    wide = AC.execution_failed()
+    for i in range(50_000):
+        wide = wide | (AC.in_progress() if i % 2 else AC.missing())
+    t = Ticker(one_asset(wide))
+    assert t.requested() == {"X"}
+    tree = t.result.get_evaluation("X").tree
+    assert len(tree.children) == 50_001 and tree.value is True
+    assert [c.value for c in tree.children[:3]] == [False, True, False]
