@@ -1534,13 +1534,108 @@ def test_a_worker_process_that_dies_fails_its_step_and_the_rest_of_the_run_goes_
     assert result.asset_value("other_down") == 3
     (failure,) = result.get_step_failure_events()
     assert failure.step_key == "crash"
-    assert failure.error["cls_name"] == "BrokenProcessPool"
-    assert failure.error["message"].startswith("the worker process running crash failed: ")
+    assert failure.error["cls_name"] == "WorkerProcessDied"
+    assert failure.error["message"] == (
+        "The worker process running asset 'crash' (step crash) died: it exited with code 3. "
+        "The other steps went on in their own workers. Fix: if it ran out of memory (the "
+        "kernel's out-of-memory killer sends SIGKILL), give it more memory or lower "
+        "max_concurrent; if the asset's code ends its own process (os._exit, os.kill), raise "
+        "an exception instead."
+    )
     assert [e.step_key for e in result.get_step_skipped_events()] == ["after_crash"]
     assert result.instance.get_run(result.run_id).error.startswith(
-        "Asset 'crash' failed in step crash: BrokenProcessPool: the worker process running "
-        "crash failed: "
+        "Asset 'crash' failed in step crash: WorkerProcessDied: The worker process running "
+        "asset 'crash' (step crash) died: it exited with code 3."
     )
+
+
+@pytest.mark.parametrize("how", ["sigkill", "os_exit"])
+def test_a_worker_that_dies_fails_only_its_step_while_the_steps_in_flight_finish(how, tmp_path):
+    import signal
+
+    started = tmp_path / "survivor-started"
+
+    @dg.asset
+    def killer():
+        # Dies only once the survivor runs in another worker (bounded, in case it never does).
+        deadline = time.monotonic() + 20
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if how == "sigkill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        os._exit(1)
+
+    @dg.asset
+    def survivor(context):
+        started.touch()
+        # Still running when the killer's failure is recorded: it was in flight then.
+        deadline = time.monotonic() + 20
+        failures: list[dg.EventRecord] = []
+        while not failures and time.monotonic() < deadline:
+            failures = context.instance.get_event_records(
+                dg.EventType.STEP_FAILURE, run_id=context.run_id
+            )
+            time.sleep(0.01)
+        return [e.step_key for e in failures]
+
+    @dg.asset
+    def after_killer(killer):
+        return 1
+
+    @dg.asset
+    def after_survivor(survivor):
+        return survivor
+
+    instance = dg.Instance.from_url(f"sqlite:///{tmp_path}/i.db")
+    result = dg.materialize(
+        [killer, survivor, after_killer, after_survivor],
+        instance=instance,
+        executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+        raise_on_error=False,
+    )
+
+    assert result.success is False
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key == "killer"
+    how_it_ended = "killed by signal 9 (SIGKILL)" if how == "sigkill" else "it exited with code 1"
+    assert failure.error["message"].startswith(
+        f"The worker process running asset 'killer' (step killer) died: {how_it_ended}. "
+    )
+    assert [e.step_key for e in result.get_step_skipped_events()] == ["after_killer"]
+    assert result.asset_value("after_survivor") == ["killer"]
+    assert sorted(e.step_key for e in events_of(result, dg.EventType.STEP_SUCCESS)) == [
+        "after_survivor",
+        "survivor",
+    ]
+
+
+def test_an_outcome_that_does_not_pickle_fails_its_step_and_the_worker_goes_on():
+    import threading
+
+    @dg.asset
+    def locked(context):
+        context.add_output_metadata({"lock": threading.Lock()})
+        return 1
+
+    @dg.asset
+    def after(locked):
+        return locked
+
+    @dg.asset
+    def other():
+        return 2
+
+    one_worker = dg.multiprocess_executor.configured({"max_concurrent": 1})
+    result = dg.materialize([locked, after, other], executor=one_worker, raise_on_error=False)
+
+    (failure,) = result.get_step_failure_events()
+    assert failure.error["message"] == (
+        "The worker process running asset 'locked' (step locked) could not send its outcome "
+        "back: TypeError: cannot pickle '_thread.lock' object. Fix: give metadata and log "
+        "messages values that pickle (text, numbers, lists and dicts of them)."
+    )
+    assert [e.step_key for e in result.get_step_skipped_events()] == ["after"]
+    assert result.asset_value("other") == 2
 
 
 def test_a_failing_virtual_parent_fails_the_step_that_reads_it():

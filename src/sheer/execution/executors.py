@@ -5,21 +5,25 @@ remaining upstream steps), so all honour the same ordering, including the orderi
 through unselected virtual assets. A failed step skips what waits on it, transitively,
 and nothing else. Executors call back the run's coordinator (`RunHooks`) when a step
 starts and ends; the coordinator does all the recording. A distributed engine plugs
-in by subclassing `Executor`.
+in by subclassing `Executor`. The multiprocess executor gives each worker process its
+own pipe, so a worker that dies fails only the step it was running.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from multiprocessing import connection
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
 from sheer.errors import ExecutionError
@@ -149,11 +153,10 @@ _WORKER_STEPS: dict[str, Step] = {}
 
 
 def _exit_with_coordinator(coordinator: int) -> None:
-    """Worker initializer: end this worker when the run's process is gone (killed, say).
+    """End this worker when the run's process is gone (killed, say).
 
-    Otherwise an orphaned worker waits forever for steps (it holds both ends of the
-    pool's queues, so it never sees them close), or keeps running a step of a run
-    already reported failed.
+    Otherwise an orphaned worker waits forever for steps, or keeps running a step of
+    a run already reported failed.
     """
 
     def watch() -> None:
@@ -173,6 +176,121 @@ def _run_in_worker(step_key: str) -> StepOutcome:
     outcome.exception = None  # exceptions may not pickle; the text travels in `error`
     outcome.values = {}
     return outcome
+
+
+def _serve(conn: Connection, coordinator: int, inherited: list[Connection]) -> None:
+    """A worker process: run each step key received, send back its outcome."""
+    for other in inherited:  # the coordinator's ends: only it may hold them, so that
+        other.close()  # a dead worker's pipe reads as closed
+    _exit_with_coordinator(coordinator)
+    while True:
+        try:
+            step_key = conn.recv()
+        except EOFError:
+            return
+        if step_key is None:
+            return
+        outcome = _run_in_worker(step_key)
+        try:
+            conn.send(outcome)
+        except Exception as exc:  # metadata or logs that do not pickle
+            conn.send(_unsendable(_WORKER_STEPS[step_key], outcome.started_at, exc))
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    step: Step | None = None
+    submitted_at: float = 0.0
+
+
+class _WorkerPool:
+    """Up to `size` forked worker processes, each with its own pipe.
+
+    A worker that dies (killed, out of memory, `os._exit`) is known by its pipe and
+    its process, so only the step it was running fails, with the exit code or signal;
+    the other workers keep running theirs, and a new worker takes its place.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._context = multiprocessing.get_context("fork")
+        self._workers: list[_Worker] = []
+
+    @property
+    def busy(self) -> int:
+        return sum(1 for w in self._workers if w.step is not None)
+
+    def submit(self, step: Step) -> None:
+        worker = next((w for w in self._workers if w.step is None), None)
+        while True:
+            worker = worker or self._start()
+            try:
+                worker.conn.send(step.key)
+                break
+            except OSError:  # an idle worker that died (killed from outside)
+                self._discard(worker)
+                worker = None
+        worker.step, worker.submitted_at = step, time.time()
+
+    def _start(self) -> _Worker:
+        ours, theirs = self._context.Pipe()
+        inherited = [w.conn for w in self._workers] + [ours]
+        process = self._context.Process(
+            target=_serve, args=(theirs, os.getpid(), inherited), name="sheer-worker"
+        )
+        process.start()
+        theirs.close()
+        worker = _Worker(process=process, conn=ours)
+        self._workers.append(worker)
+        return worker
+
+    def wait(self) -> list[tuple[Step, StepOutcome]]:
+        """Block until at least one busy worker finishes or dies; their outcomes."""
+        busy = [w for w in self._workers if w.step is not None]
+        ready = set(connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+        done = [self._collect(w) for w in busy if w.conn in ready or w.process.sentinel in ready]
+        return sorted(done, key=lambda pair: pair[0].key)
+
+    def _collect(self, worker: _Worker) -> tuple[Step, StepOutcome]:
+        step = worker.step
+        assert step is not None
+        outcome: StepOutcome | None = None
+        try:
+            if worker.conn.poll():
+                outcome = worker.conn.recv()
+        except (EOFError, OSError):  # its end closed: it died before sending all
+            outcome = None
+        worker.step = None
+        if outcome is not None:
+            if not worker.process.is_alive():
+                self._discard(worker)
+            return step, outcome
+        worker.process.join(timeout=5)
+        exitcode = worker.process.exitcode
+        self._discard(worker)
+        return step, _died(step, worker.submitted_at, exitcode)
+
+    def _discard(self, worker: _Worker) -> None:
+        self._workers.remove(worker)
+        worker.conn.close()
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(timeout=5)
+
+    def shutdown(self, *, interrupted: bool) -> None:
+        """Stop every worker: idle ones are asked to exit, busy ones (or all, when the
+        run was interrupted) are killed, so no step of this run keeps running."""
+        for worker in self._workers:
+            if interrupted or worker.step is not None:
+                worker.process.kill()
+            else:
+                with contextlib.suppress(OSError):
+                    worker.conn.send(None)
+        for worker in list(self._workers):
+            worker.process.join(timeout=10)
+            self._discard(worker)
 
 
 @dataclass(frozen=True)
@@ -199,65 +317,75 @@ class MultiprocessExecutor(Executor):
 
     def execute(self, plan: ExecutionPlan, runner: StepRunner, hooks: RunHooks) -> None:
         global _WORKER_RUNNER, _WORKER_STEPS
-        workers = self.max_concurrent or os.cpu_count() or 2
         queue = StepQueue(plan)
         _WORKER_RUNNER = runner
         _WORKER_STEPS = {s.key: s for s in plan.steps}
-        pool = _new_pool(workers)
+        pool = _WorkerPool(self.max_concurrent or os.cpu_count() or 2)
+        interrupted = True
         try:
-            running: dict[Future[StepOutcome], Step] = {}
             while not queue.finished:
-                while queue.has_ready() and len(running) < workers:
+                while queue.has_ready() and pool.busy < pool.size:
                     step = queue.pop()
                     hooks.on_step_start(step)
-                    try:
-                        future = pool.submit(_run_in_worker, step.key)
-                    except BrokenProcessPool:
-                        # A worker died (killed, out of memory): the steps it took down are
-                        # reported failed; the rest of the run goes on in a fresh pool.
-                        pool.shutdown(wait=False)
-                        pool = _new_pool(workers)
-                        future = pool.submit(_run_in_worker, step.key)
-                    running[future] = step
-                if not running:
+                    pool.submit(step)
+                if not pool.busy:
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: running[f].key):
-                    step = running.pop(future)
-                    _finish(queue, step, _outcome_of(future, step), hooks)
+                for step, outcome in pool.wait():
+                    _finish(queue, step, outcome, hooks)
+            interrupted = False
         finally:
-            pool.shutdown()
+            pool.shutdown(interrupted=interrupted)
             _WORKER_RUNNER = None
             _WORKER_STEPS = {}
 
 
-def _new_pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_exit_with_coordinator,
-        initargs=(os.getpid(),),
+def _died(step: Step, started_at: float, exitcode: int | None) -> StepOutcome:
+    names = ", ".join(f"'{k.to_user_string()}'" for k in step.asset_keys)
+    return _failure(
+        step,
+        started_at,
+        "WorkerProcessDied",
+        f"The worker process running asset {names} (step {step.key}) died: "
+        f"{_how_it_ended(exitcode)}. The other steps went on in their own workers. Fix: if "
+        "it ran out of memory (the kernel's out-of-memory killer sends SIGKILL), give it "
+        "more memory or lower max_concurrent; if the asset's code ends its own process "
+        "(os._exit, os.kill), raise an exception instead.",
     )
 
 
-def _outcome_of(future: Future[StepOutcome], step: Step) -> StepOutcome:
-    try:
-        return future.result()
-    except Exception as exc:  # the worker died (killed, out of memory) or could not pickle
-        from sheer.execution.step import ErrorInfo
+def _unsendable(step: Step, started_at: float, exc: Exception) -> StepOutcome:
+    names = ", ".join(f"'{k.to_user_string()}'" for k in step.asset_keys)
+    return _failure(
+        step,
+        started_at,
+        type(exc).__name__,
+        f"The worker process running asset {names} (step {step.key}) could not send its "
+        f"outcome back: {type(exc).__name__}: {exc}. Fix: give metadata and log messages "
+        "values that pickle (text, numbers, lists and dicts of them).",
+    )
 
-        return StepOutcome(
-            step_key=step.key,
-            success=False,
-            started_at=0.0,
-            finished_at=0.0,
-            error=ErrorInfo(
-                cls_name=type(exc).__name__,
-                message=f"the worker process running {step.key} failed: {exc}",
-                traceback="",
-            ),
-            exception=exc,
-        )
+
+def _failure(step: Step, started_at: float, cls_name: str, message: str) -> StepOutcome:
+    from sheer.execution.step import ErrorInfo
+
+    return StepOutcome(
+        step_key=step.key,
+        success=False,
+        started_at=started_at,
+        finished_at=time.time(),
+        error=ErrorInfo(cls_name=cls_name, message=message, traceback=""),
+    )
+
+
+def _how_it_ended(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "it could not be asked how it ended"
+    if exitcode < 0:
+        try:
+            return f"killed by signal {-exitcode} ({signal.Signals(-exitcode).name})"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"it exited with code {exitcode}"
 
 
 in_process_executor = InProcessExecutor()
