@@ -793,6 +793,22 @@ def test_current_data_version_of_a_virtual_asset_with_no_materialized_ancestor_i
     assert p.version("B") != missing
 
 
+def test_virtual_assets_nothing_reads_have_the_versions_they_would_have_if_read() -> None:
+    # B and C are read by no non-virtual asset: the pass leaves their versions out and
+    # computes them on request. They must equal the versions of the same assets read by E.
+    unread = Project([*chain("A", "B*", "C*"), node("X"), node("V", "X", "B", kind=VIEW)])
+    read = Project(
+        [*chain("A", "B*", "C*"), node("X"), node("V", "X", "B", kind=VIEW), node("E", "C", "V")]
+    )
+    for p in (unread, read):
+        p.run("A", "X", A="a1", X="x1")
+    versions = {n: unread.version(n) for n in ("V", "C", "B")}  # children asked first
+    assert versions == {n: read.version(n) for n in ("V", "C", "B")}
+    assert all(isinstance(v, dg.DataVersion) for v in versions.values())
+    unread.run("A", A="a2")
+    assert unread.version("C") != versions["C"] and unread.version("V") != versions["V"]
+
+
 def test_a_loop_of_get_status_over_every_key_costs_one_read() -> None:
     p = Project([*chain("A", "B*", "C*", "D"), *chain("X", "Y*", "Z"), node("E", "D", "Z")])
     p.run("A", "D", "X", "Z", "E")

@@ -268,7 +268,7 @@ class StaleStatusResolver:
     def get_current_data_version(self, key: Any) -> DataVersion | None:
         """The stored version of a non-virtual asset, or the computed one of a virtual asset."""
         state = self._state()
-        value = state.current[state.position(key)]
+        value = state.current_version(state.position(key))
         return DataVersion(value) if value is not None else None
 
     def get_all(self) -> dict[AssetKey, StaleStatus]:
@@ -316,6 +316,7 @@ class _Pass:
         self.current: list[str | None] = [None] * n
         self._causes: dict[int, tuple[StaleCause, ...]] = {}
         self._roots: dict[int, tuple[StaleCause, ...]] = {}
+        self.shapes = _shapes(graph, idx)
         self._compute_all()
 
     def position(self, key: Any) -> int:
@@ -330,7 +331,7 @@ class _Pass:
         idx = self.idx
         status, current, records = self.status, self.current, self.records
         ancestors, codes = idx.ancestors, idx.code_versions
-        shapes = _shapes(self.graph, idx)
+        shapes = self.shapes
         get = current.__getitem__
         # dirty[i]: i is a STALE non-virtual asset, or a virtual one with a dirty parent,
         # so a non-virtual child of a dirty parent has a stale non-virtual ancestor
@@ -339,7 +340,7 @@ class _Pass:
         stale = False
         us, encode, sha256 = _US, _encode_string, hashlib.sha256
         # Constants as locals: the loop below runs once per asset.
-        materializable, virtual = _MATERIALIZABLE, _VIRTUAL
+        materializable, virtual, external = _MATERIALIZABLE, _VIRTUAL, _EXTERNAL
         is_stale, missing = _STALE, _MISSING
         for i, (row, (kind, parents, names, prefix, separators)) in enumerate(
             zip(records, shapes, strict=True)
@@ -370,21 +371,29 @@ class _Pass:
                 if changed or (stale and any(map(dirty.__getitem__, parents))):
                     status[i] = is_stale
                     dirty[i] = stale = True
-            elif kind is virtual:
-                if stale:
-                    dirty[i] = any(map(dirty.__getitem__, parents))
-                # `prefix` holds the asset's `fingerprints.virtual_template` here:
-                # `fingerprints.virtual_version_from_template`, inlined.
-                try:
-                    text = prefix.format(*map(encode, map(get, parents)))  # type: ignore[union-attr]
-                    current[i] = sha256(text.encode()).hexdigest()[:24]
-                except TypeError:  # a parent never materialized
-                    current[i] = virtual_version_from_template(
-                        prefix,  # type: ignore[arg-type]
-                        codes[i],
-                        names,
-                        list(map(get, parents)),
-                    )
+            elif kind is external:
+                if row is None:  # never observed nor reported
+                    status[i] = missing
+                else:  # its latest observation or reported materialization
+                    mat_id, obs_id = row[_MAT_ID], row[_OBS_ID]
+                    later_obs = obs_id is not None and (mat_id is None or obs_id > mat_id)
+                    current[i] = row[_OBS_VERSION] if later_obs else row[_DATA_VERSION]
+            else:  # virtual
+                if kind is virtual:  # read downstream: its version now, unread ones on demand
+                    if stale:
+                        dirty[i] = any(map(dirty.__getitem__, parents))
+                    # `prefix` holds the asset's `fingerprints.virtual_template` here:
+                    # `fingerprints.virtual_version_from_template`, inlined.
+                    try:
+                        text = prefix.format(*map(encode, map(get, parents)))  # type: ignore[union-attr]
+                        current[i] = sha256(text.encode()).hexdigest()[:24]
+                    except TypeError:  # a parent never materialized
+                        current[i] = virtual_version_from_template(
+                            prefix,  # type: ignore[arg-type]
+                            codes[i],
+                            names,
+                            list(map(get, parents)),
+                        )
                 ran = row is not None and row[_MAT_ID] is not None
                 anc = ancestors[i]
                 if anc:
@@ -397,12 +406,33 @@ class _Pass:
                     continue
                 if ran and row[_CODE_VERSION] != codes[i]:
                     status[i] = is_stale
-            elif row is None:  # external, never observed nor reported
-                status[i] = missing
-            else:  # external: its latest observation or reported materialization
-                mat_id, obs_id = row[_MAT_ID], row[_OBS_ID]
-                later_obs = obs_id is not None and (mat_id is None or obs_id > mat_id)
-                current[i] = row[_OBS_VERSION] if later_obs else row[_DATA_VERSION]
+
+    def current_version(self, i: int) -> str | None:
+        """The current version of `i`: a virtual asset no non-virtual asset reads is left
+        out of the pass, and computed here on first request, with the unread virtual
+        assets it reads, parents first (topological indices ascend downstream)."""
+        current = self.current
+        if current[i] is not None or self.shapes[i][0] is not _UNREAD:
+            return current[i]
+        shapes, codes = self.shapes, self.idx.code_versions
+        todo: set[int] = set()
+        stack = [i]
+        while stack:
+            v = stack.pop()
+            if v not in todo:
+                todo.add(v)
+                stack.extend(
+                    p for p in shapes[v][1] if shapes[p][0] is _UNREAD and current[p] is None
+                )
+        for v in sorted(todo):
+            _, parents, names, template, _ = shapes[v]
+            current[v] = virtual_version_from_template(
+                template,  # type: ignore[arg-type]
+                codes[v],
+                names,
+                [current[p] for p in parents],
+            )
+        return current[i]
 
     def _provenance(self, i: int) -> dict[str, Any]:
         """What the latest materialization of `i` was made from (decoded on demand)."""
@@ -635,6 +665,10 @@ class _Pass:
 
 
 _MATERIALIZABLE, _VIRTUAL, _EXTERNAL = "materializable", "virtual", "external"
+# A virtual asset no non-virtual asset reads, directly or through virtual assets (a view
+# at the bottom of the graph, read by what Sheer does not run): its status does not need
+# its version, so the pass leaves the version out (`_Pass.current_version`).
+_UNREAD = "unread virtual"
 # Per asset: its kind, its parents and their names in name order (the order versions
 # are hashed and input texts written in), its `inputs_prefix` and the number of unit
 # separators its fast inputs text holds.
@@ -661,25 +695,36 @@ def _shapes(graph: AssetGraph, idx: GraphIndex) -> tuple[_Shape, ...]:
     if found is None:
         names = idx.names
         out: list[_Shape] = []
+        read = _read_downstream(idx)
         for i, parents in enumerate(idx.parents):
             ordered = tuple(sorted(parents, key=names.__getitem__))
             ordered_names = tuple(names[p] for p in ordered)
-            kind = (
-                _VIRTUAL
-                if i in idx.virtual
-                else _EXTERNAL
-                if i in idx.external
-                else _MATERIALIZABLE
-            )
-            if kind is _VIRTUAL:  # the text its version hashes, less the versions
-                prefix: str | None = virtual_template(idx.code_versions[i], ordered_names)
+            kind: str
+            prefix: str | None
+            if i in idx.virtual:  # the text its version hashes, less the versions
+                kind = _VIRTUAL if read[i] else _UNREAD
+                prefix = virtual_template(idx.code_versions[i], ordered_names)
                 separators = 0
             else:  # what its inputs text starts with
+                kind = _EXTERNAL if i in idx.external else _MATERIALIZABLE
                 prefix = inputs_prefix(idx.code_versions[i], ordered_names)
                 separators = (prefix or "").count(_US) + max(len(ordered) - 1, 0)
             out.append((kind, ordered, ordered_names, prefix, separators))
         found = _SHAPES[graph] = tuple(out)
     return found
+
+
+def _read_downstream(idx: GraphIndex) -> list[bool]:
+    """Per asset: whether a non-virtual asset reads it, directly or through virtual
+    assets (children come later in topological order: one pass from the end)."""
+    n = len(idx.parents)
+    virtual = idx.virtual
+    read = [False] * n
+    for i in range(n - 1, -1, -1):
+        if i not in virtual or read[i]:
+            for p in idx.parents[i]:
+                read[p] = True
+    return read
 
 
 _T = TypeVar("_T")
