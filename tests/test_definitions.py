@@ -736,3 +736,9 @@ def test_an_unresolved_parameter_is_reported_when_the_graph_is_built():
     defs = dg.Definitions(assets=[lonely])
     with pytest.raises(UnresolvedInputError):
         defs.resolve_asset_graph()
+
+
+def test_specs_written_on_one_line_share_one_source_string():
+    specs = [dg.AssetSpec(f"x{i}") for i in range(3)]
+    assert specs[0].source == specs[2].source and specs[0].source is specs[2].source
+    assert specs[0].source.startswith(f"{__file__}:")

@@ -785,3 +785,26 @@ def test_random_dag_closures_match_a_brute_force_search(dag, data):
         node = graph.get(name)
         assert node.parent_keys == keys(*parents[name])
         assert node.child_keys == keys(*children[name])
+
+
+def test_a_multi_asset_input_naming_one_of_its_assets_is_an_input_of_the_others_only():
+    @dg.multi_asset(outs={"a": dg.AssetOut(), "b": dg.AssetOut()})
+    def both(a):
+        return a, a
+
+    graph = build(dg.AssetSpec("a_source"), both, dg.AssetSpec("c", deps=["b"]))
+    assert graph.get("a").input_params == {}
+    assert graph.get("b").input_params == {"a": dg.AssetKey("a")}
+    assert graph.get("b").parent_keys == keys("a")
+    assert graph.get("c").child_keys == frozenset() and graph.get("c").input_params == {}
+
+
+def test_nodes_are_built_over_keys_given_in_any_order_and_spelling():
+    graph = build(
+        dg.AssetSpec("z", deps=["m", dg.AssetKey("a")]),
+        dg.AssetSpec("m", deps=[["a"]]),
+        dg.AssetSpec("a"),
+    )
+    assert names(graph.toposorted_asset_keys) == ["a", "m", "z"]
+    assert graph.get("a").child_keys == keys("m", "z")
+    assert graph.get("z").parent_keys == keys("a", "m")

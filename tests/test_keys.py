@@ -5,8 +5,8 @@ import pickle
 import pytest
 
 import sheer as dg
-from sheer.errors import InvalidKeyError
-from sheer.keys import coerce_key, coerce_keys
+from sheer.errors import DefinitionError, InvalidKeyError
+from sheer.keys import coerce_key, coerce_keys, is_interned
 
 COMPONENT_RULE = (
     "must be a non-empty string of letters, digits, '_', '-' or '.', not starting with "
@@ -316,3 +316,41 @@ def test_a_key_component_with_a_line_break_or_control_character_is_refused(name)
     with pytest.raises(InvalidKeyError) as info:
         dg.AssetKey(name)
     assert f"component {name!r} must be a non-empty string of letters" in str(info.value)
+
+
+class _SubKey(dg.AssetKey):
+    __slots__ = ()
+
+
+def test_keys_of_plain_strings_are_interned_and_keys_of_subclasses_are_not():
+    # The deps of specs are deduplicated by the id of interned keys (sheer.definitions.specs):
+    # that is only sound if equal interned keys are one object and other keys are not
+    # taken for interned.
+    assert dg.AssetKey("s/t") is dg.AssetKey(["s", "t"]) is coerce_key("s/t")
+    assert is_interned(dg.AssetKey(["s", "t"]))
+    sub = _SubKey("s/t")
+    assert sub == dg.AssetKey("s/t") and hash(sub) == hash(dg.AssetKey("s/t"))
+    assert not is_interned(sub)
+    assert pickle.loads(pickle.dumps(sub)) is dg.AssetKey("s/t")
+
+
+def test_deps_naming_one_key_several_ways_are_one_dep_however_often_they_are_coerced():
+    for _ in range(2):  # the second time, from the cached deps
+        spec = dg.AssetSpec("x", deps=["a", dg.AssetKey("a"), "b", ["a"], dg.AssetKey("b")])
+        assert spec.dep_keys == (dg.AssetKey("a"), dg.AssetKey("b"))
+        assert dg.AssetSpec("y", deps=iter(["a", "b", "a"])).dep_keys == spec.dep_keys
+
+
+def test_a_dep_given_as_a_subclass_key_is_deduplicated_with_its_equal_interned_key():
+    spec = dg.AssetSpec("x", deps=["a", _SubKey("a")])
+    assert spec.dep_keys == (dg.AssetKey("a"),)
+    spec = dg.AssetSpec("x", deps=[_SubKey("a"), "a"])
+    assert spec.dep_keys == (dg.AssetKey("a"),)
+
+
+def test_a_spec_listing_itself_as_a_subclass_key_or_a_string_is_an_error():
+    dg.AssetSpec("a")  # cache the dep of 'a'
+    dg.AssetSpec("b", deps=["a"])
+    for key, deps in [("a", ["a"]), ("a", [_SubKey("a")]), (_SubKey("a"), ["a"])]:
+        with pytest.raises(DefinitionError, match="lists itself in deps"):
+            dg.AssetSpec(key, deps=deps)

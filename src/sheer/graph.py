@@ -18,7 +18,7 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from sheer.definitions.assets import AssetsDefinition
-from sheer.definitions.specs import DEFAULT_GROUP_NAME, AssetSpec
+from sheer.definitions.specs import DEFAULT_GROUP_NAME, AssetSpec, FrozenDict
 from sheer.errors import (
     CycleError,
     DefinitionError,
@@ -33,6 +33,9 @@ from sheer.keys import AssetKey, KeyLike, coerce_key
 
 Defined = AssetsDefinition | AssetSpec
 _path = attrgetter("parts")
+# Shared by the nodes with no parents, children or inputs: one object, not one each.
+_NO_KEYS: frozenset[AssetKey] = frozenset()
+_NO_INPUTS: Mapping[str, AssetKey] = FrozenDict()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -135,6 +138,14 @@ class AssetGraph:
     def __init__(self, nodes: Mapping[AssetKey, AssetNode], order: Sequence[AssetKey]) -> None:
         self._nodes = dict(nodes)
         self._order = tuple(order)
+
+    @classmethod
+    def _adopt(cls, nodes: dict[AssetKey, AssetNode], order: tuple[AssetKey, ...]) -> AssetGraph:
+        # The builder's own dict and tuple, not copies of them.
+        graph = cls.__new__(cls)
+        graph._nodes = nodes
+        graph._order = order
+        return graph
 
     @classmethod
     def from_definitions(
@@ -321,42 +332,58 @@ class AssetGraph:
 
 
 class _Builder:
-    """Resolves parameters, checks the definitions and indexes the graph."""
+    """Resolves parameters, checks the definitions and indexes the graph.
+
+    Assets are numbered as they are collected, and the build works on lists indexed by
+    those numbers. A key is hashed once for its number and once per edge: at 20k assets
+    each look-up by key (a Python-level `__hash__` and a cache miss) costs more than the
+    rest of the work on an edge.
+    """
 
     def __init__(self, defined: list[Defined], resource_keys: frozenset[str]) -> None:
         self.defined = defined
         self.resource_keys = resource_keys
         self.errors: list[DefinitionError] = []
+        self.index: dict[AssetKey, int] = {}  # key -> its number
+        self.keys: list[AssetKey] = []
+        self.specs: list[AssetSpec] = []
+        # The definition of each collected asset; external assets (deps nothing defines)
+        # are numbered after them and have none.
+        self.owners: list[Defined] = []
 
     def build(self) -> AssetGraph:
-        owners, specs = self._collect_owners()
-        inputs, resources = self._resolve_params(owners, specs)
-        self._check_virtual_inputs(owners, inputs)
-        parents, children = _index(specs)
-        order: list[AssetKey] = []
+        self._collect_owners()
+        inputs, resources = self._resolve_params()
+        self._check_virtual_inputs(inputs)
+        parents, children = self._link()
+        order: list[int] = []
         try:
-            order = _toposort(parents, children)
+            order = _toposort(self.keys, parents, children)
         except CycleError as exc:
             self.errors.append(exc)  # reported with the other problems, not instead of them
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else MultipleDefinitionErrors(self.errors)
+        keys, specs, owners = self.keys, self.specs, self.owners
+        externals = len(keys) - len(owners)
+        inputs.extend([_NO_INPUTS] * externals)
+        resources.extend([()] * externals)
         nodes: dict[AssetKey, AssetNode] = {}
-        for key in order:
-            owner = owners.get(key)
-            nodes[key] = AssetNode(
-                key=key,
-                spec=specs[key],
+        for i in order:
+            owner = owners[i] if i < len(owners) else None
+            kids = children[i]
+            nodes[keys[i]] = AssetNode(
+                key=keys[i],
+                spec=specs[i],
                 assets_def=owner if isinstance(owner, AssetsDefinition) else None,
-                parent_keys=parents[key],
-                child_keys=frozenset(children[key]),
-                input_params=inputs.get(key, {}),
-                resource_params=resources.get(key, ()),
+                parent_keys=parents[i],
+                child_keys=frozenset([keys[c] for c in kids]) if kids else _NO_KEYS,
+                input_params=inputs[i],
+                resource_params=resources[i],
             )
-        return AssetGraph(nodes, order)
+        return AssetGraph._adopt(nodes, tuple([keys[i] for i in order]))
 
-    def _collect_owners(self) -> tuple[dict[AssetKey, Defined], dict[AssetKey, AssetSpec]]:
-        owners: dict[AssetKey, Defined] = {}
-        specs: dict[AssetKey, AssetSpec] = {}
+    def _collect_owners(self) -> None:
+        index, keys, specs, owners = self.index, self.keys, self.specs, self.owners
         for item in self.defined:
             if isinstance(item, AssetSpec):
                 own: Iterable[AssetSpec] = (item,)
@@ -365,58 +392,66 @@ class _Builder:
             else:
                 own = [s for s in item.specs if s.key in item.selected_keys]
             for spec in own:
-                prior = owners.setdefault(spec.key, item)
-                if prior is not item:
-                    self.errors.append(_duplicate_error(spec, prior, item))
-                    continue
-                specs[spec.key] = spec
-        return owners, specs
+                i = index.setdefault(spec.key, len(keys))
+                if i == len(keys):
+                    keys.append(spec.key)
+                    specs.append(spec)
+                    owners.append(item)
+                elif owners[i] is item:
+                    specs[i] = spec
+                else:
+                    self.errors.append(_duplicate_error(spec, owners[i], item))
 
-    def _resolve_params(
-        self, owners: dict[AssetKey, Defined], specs: dict[AssetKey, AssetSpec]
-    ) -> tuple[dict[AssetKey, dict[str, AssetKey]], dict[AssetKey, tuple[str, ...]]]:
-        """Inputs and resources by key; drops from `specs` the deps that name no asset."""
-        inputs: dict[AssetKey, dict[str, AssetKey]] = {}
-        resources: dict[AssetKey, tuple[str, ...]] = {}
-        resolved_defs: dict[int, tuple[dict[str, AssetKey], tuple[str, ...], set[AssetKey]]] = {}
-        for key, item in owners.items():
+    def _resolve_params(self) -> tuple[list[Mapping[str, AssetKey]], list[tuple[str, ...]]]:
+        """Inputs and resources by number; drops from the specs the deps that name no asset."""
+        inputs: list[Mapping[str, AssetKey]] = [_NO_INPUTS] * len(self.owners)
+        resources: list[tuple[str, ...]] = [()] * len(self.owners)
+        resolved_defs: dict[int, tuple[Mapping[str, AssetKey], tuple[str, ...], set[AssetKey]]] = {}
+        for i, item in enumerate(self.owners):
             if not isinstance(item, AssetsDefinition):
                 continue
-            resolved = resolved_defs.get(id(item))
-            if resolved is None:
-                resolved = resolved_defs[id(item)] = self._resolve_def(item, owners)
-            params, res, dropped = resolved
+            if len(item.specs) == 1:
+                params, res, dropped = self._resolve_def(item)
+            else:  # resolved once for all its assets
+                resolved = resolved_defs.get(id(item))
+                if resolved is None:
+                    resolved = resolved_defs[id(item)] = self._resolve_def(item)
+                params, res, dropped = resolved
+            key = self.keys[i]
             if dropped:
-                spec = specs[key]
-                specs[key] = spec.replace_attributes(
+                spec = self.specs[i]
+                self.specs[i] = spec.replace_attributes(
                     deps=[d for d in spec.deps if d.asset_key not in dropped]
                 )
-            inputs[key] = {p: k for p, k in params.items() if k != key}
-            resources[key] = res
+            # Shared, not copied, unless an input is the asset itself (of a multi_asset).
+            if key in params.values():
+                params = {p: k for p, k in params.items() if k != key}
+            inputs[i] = params
+            resources[i] = res
         return inputs, resources
 
     def _resolve_def(
-        self, item: AssetsDefinition, owners: Mapping[AssetKey, Defined]
-    ) -> tuple[dict[str, AssetKey], tuple[str, ...], set[AssetKey]]:
+        self, item: AssetsDefinition
+    ) -> tuple[Mapping[str, AssetKey], tuple[str, ...], set[AssetKey]]:
+        if not item.params.open:
+            return item.params.inputs, item.params.resources, set()
         params = dict(item.params.inputs)
         res = list(item.params.resources)
         dropped: set[AssetKey] = set()
         for name in item.params.open:
             key = AssetKey((name,))
-            if key in owners:
+            if key in self.index:
                 params[name] = key
             elif name in self.resource_keys:
                 res.append(name)
                 dropped.add(key)
             else:
                 dropped.add(key)
-                self.errors.append(self._unresolved_error(item, name, owners))
+                self.errors.append(self._unresolved_error(item, name))
         return params, tuple(res), dropped
 
-    def _unresolved_error(
-        self, item: AssetsDefinition, name: str, owners: Mapping[AssetKey, Defined]
-    ) -> UnresolvedInputError:
-        names = [k.to_user_string() for k in owners] + sorted(self.resource_keys)
+    def _unresolved_error(self, item: AssetsDefinition, name: str) -> UnresolvedInputError:
+        names = [k.to_user_string() for k in self.keys] + sorted(self.resource_keys)
         label = ", ".join(sorted(k.to_user_string() for k in item.keys))
         return UnresolvedInputError(
             f"Parameter '{name}' of asset '{label}' (defined at {item.source}) names neither "
@@ -428,20 +463,50 @@ class _Builder:
             file=item.source,
         )
 
-    def _check_virtual_inputs(
-        self, owners: Mapping[AssetKey, Defined], inputs: Mapping[AssetKey, dict[str, AssetKey]]
-    ) -> None:
+    def _check_virtual_inputs(self, inputs: list[Mapping[str, AssetKey]]) -> None:
         virtual = {
             k: owner
-            for k, owner in owners.items()
+            for k, owner in zip(self.keys, self.owners, strict=True)
             if isinstance(owner, AssetSpec) and owner.is_virtual
         }
         if not virtual:
             return  # no spec-only virtual asset, so no input can read one
-        for key, params in inputs.items():
+        for i, params in enumerate(inputs):
+            if not params:
+                continue
             bad = [(param, virtual[p]) for param, p in params.items() if p in virtual]
             for param, owner in sorted(bad, key=itemgetter(0)):
-                self.errors.append(_virtual_input_error(key, owners[key], param, owner))
+                self.errors.append(_virtual_input_error(self.keys[i], self.owners[i], param, owner))
+
+    def _link(self) -> tuple[list[frozenset[AssetKey]], list[list[int] | None]]:
+        """The parents (keys) and children (numbers, None for none) of every asset, by number.
+
+        Numbers an external asset, with a spec, for each dependency nothing defines.
+        """
+        index, keys, specs = self.index, self.keys, self.specs
+        parents: list[frozenset[AssetKey]] = []
+        children: list[list[int] | None] = [None] * len(keys)
+        for i in range(len(keys)):  # the externals appended meanwhile have no deps
+            spec = specs[i]
+            if not spec.deps:
+                parents.append(_NO_KEYS)
+                continue
+            deps = [d.asset_key for d in spec.deps]
+            parents.append(frozenset(deps))
+            for dep in deps:
+                j = index.setdefault(dep, len(keys))
+                if j == len(keys):
+                    # A dependency nothing defines: an external asset.
+                    keys.append(dep)
+                    specs.append(AssetSpec(dep, source=spec.source))
+                    children.append(None)
+                kids = children[j]
+                if kids is None:
+                    children[j] = [i]
+                else:
+                    kids.append(i)
+        parents.extend([_NO_KEYS] * (len(keys) - len(parents)))
+        return parents, children
 
 
 def _duplicate_error(spec: AssetSpec, prior: Defined, item: Defined) -> DuplicateKeyError:
@@ -482,53 +547,34 @@ def _virtual_input_error(
     )
 
 
-def _index(
-    specs: dict[AssetKey, AssetSpec],
-) -> tuple[dict[AssetKey, frozenset[AssetKey]], dict[AssetKey, list[AssetKey]]]:
-    """Parents and children by key.
-
-    Adds to `specs` an external spec for each dependency nothing defines.
-    """
-    parents: dict[AssetKey, frozenset[AssetKey]] = {}
-    children: dict[AssetKey, list[AssetKey]] = {k: [] for k in specs}
-    for key, spec in list(specs.items()):
-        deps = [d.asset_key for d in spec.deps]
-        parents[key] = frozenset(deps)
-        for dep in deps:
-            siblings = children.get(dep)
-            if siblings is None:
-                # A dependency nothing defines: an external asset.
-                specs[dep] = AssetSpec(dep, source=spec.source)
-                parents[dep] = frozenset()
-                siblings = children[dep] = []
-            siblings.append(key)
-    return parents, children
-
-
 def _toposort(
-    parents: Mapping[AssetKey, frozenset[AssetKey]], children: Mapping[AssetKey, list[AssetKey]]
-) -> list[AssetKey]:
+    keys: Sequence[AssetKey],
+    parents: Sequence[frozenset[AssetKey]],
+    children: Sequence[list[int] | None],
+) -> list[int]:
     """Kahn's algorithm taking the smallest ready key each time, so the order is repeatable.
 
-    Keys are ranked by path once, up front: the heap then holds ints, which compare in C,
-    where keys would call AssetKey.__lt__ at every step.
+    Works on asset numbers; keys are ranked by path once, up front, so the heap holds
+    ints, which compare in C, where keys would call AssetKey.__lt__ at every step.
     """
-    keys = sorted(parents, key=_path)
-    rank = {k: i for i, k in enumerate(keys)}
-    remaining = [len(parents[k]) for k in keys]
-    ready = [i for i, n in enumerate(remaining) if n == 0]  # ascending, so already a heap
-    order: list[AssetKey] = []
+    paths = list(map(_path, keys))
+    by_path = sorted(range(len(keys)), key=paths.__getitem__)
+    rank = [0] * len(keys)
+    for r, i in enumerate(by_path):
+        rank[i] = r
+    remaining = [len(p) for p in parents]
+    ready = [r for r, i in enumerate(by_path) if not remaining[i]]  # ascending: a heap
+    order: list[int] = []
     while ready:
-        key = keys[heapq.heappop(ready)]
-        order.append(key)
-        for child in children[key]:
-            i = rank[child]
-            remaining[i] -= 1
-            if remaining[i] == 0:
-                heapq.heappush(ready, i)
+        i = by_path[heapq.heappop(ready)]
+        order.append(i)
+        for child in children[i] or ():
+            remaining[child] -= 1
+            if not remaining[child]:
+                heapq.heappush(ready, rank[child])
     if len(order) != len(keys):
         left = {keys[i] for i, n in enumerate(remaining) if n > 0}
-        raise _cycle_error(_find_cycle(left, parents))
+        raise _cycle_error(_find_cycle(left, dict(zip(keys, parents, strict=True))))
     return order
 
 

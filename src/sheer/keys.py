@@ -168,6 +168,15 @@ class AssetKey:
         return (AssetKey, (list(self._parts),))
 
 
+def is_interned(key: AssetKey) -> bool:
+    """True when `key` is the interned key of its path: then any key equal to it is it.
+
+    Keys of plain strings are interned (until the bound), keys of subclasses and of str
+    subclasses are not.
+    """
+    return _INTERNED.get(key._parts) is key
+
+
 def _plain(parts: tuple[str, ...]) -> bool:
     # Only keys of plain strings are interned, so the key a look-up returns for a str
     # subclass (an enum member, say) still reads as plain strings.

@@ -15,7 +15,7 @@ from types import FunctionType, NoneType
 from typing import Any, get_args, get_origin
 
 from sheer.definitions.resources import is_resource_annotation
-from sheer.definitions.specs import DEFAULT_GROUP_NAME, AssetIn, AssetSpec
+from sheer.definitions.specs import DEFAULT_GROUP_NAME, AssetIn, AssetSpec, location
 from sheer.errors import DefinitionError
 from sheer.keys import AssetKey, coerce_keys
 
@@ -106,11 +106,8 @@ def _parameters(fn: Callable[..., Any]) -> list[_Parameter]:
     (partials, callable objects, methods, functions wrapped with `functools.wraps` or
     carrying a `__signature__`) goes through `inspect.signature`, which knows those cases.
     """
-    if (
-        type(fn) is not FunctionType
-        or "__wrapped__" in fn.__dict__
-        or "__signature__" in fn.__dict__
-    ):
+    # hasattr, not `in fn.__dict__`: reading __dict__ would create one for every function.
+    if type(fn) is not FunctionType or hasattr(fn, "__wrapped__") or hasattr(fn, "__signature__"):
         return [(p.name, p.kind, p.annotation) for p in inspect.signature(fn).parameters.values()]
     code = fn.__code__
     names = code.co_varnames
@@ -161,7 +158,7 @@ def function_location(fn: Callable[..., Any]) -> str:
     code = getattr(fn, "__code__", None)
     if code is None:
         return repr(fn)
-    return f"{code.co_filename}:{code.co_firstlineno}"
+    return location(code.co_filename, code.co_firstlineno)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)

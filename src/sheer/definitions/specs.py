@@ -15,7 +15,13 @@ from types import FrameType
 from typing import Any
 
 from sheer.errors import DefinitionError
-from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_prefix
+from sheer.keys import (
+    AssetKey,
+    CoercibleToAssetKeyPrefix,
+    coerce_key,
+    coerce_prefix,
+    is_interned,
+)
 
 DEFAULT_GROUP_NAME = "default"
 # Dagster's rule: one or more segments of letters, digits and '_', separated by '/'.
@@ -30,7 +36,26 @@ def caller_location() -> str | None:
         frame = frame.f_back
     if frame is None:
         return None
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    return location(frame.f_code.co_filename, frame.f_lineno)
+
+
+# 'file:line' strings by (file, line). A project defines its assets from a few lines (a
+# loop, a factory), so they share one string each instead of one string per asset: at
+# 20k assets, those strings alone made every asset slower to define, by crowding the
+# CPU caches. Bounded, like the interned keys.
+_LOCATIONS: dict[tuple[str, int], str] = {}
+_LOCATIONS_LIMIT = 100_000
+
+
+def location(filename: str, line: int) -> str:
+    """'file:line', the same string object for the same place."""
+    place = (filename, line)
+    where = _LOCATIONS.get(place)
+    if where is None:
+        where = f"{filename}:{line}"
+        if len(_LOCATIONS) < _LOCATIONS_LIMIT:
+            _LOCATIONS[place] = where
+    return where
 
 
 class FrozenDict(dict):  # type: ignore[type-arg]
@@ -91,10 +116,22 @@ class AssetDep:
 
 def coerce_deps(deps: Iterable[Any] | None) -> tuple[AssetDep, ...]:
     """Coerce `deps=[...]`: keys, strings, specs, definitions (all their keys) or AssetDeps."""
+    return _coerce_deps(deps)[0]
+
+
+def _coerce_deps(
+    deps: Iterable[Any] | None,
+) -> tuple[tuple[AssetDep, ...], dict[int, AssetDep] | None]:
+    """The deps, and them by id(key) when every key is interned (else None)."""
     if not deps:
-        return ()
+        return (), None
     if isinstance(deps, (str, AssetKey)):
         deps = [deps]
+    elif not isinstance(deps, (list, tuple)):
+        deps = list(deps)  # read twice below
+    by_id = _interned_deps(deps)
+    if by_id is not None:
+        return tuple(by_id.values()), by_id
     # By key, so a dep listed twice is kept once, where it first appears.
     out: dict[AssetKey, AssetDep] = {}
     for dep in deps:
@@ -106,17 +143,26 @@ def coerce_deps(deps: Iterable[Any] | None) -> tuple[AssetDep, ...]:
             keys = getattr(dep, "keys", None)
         if keys is None or callable(keys):
             key = coerce_key(dep)  # raises a clear InvalidKeyError if it names no key
-            out.setdefault(key, _plain_dep(key))
+            plain = out.setdefault(key, _plain_dep(key))
+            if type(dep) is str and _DEPS_BY_KEY_ID.get(id(key)) is plain:
+                _DEPS_BY_NAME[dep] = plain
         else:
             for key in sorted(keys):
                 out.setdefault(key, _plain_dep(key))
-    return tuple(out.values())
+    return tuple(out.values()), None
 
 
 # A plain dep (no partition mapping) is immutable, so the specs that depend on a key
 # share one: a large project then has far fewer objects for the garbage collector.
 _PLAIN_DEPS: dict[AssetKey, AssetDep] = {}
 _PLAIN_DEPS_LIMIT = 1_000_000
+# The plain deps of interned keys by id(key), and by the exact string that names the
+# key. Interned keys are equal only when identical, so the deps of the many specs that
+# name them are found and deduplicated by id, without hashing a key (a Python-level
+# __hash__, and at 20k assets a cache miss). A cached dep keeps its key alive, so the
+# id of a key in here is never reused by another object.
+_DEPS_BY_KEY_ID: dict[int, AssetDep] = {}
+_DEPS_BY_NAME: dict[str, AssetDep] = {}
 
 
 def _plain_dep(key: AssetKey) -> AssetDep:
@@ -125,7 +171,27 @@ def _plain_dep(key: AssetKey) -> AssetDep:
         dep = AssetDep(key)
         if len(_PLAIN_DEPS) < _PLAIN_DEPS_LIMIT:
             _PLAIN_DEPS[key] = dep
+            if is_interned(key):
+                _DEPS_BY_KEY_ID[id(key)] = dep
     return dep
+
+
+def _interned_deps(deps: Sequence[Any]) -> dict[int, AssetDep] | None:
+    """The plain deps of `deps` by id(key), first one first, when each is a string or an
+    interned key whose dep is cached; else None (the general path caches them)."""
+    out: dict[int, AssetDep] = {}
+    for dep in deps:
+        kind = type(dep)
+        if kind is str:
+            plain = _DEPS_BY_NAME.get(dep)
+        elif kind is AssetKey:
+            plain = _DEPS_BY_KEY_ID.get(id(dep))
+        else:
+            return None
+        if plain is None:
+            return None
+        out.setdefault(id(plain.asset_key), plain)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +293,10 @@ class AssetSpec:
         source: str | None = None,
     ) -> None:
         s = object.__setattr__
-        s(self, "key", coerce_key(key))
-        s(self, "deps", coerce_deps(deps))
+        own_key = coerce_key(key)
+        own_deps, deps_by_id = _coerce_deps(deps)
+        s(self, "key", own_key)
+        s(self, "deps", own_deps)
         s(self, "description", description)
         s(self, "metadata", freeze_mapping(metadata))
         s(self, "group_name", group_name)
@@ -241,17 +309,16 @@ class AssetSpec:
         s(self, "skippable", bool(skippable))
         s(self, "partitions_def", partitions_def)
         s(self, "source", source if source is not None else caller_location())
-        self._validate()
+        self._validate(deps_by_id)
 
-    def _validate(self) -> None:
-        for dep in self.deps:
-            if dep.asset_key == self.key:
-                raise DefinitionError(
-                    f"Asset '{self.key.to_user_string()}' lists itself in deps"
-                    f"{_where(self.source)}. Fix: remove it from deps=.",
-                    key=self.key,
-                    file=self.source,
-                )
+    def _validate(self, deps_by_id: dict[int, AssetDep] | None) -> None:
+        if _lists_itself(self.key, self.deps, deps_by_id):
+            raise DefinitionError(
+                f"Asset '{self.key.to_user_string()}' lists itself in deps"
+                f"{_where(self.source)}. Fix: remove it from deps=.",
+                key=self.key,
+                file=self.source,
+            )
         if self.group_name == "":
             raise DefinitionError(
                 f"Asset '{self.key.to_user_string()}' has an empty group_name"
@@ -335,6 +402,19 @@ class AssetSpec:
     def __repr__(self) -> str:
         flag = ", is_virtual=True" if self.is_virtual else ""
         return f"AssetSpec({self.key.to_user_string()!r}{flag})"
+
+
+def _lists_itself(
+    key: AssetKey, deps: tuple[AssetDep, ...], deps_by_id: dict[int, AssetDep] | None
+) -> bool:
+    if deps_by_id is not None:
+        # Every dep key is interned: `key` equals one only by being it, unless `key` is
+        # not interned itself (a key of a subclass, say).
+        if id(key) in deps_by_id:
+            return True
+        if is_interned(key):
+            return False
+    return any(dep.asset_key == key for dep in deps)
 
 
 def _where(source: str | None) -> str:
