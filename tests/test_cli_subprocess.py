@@ -224,3 +224,21 @@ def test_a_launch_whose_asset_calls_sys_exit_exits_1_naming_the_asset(tmp_path):
     proc = sheer("launch", "-f", defs, "--assets", "*", "--instance", url, cwd=tmp_path, code=1)
     assert SUMMARY.search(proc.stdout)["word"] == "failed"
     assert "Asset 'quits' called sys.exit(4)" in proc.stderr.splitlines()[-1]
+
+
+def test_a_launch_whose_resource_teardown_raises_succeeds_and_warns_naming_the_resource(tmp_path):
+    defs = tmp_path / "teardown.py"
+    defs.write_text(
+        "import sheer as dg\n\n\n"
+        "class Warehouse(dg.ConfigurableResource):\n"
+        "    def teardown_after_execution(self, context):\n"
+        "        raise RuntimeError('connection already closed')\n\n\n"
+        "@dg.asset\ndef orders(warehouse: Warehouse):\n    return 1\n\n\n"
+        "defs = dg.Definitions(assets=[orders], resources={'warehouse': Warehouse()})\n"
+    )
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    proc = sheer("launch", "-f", defs, "--assets", "*", "--instance", url, cwd=tmp_path)
+    assert SUMMARY.search(proc.stdout)["word"] == "succeeded"
+    (line,) = [w for w in proc.stderr.splitlines() if "failed to tear down" in w]
+    assert line.startswith("Resource 'warehouse' failed to tear down: RuntimeError: connection")
+    assert "their results stand" in line
