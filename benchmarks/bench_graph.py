@@ -14,7 +14,7 @@ Sheer numbers are the best of 3 runs. When `dagster` is importable, the same DAG
 built with Dagster (once per case; 20k only with `--full`) and the ratio is printed.
 It measures, it does not assert: `--check` makes a missed target exit 1.
 
-Usage: python benchmarks/bench_graph.py [--full] [--check] [--seed N]
+Usage: python benchmarks/bench_graph.py [--full] [--no-dagster] [--check] [--seed N]
 """
 
 from __future__ import annotations
@@ -290,6 +290,9 @@ def targets_table(sheer: dict[tuple[str, int], Timing]) -> tuple[Table, bool]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also run Dagster at 20k assets")
+    parser.add_argument(
+        "--no-dagster", action="store_true", help="time Sheer only, even if dagster is installed"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
@@ -303,9 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Sheer first, so Dagster's import and garbage do not slow Sheer's runs.
     sheer = run(load_sheer(), dags, SIZES, SHEER_REPEATS)
-    dagster = load_dagster()
+    dagster = None if args.no_dagster else load_dagster()
     theirs = None
-    if dagster is None:
+    if args.no_dagster:
+        console.print("--no-dagster: no comparison.")
+    elif dagster is None:
         console.print("dagster is not installed: no comparison (`make bench` installs it).")
     else:
         sizes = SIZES if args.full else SIZES[:-1]

@@ -808,3 +808,16 @@ def test_nodes_are_built_over_keys_given_in_any_order_and_spelling():
     assert names(graph.toposorted_asset_keys) == ["a", "m", "z"]
     assert graph.get("a").child_keys == keys("m", "z")
     assert graph.get("z").parent_keys == keys("a", "m")
+
+
+def test_a_parameter_naming_only_a_dependency_nothing_defines_is_unresolved():
+    @dg.asset
+    def down(ext):
+        return ext
+
+    # "first" is linked before "down" is resolved: "ext" is numbered by then, as an
+    # external asset, which a parameter does not read.
+    with pytest.raises(UnresolvedInputError) as info:
+        build(dg.AssetSpec("first", deps=["ext"]), down)
+    assert str(info.value).startswith("Parameter 'ext' of asset 'down' (defined at ")
+    assert "Did you mean" not in str(info.value)
