@@ -1,10 +1,13 @@
-"""Scale benchmark: events written per second, and the staleness of a 50k-asset graph.
+"""Scale benchmark: events written per second, the staleness of a 50k-asset graph, and
+the daemon launching a 50k-asset request.
 
 Writes: 1 and 8 writer processes (forked, each with its own instance) write to one
-instance, each as a run's steps do: a transaction with STEP_START, then one with the
-materialization and STEP_SUCCESS. They write for a fixed time; the table gives events
-and transactions per second over all writers, and checks that the database holds
-exactly the events the writers reported, with unique ids.
+instance through `Instance.store_events`, each as a run's steps do: a transaction with
+the STEP_START, then one with the materialization (code version, provenance of one
+parent, metadata) and the STEP_SUCCESS, the events `execution/run.py` makes. They write
+for a fixed time; the table gives events and transactions per second over all writers,
+and checks that the database holds exactly the events the writers reported, with
+unique ids.
 
 Staleness: the seeded random DAG of `bench_graph.py` at 50k assets (1% roots, 1-3
 parents each, 30% of non-roots virtual). Every non-virtual asset gets a materialization
@@ -13,12 +16,17 @@ through `Instance.store_events`), then 1% of the roots a new one. It times a new
 `StaleStatusResolver(instance, defs).get_all()` (its one batched read included), best
 of 3, on PostgreSQL and, for comparison, on SQLite.
 
+Launch: `daemon_launch.measure_launch` on a SQLite file: the daemon's tick requesting
+50k eager assets in one run, until its process claimed the run and until it succeeded.
+
 SQLite is a file in a temporary folder; PostgreSQL is `$SHEER_TEST_POSTGRES_URL`, in a
 schema of its own made for the run and dropped after it (without the variable, the
-PostgreSQL parts are skipped with a note). About a minute and a half in all. It
-measures, with no targets; it exits 1 only when events were lost or duplicated.
+PostgreSQL parts are skipped with a note). About three minutes in all. It measures,
+with no targets; it exits 1 only when events were lost or duplicated, or the launched
+run failed.
 
 Usage: python benchmarks/bench_scale.py [--check] [--seed N] [--assets N] [--seconds S]
+           [--launch-assets N] [--only writes|staleness|launch ...]
 """
 
 from __future__ import annotations
@@ -41,17 +49,18 @@ from pathlib import Path
 from typing import Any
 
 from bench_graph import SEED, Node, random_dag
+from daemon_launch import Launch, measure_launch
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import sheer as dg
-from sheer.events import EventType
+from sheer.events import EventType, metadata_event_data
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
 from sheer.storage import NewEvent
-from sheer.versioning import VersionView, derived_data_version
+from sheer.versioning import Provenance, VersionView, derived_data_version
 
 POSTGRES_URL_ENV = "SHEER_TEST_POSTGRES_URL"
 WRITERS = (1, 8)
@@ -60,6 +69,8 @@ ASSETS = 50_000
 BATCH = 2_000  # events per transaction while building the 50k records
 REPEATS = 3
 REMATERIALIZED_ROOTS = 0.01
+LAUNCH_ASSETS = 50_000
+PARTS = ("writes", "staleness", "launch")
 FRESH, STALE, MISSING = dg.StaleStatus.FRESH, dg.StaleStatus.STALE, dg.StaleStatus.MISSING
 
 
@@ -123,6 +134,58 @@ def database(backend: str, folder: Path, name: str) -> Iterator[str]:
 # Writes per second ----------------------------------------------------------------------------
 
 
+def step_events(run_id: str, writer: int, step: int) -> tuple[NewEvent, list[NewEvent]]:
+    """A step's events as a run writes them (`execution/run.py`): its STEP_START, then
+    the materialization of an asset with one parent (code version, provenance, metadata)
+    and the STEP_SUCCESS with the step's timing."""
+    name = f"w{writer}_{step}"
+    key, parent = AssetKey(name), f"w{writer}_{step - 1}" if step else f"w{writer}_root"
+    started = time.time()
+    start = NewEvent(
+        event_type=EventType.STEP_START,
+        run_id=run_id,
+        timestamp=started,
+        asset_key=key,
+        step_key=name,
+        message=f"Step {name} started ({name}).",
+        data={"asset_keys": [name]},
+    )
+    prov = Provenance(code_version="1", input_versions={AssetKey(parent): f"v{step}"})
+    version = derived_data_version("1", prov.input_versions)
+    finished = time.time()
+    timing = {"started_at": started, "finished_at": finished, "duration": finished - started}
+    done = [
+        NewEvent(
+            event_type=EventType.ASSET_MATERIALIZATION,
+            run_id=run_id,
+            timestamp=finished,
+            asset_key=key,
+            step_key=name,
+            message=f"Materialized '{name}'",
+            data={
+                **metadata_event_data({"rows": step}),
+                "data_version": version,
+                "code_version": "1",
+                "provenance": prov.to_json(),
+                "tags": {},
+                "is_virtual": False,
+                "stored": True,
+                "user_data_version": False,
+            },
+        ),
+        NewEvent(
+            event_type=EventType.STEP_SUCCESS,
+            run_id=run_id,
+            timestamp=finished,
+            asset_key=key,
+            step_key=name,
+            message=f"Step {name} succeeded in {timing['duration']:.3f}s.",
+            data=timing,
+        ),
+    ]
+    return start, done
+
+
 def _writer(url: str, home: str, writer: int, seconds: float, barrier: Any, out: Any) -> None:
     """One writer process: a run's two transactions per step, until time is up."""
     instance = dg.Instance.from_url(url, root_dir=home)
@@ -132,37 +195,9 @@ def _writer(url: str, home: str, writer: int, seconds: float, barrier: Any, out:
     deadline = time.perf_counter() + seconds
     step = 0
     while time.perf_counter() < deadline:
-        key, step_key = AssetKey(f"w{writer}_{step}"), f"w{writer}_{step}"
-        instance.store_events(
-            [
-                NewEvent(
-                    event_type=EventType.STEP_START,
-                    run_id=run_id,
-                    asset_key=key,
-                    step_key=step_key,
-                    message="started",
-                )
-            ]
-        )
-        instance.store_events(
-            [
-                NewEvent(
-                    event_type=EventType.ASSET_MATERIALIZATION,
-                    run_id=run_id,
-                    asset_key=key,
-                    step_key=step_key,
-                    message="materialized",
-                    data={"data_version": str(step), "metadata": {"rows": step}},
-                ),
-                NewEvent(
-                    event_type=EventType.STEP_SUCCESS,
-                    run_id=run_id,
-                    asset_key=key,
-                    step_key=step_key,
-                    message="succeeded",
-                ),
-            ]
-        )
+        start, done = step_events(run_id, writer, step)
+        instance.store_events([start])
+        instance.store_events(done)
         written += 3
         step += 1
     instance.dispose()
@@ -348,6 +383,26 @@ def staleness_table(results: Sequence[Staleness]) -> Table:
     return table
 
 
+def launch_table(launch: Launch) -> Table:
+    table = Table(
+        title=f"The daemon launching a {launch.assets:,}-asset request (SQLite), seconds",
+        caption="One root and N eager assets below it, the root just materialized: tick is "
+        "the daemon's tick that requests the N assets in one run and starts its process; "
+        "started: until that process claimed the run (definitions loaded, N assets planned); "
+        "finished: until the run succeeded (see daemon_launch.py).",
+    )
+    for col in ("assets", "tick", "started", "finished", "run"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        f"{launch.assets:,}",
+        f"{launch.tick:.1f}",
+        f"{launch.started:.1f}",
+        f"{launch.finished:.1f}",
+        "[green]success[/green]" if launch.success else "[red]failed[/red]",
+    )
+    return table
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="(run_all.py passes it; no effect)")
@@ -355,7 +410,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--assets", type=int, default=ASSETS)
     parser.add_argument("--seconds", type=float, default=WRITE_SECONDS)
     parser.add_argument("--full", action="store_true", help="(run_all.py passes it; no effect)")
+    parser.add_argument(
+        "--launch-assets", type=int, default=LAUNCH_ASSETS, help="assets of the daemon's request"
+    )
+    parser.add_argument(
+        "--only",
+        choices=PARTS,
+        action="append",
+        help="measure only this part (repeatable; default: every part)",
+    )
     args = parser.parse_args(argv)
+    parts = set(args.only or PARTS)
     console = Console()
     backends = ["sqlite"]
     if os.environ.get(POSTGRES_URL_ENV):
@@ -370,17 +435,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"SQLite in a temporary folder; {where}; load average {load:.1f} on "
         f"{os.cpu_count()} CPUs."
     )
+    writes: list[Writes] = []
     with tempfile.TemporaryDirectory(prefix="sheer-bench-") as tmp:
         folder = Path(tmp)
-        writes = [measure_writes(b, n, args.seconds, folder) for b in backends for n in WRITERS]
-        console.print(writes_table(writes, args.seconds))
-        dag = random_dag(args.assets, args.seed)
-        defs = dg.Definitions(assets=define(dag))
-        graph = defs.resolve_asset_graph()  # built once, as a running project holds it
-        staleness = [
-            measure_staleness(b, dag, defs, graph, args.seed, folder) for b in reversed(backends)
-        ]
-    console.print(staleness_table(staleness))
+        if "writes" in parts:
+            writes = [measure_writes(b, n, args.seconds, folder) for b in backends for n in WRITERS]
+            console.print(writes_table(writes, args.seconds))
+        if "staleness" in parts:
+            dag = random_dag(args.assets, args.seed)
+            defs = dg.Definitions(assets=define(dag))
+            graph = defs.resolve_asset_graph()  # built once, as a running project holds it
+            staleness = [
+                measure_staleness(b, dag, defs, graph, args.seed, folder)
+                for b in reversed(backends)
+            ]
+            console.print(staleness_table(staleness))
+    if "launch" in parts:
+        with tempfile.TemporaryDirectory(prefix="sheer-launch-") as tmp:
+            launch = measure_launch(args.launch_assets, Path(tmp))
+        console.print(launch_table(launch))
     if "postgresql" not in backends:
         console.print(
             f"[yellow]PostgreSQL parts skipped: set {POSTGRES_URL_ENV} "
@@ -388,6 +461,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if not all(w.ok for w in writes):
         console.print("[red]Events were lost or duplicated.[/red]")
+        return 1
+    if "launch" in parts and not launch.success:
+        console.print("[red]The launched run did not succeed.[/red]")
         return 1
     return 0
 
