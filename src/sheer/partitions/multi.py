@@ -278,19 +278,10 @@ class MultiPartitionsDefinition(PartitionsDefinition):
         dynamic_partitions_store: DynamicPartitionsStore | None = None,
     ) -> bool:
         """Whether each dimension has its part of the key (the product is not listed)."""
-        if isinstance(partition_key, MultiPartitionKey):
-            by_dimension = partition_key.keys_by_dimension
-            if set(by_dimension) != set(self.partition_dimension_names):
-                raise DefinitionError(
-                    f"Partition key {partition_key!r} has dimensions {sorted(by_dimension)}, "
-                    f"not those of {self!r} ({self.partition_dimension_names}). Fix: build it "
-                    "with this definition's dimension names."
-                )
-            parts = [by_dimension[name] for name in self.partition_dimension_names]
-        else:
-            parts = partition_key.split(MULTIPARTITION_KEY_DELIMITER)
-            if len(parts) != len(self._dims):
-                return False
+        # a MultiPartitionKey is read as its string too, as Dagster reads it
+        parts = partition_key.split(MULTIPARTITION_KEY_DELIMITER)
+        if len(parts) != len(self._dims):
+            return False
         return all(
             d.partitions_def.has_partition_key(part, current_time, dynamic_partitions_store)
             for d, part in zip(self._dims, parts, strict=True)
