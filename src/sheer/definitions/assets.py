@@ -14,10 +14,12 @@ from dataclasses import dataclass, replace
 from types import FunctionType, NoneType
 from typing import Any, get_args, get_origin
 
+from sheer.definitions.backfill_policy import BackfillPolicy
 from sheer.definitions.resources import is_resource_annotation
 from sheer.definitions.specs import DEFAULT_GROUP_NAME, AssetIn, AssetSpec, location
 from sheer.errors import DefinitionError
-from sheer.keys import AssetKey, coerce_keys
+from sheer.keys import AssetKey, coerce_key, coerce_keys
+from sheer.partitions.base import PartitionsDefinition
 
 _CONTEXT_NAMES = frozenset({"context", "_context"})
 
@@ -181,6 +183,8 @@ class AssetsDefinition:
             not specs whose function may store the data itself.
         returns_nothing: the function is annotated `-> None` or `-> Output[None]`, so a
             None it returns is not a value: nothing is stored, as with Dagster's Nothing.
+        backfill_policy: how a backfill splits this definition's partitions into runs
+            (None: Dagster's default, one partition per run).
     """
 
     specs: tuple[AssetSpec, ...]
@@ -197,6 +201,7 @@ class AssetsDefinition:
     output_names: Mapping[AssetKey, str] | None = None
     has_value_outputs: bool = False
     returns_nothing: bool = False
+    backfill_policy: BackfillPolicy | None = None
 
     @property
     def keys(self) -> frozenset[AssetKey]:
@@ -224,6 +229,22 @@ class AssetsDefinition:
     def is_virtual(self) -> bool:
         """True when every asset of this definition is virtual."""
         return all(s.is_virtual for s in self.specs)
+
+    @property
+    def partitions_def(self) -> PartitionsDefinition | None:
+        """The partitions definition of this definition's partitioned assets (they share
+        one unless the definition can subset), or None when none is partitioned."""
+        return next((s.partitions_def for s in self.specs if s.partitions_def is not None), None)
+
+    def get_partition_mapping(self, in_asset_key: Any) -> Any:
+        """The partition mapping declared on the dependency on `in_asset_key` (through
+        `AssetIn` or `AssetDep`), or None when it is inferred."""
+        key = coerce_key(in_asset_key)
+        for spec in self.specs:
+            for dep in spec.deps:
+                if dep.asset_key == key and dep.partition_mapping is not None:
+                    return dep.partition_mapping
+        return None
 
     @property
     def op(self) -> AssetsDefinition:

@@ -9,10 +9,12 @@ from typing import Any, overload
 
 from sheer.definitions.assets import (
     AssetsDefinition,
+    FunctionParams,
     analyse_params,
     function_location,
     returns_nothing,
 )
+from sheer.definitions.backfill_policy import BackfillPolicy
 from sheer.definitions.specs import AssetDep, AssetIn, AssetOut, AssetSpec, coerce_deps, freeze_set
 from sheer.errors import DefinitionError
 from sheer.keys import AssetKey, CoercibleToAssetKeyPrefix, coerce_key, coerce_keys, coerce_prefix
@@ -45,6 +47,7 @@ def asset(
     kinds: Iterable[str] | None = None,
     compute_kind: str | None = None,
     is_virtual: bool = False,
+    backfill_policy: BackfillPolicy | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -70,6 +73,7 @@ def asset(
     kinds: Iterable[str] | None = None,
     compute_kind: str | None = None,
     is_virtual: bool = False,
+    backfill_policy: BackfillPolicy | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Define an asset computed by the decorated function.
 
@@ -94,7 +98,7 @@ def asset(
             all_kinds.add(compute_kind)
         spec = AssetSpec(
             asset_key,
-            deps=[*params.data_keys(), *coerce_deps(deps)],
+            deps=[*_input_deps(params, ins), *coerce_deps(deps)],
             description=description if description is not None else _doc(fn),
             metadata=metadata,
             group_name=group_name,
@@ -118,6 +122,7 @@ def asset(
             source=where,
             has_value_outputs=True,
             returns_nothing=returns_nothing(fn),
+            backfill_policy=_checked_policy(backfill_policy, where),
         )
 
     if compute_fn is not None:
@@ -165,6 +170,7 @@ def multi_asset(
     partitions_def: Any = None,
     op_tags: Mapping[str, Any] | None = None,
     code_version: str | None = None,
+    backfill_policy: BackfillPolicy | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Define several assets computed by one function.
 
@@ -187,7 +193,7 @@ def multi_asset(
         where = function_location(fn)
         node_name = name or fn.__name__
         params = analyse_params(fn, ins or {}, where, repr(node_name))
-        shared = coerce_deps([*params.data_keys(), *coerce_deps(deps)])
+        shared = coerce_deps([*_input_deps(params, ins), *coerce_deps(deps)])
         own_specs, output_names = _own_specs(
             node_name, where, specs, outs, internal_asset_deps, shared
         )
@@ -207,6 +213,15 @@ def multi_asset(
                 changes["code_version"] = code_version
             if partitions_def is not None and spec.partitions_def is None:
                 changes["partitions_def"] = partitions_def
+            elif partitions_def is not None and spec.partitions_def != partitions_def:
+                raise DefinitionError(
+                    f"@multi_asset {node_name!r} (defined at {where}) has partitions_def="
+                    f"{partitions_def!r}, but its spec {spec.key.to_user_string()!r} has "
+                    f"partitions_def={spec.partitions_def!r}. Fix: give the spec the same "
+                    "partitions_def, or leave it unset to inherit the multi_asset's.",
+                    key=spec.key,
+                    file=where,
+                )
             if description is not None and spec.description is None:
                 changes["description"] = description
             built.append(spec.replace_attributes(**changes))
@@ -219,6 +234,7 @@ def multi_asset(
                 f"{', '.join(dupes)} more than once. Fix: give each spec its own key.",
                 file=where,
             )
+        _check_one_partitions_def(node_name, where, built, can_subset)
         return AssetsDefinition(
             specs=tuple(built),
             fn=fn,
@@ -231,9 +247,57 @@ def multi_asset(
             source=where,
             output_names=output_names or None,
             has_value_outputs=outs is not None,
+            backfill_policy=_checked_policy(backfill_policy, where),
         )
 
     return build
+
+
+def _input_deps(params: FunctionParams, ins: Mapping[str, AssetIn] | None) -> list[Any]:
+    """The function's upstream keys as deps, each with the partition mapping its
+    `AssetIn` gives (a plain key when none)."""
+    if not ins or not any(i.partition_mapping is not None for i in ins.values()):
+        return params.data_keys()
+    by_key = {
+        params.inputs[name]: i.partition_mapping
+        for name, i in ins.items()
+        if i.partition_mapping is not None and name in params.inputs
+    }
+    return [
+        AssetDep(k, partition_mapping=by_key[k]) if k in by_key else k for k in params.data_keys()
+    ]
+
+
+def _check_one_partitions_def(
+    node_name: str, where: str, specs: Sequence[AssetSpec], can_subset: bool
+) -> None:
+    """Dagster's rule: the assets of one function share a partitions definition (the
+    unpartitioned ones aside), unless the function can run for a subset of them."""
+    defined = {s.partitions_def for s in specs if s.partitions_def is not None}
+    if len(defined) > 1 and not can_subset:
+        listed = ", ".join(
+            f"{s.key.to_user_string()} ({s.partitions_def!r})"
+            for s in specs
+            if s.partitions_def is not None
+        )
+        raise DefinitionError(
+            f"@multi_asset {node_name!r} (defined at {where}) computes assets with different "
+            f"partitions definitions: {listed}. One run computes one set of partitions for all "
+            "of them. Fix: give them the same partitions_def, split them into separate "
+            "assets, or pass can_subset=True so each runs on its own.",
+            file=where,
+        )
+
+
+def _checked_policy(policy: BackfillPolicy | None, where: str) -> BackfillPolicy | None:
+    if policy is not None and not isinstance(policy, BackfillPolicy):
+        raise DefinitionError(
+            f"The asset defined at {where} has backfill_policy={policy!r}, which is not a "
+            "BackfillPolicy. Fix: pass BackfillPolicy.single_run() or "
+            "BackfillPolicy.multi_run(max_partitions_per_run=N).",
+            file=where,
+        )
+    return policy
 
 
 def _own_specs(

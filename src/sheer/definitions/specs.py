@@ -22,6 +22,7 @@ from sheer.keys import (
     coerce_prefix,
     is_interned,
 )
+from sheer.partitions.base import PartitionsDefinition
 
 DEFAULT_GROUP_NAME = "default"
 # Dagster's rule: one or more segments of letters, digits and '_', separated by '/'.
@@ -337,6 +338,19 @@ class AssetSpec:
                 file=self.source,
             )
 
+        if self.partitions_def is not None and not isinstance(
+            self.partitions_def, PartitionsDefinition
+        ):
+            raise DefinitionError(
+                f"Asset '{self.key.to_user_string()}' has partitions_def="
+                f"{_described(self.partitions_def)}{_where(self.source)}, which is not a "
+                "partitions definition. Fix: pass one of Sheer's, e.g. "
+                "DailyPartitionsDefinition(start_date='2026-01-01') or "
+                "StaticPartitionsDefinition(['a', 'b']).",
+                key=self.key,
+                file=self.source,
+            )
+
     @property
     def dep_keys(self) -> tuple[AssetKey, ...]:
         return tuple(d.asset_key for d in self.deps)
@@ -415,6 +429,15 @@ def _lists_itself(
         if is_interned(key):
             return False
     return any(dep.asset_key == key for dep in deps)
+
+
+def _described(value: object) -> str:
+    """`value` for a message, saying when it is one of Dagster's objects (an import of
+    `dagster` left beside `sheer`)."""
+    module = type(value).__module__ or ""
+    if module == "dagster" or module.startswith("dagster."):
+        return f"{value!r} (Dagster's {type(value).__name__}: import it from sheer instead)"
+    return f"{value!r} (a {type(value).__name__})"
 
 
 def _where(source: str | None) -> str:
