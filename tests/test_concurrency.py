@@ -8,6 +8,7 @@ mid-step is `test_kill.py`.)
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import subprocess
 import sys
@@ -151,38 +152,119 @@ def materialization(key: str) -> NewEvent:
     )
 
 
-def test_an_event_id_never_becomes_visible_before_a_lower_one(make_instance):
+class Gate:
+    """Holds, inside their statement, the PostgreSQL writes of events with this message:
+    a trigger on event_logs makes their insert wait for an advisory lock the gate holds.
+    A held writer is registered and has drawn its ids, and has not committed, whether
+    its write is one statement or a transaction."""
+
+    def __init__(self, instance: dg.Instance, message: str) -> None:
+        self.engine = instance.storage.engine
+        quoted = message.replace("'", "''")
+        with self.engine.begin() as conn:
+            conn.execute(text(GATE_FUNCTION))
+            conn.execute(text("DROP TRIGGER IF EXISTS sheer_test_gate ON event_logs"))
+            conn.execute(
+                text(
+                    "CREATE TRIGGER sheer_test_gate BEFORE INSERT ON event_logs FOR EACH ROW "
+                    f"WHEN (NEW.message = '{quoted}') EXECUTE FUNCTION sheer_test_gate()"
+                )
+            )
+            key = conn.execute(text("SELECT hashtext(current_schema())::bigint")).scalar_one()
+        self.lock = {"classid": (key >> 32) & 0xFFFFFFFF, "objid": key & 0xFFFFFFFF}
+        self.conn = self.engine.connect()
+        self.conn.execute(text("SELECT pg_advisory_lock(hashtext(current_schema())::bigint)"))
+        self.conn.commit()
+
+    def held(self) -> int:
+        """The backend pid of a write the gate holds, once one is held."""
+        waiting = text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND objsubid = 1 AND classid::bigint = :classid AND objid::bigint = :objid"
+        )
+
+        def pid() -> int | None:
+            found = self.conn.execute(waiting, self.lock).scalar()
+            self.conn.commit()
+            return found
+
+        return int(wait_for(pid, "a write to reach the gate"))  # type: ignore[call-overload]
+
+    def open(self) -> None:
+        self.conn.execute(text("SELECT pg_advisory_unlock(hashtext(current_schema())::bigint)"))
+        self.conn.close()
+
+
+GATE_FUNCTION = """
+CREATE OR REPLACE FUNCTION sheer_test_gate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_lock_shared(hashtext(current_schema())::bigint);
+  PERFORM pg_advisory_unlock_shared(hashtext(current_schema())::bigint);
+  RETURN NEW;
+END $$
+"""
+
+
+class PausedWriter:
+    """A thread writing events on its own instance that stops once its ids are drawn,
+    before they commit, until `resume()`: on SQLite in its transaction, before the index
+    upsert; on PostgreSQL inside its one statement, at a `Gate` (its events' message is
+    'paused')."""
+
+    def __init__(self, instance: dg.Instance, events: list[NewEvent], backend: str) -> None:
+        self.ids: list[int] = []
+        self.gate: Gate | None = None
+        drawn, self.go_on = threading.Event(), threading.Event()
+        if backend == "sqlite":
+            upsert = instance.storage._upsert
+
+            def paused_upsert(column, row):  # after the event's id is drawn, before commit
+                drawn.set()
+                assert self.go_on.wait(TIMEOUT)
+                return upsert(column, row)
+
+            instance.storage._upsert = paused_upsert
+        else:
+            self.gate = Gate(instance, "paused")
+            events = [dataclasses.replace(e, message="paused") for e in events]
+        self.thread = threading.Thread(
+            target=lambda: self.ids.extend(instance.store_events(events))
+        )
+        self.thread.start()
+        if self.gate is not None:
+            self.gate.held()
+        else:
+            assert drawn.wait(TIMEOUT)
+
+    def resume(self) -> list[int]:
+        self.go_on.set()
+        if self.gate is not None:
+            self.gate.open()
+        self.thread.join(TIMEOUT)
+        assert not self.thread.is_alive()
+        return self.ids
+
+
+def test_an_event_id_never_becomes_visible_before_a_lower_one(backend, make_instance):
     """While a writer holds id n uncommitted, no reader sees n + 1 (on PostgreSQL the
     later writer commits it, readers stop below n): a reader that saw n + 1 and moved its
     cursor there would never see n."""
-    slow, fast, reader = make_instance(), make_instance(), make_instance()
-    drawn, go_on = threading.Event(), threading.Event()
-    upsert = slow.storage._upsert
-
-    def paused_upsert(column, row):  # called after the event's id is drawn, before commit
-        drawn.set()
-        assert go_on.wait(TIMEOUT)
-        return upsert(column, row)
-
-    slow.storage._upsert = paused_upsert
-    ids: dict[str, list[int]] = {}
-    slow_writer = threading.Thread(
-        target=lambda: ids.setdefault("slow", slow.store_events([materialization("a")]))
-    )
+    fast, reader = make_instance(), make_instance()
+    slow = PausedWriter(make_instance(), [materialization("a")], backend)
+    ids: list[int] = []
     fast_writer = threading.Thread(
-        target=lambda: ids.setdefault("fast", fast.store_events([materialization("b")]))
+        target=lambda: ids.extend(fast.store_events([materialization("b")]))
     )
-    slow_writer.start()
-    assert drawn.wait(TIMEOUT)
-    fast_writer.start()
-    time.sleep(0.3)  # long enough for the fast writer to commit, were it allowed to
-    seen_meanwhile = reader.get_event_records()
-    go_on.set()
-    slow_writer.join(TIMEOUT)
-    fast_writer.join(TIMEOUT)
+    try:
+        fast_writer.start()
+        time.sleep(0.3)  # long enough for the fast writer to commit, were it allowed to
+        seen_meanwhile = reader.get_event_records()
+    finally:
+        slow_ids = slow.resume()
+        fast_writer.join(TIMEOUT)
 
     assert seen_meanwhile == []
-    assert ids["slow"][0] < ids["fast"][0]
+    assert slow_ids[0] < ids[0]
     assert [e.asset_key for e in reader.get_event_records()] == [K("a"), K("b")]
 
 
@@ -435,41 +517,38 @@ def after(during):
     return during + 1
 
 
-def drop_at(
-    instance: dg.Instance, cut: Callable[[int | None], int], *, times: int, at_commit: bool = False
+def drop_before(
+    instance: dg.Instance, cut: Callable[[int | None], int], *, times: int
 ) -> list[int]:
-    """Cut the instance's connection `times` times: when it writes the materialization of
-    `during`, or at the commit that follows (`at_commit`). Returns the pids cut."""
+    """Cut the connection the instance takes for writing the materialization of `during`
+    as it takes it from the pool, before anything is sent; and its replacement too, up to
+    `times` connections. Returns the pids cut."""
     cuts: list[int] = []
     armed = [False]
+    statements = instance.storage._event_statements
+    build = statements.build
 
-    @event.listens_for(instance.storage.engine, "before_cursor_execute")
-    def on_statement(conn, cursor, statement, parameters, context, executemany):
-        values = repr(parameters)  # one row, many, or a batch of insertmanyvalues
-        if (
-            statement.startswith("INSERT INTO event_logs")
-            and "'ASSET_MATERIALIZATION'" in values
-            and "'during'" in values
-        ):
-            armed[0] = True
-            if not at_commit and len(cuts) < times:
-                cuts.append(conn.connection.dbapi_connection.info.backend_pid)
-                cut(cuts[-1])
+    def arm(events):
+        armed[0] = any(
+            e.event_type is dg.EventType.ASSET_MATERIALIZATION and e.asset_key == K("during")
+            for e in events
+        )
+        return build(events)
 
-    @event.listens_for(instance.storage.engine, "commit")
-    def on_commit(conn):
-        if at_commit and armed[0] and len(cuts) < times:
-            cuts.append(conn.connection.dbapi_connection.info.backend_pid)
+    statements.build = arm
+
+    @event.listens_for(instance.storage.engine, "checkout")
+    def on_checkout(dbapi_connection, record, proxy):
+        if armed[0] and len(cuts) < times:
+            cuts.append(dbapi_connection.info.backend_pid)
             cut(cuts[-1])
 
     return cuts
 
 
-def test_a_connection_dropped_inside_a_steps_transaction_is_retried_once(
-    cut_connections, make_instance
-):
+def test_a_connection_closed_before_a_steps_write_is_replaced_once(cut_connections, make_instance):
     instance = make_instance()
-    cuts = drop_at(instance, cut_connections, times=1)
+    cuts = drop_before(instance, cut_connections, times=1)
 
     result = dg.materialize([before, during, after], instance=instance)
 
@@ -481,7 +560,7 @@ def test_a_connection_dropped_inside_a_steps_transaction_is_retried_once(
 
 def test_a_connection_lost_twice_fails_the_run_cleanly(cut_connections, make_instance):
     instance = make_instance()
-    cuts = drop_at(instance, cut_connections, times=2)
+    cuts = drop_before(instance, cut_connections, times=2)
 
     with pytest.raises(StorageError) as info:
         dg.materialize([before, during, after], instance=instance)
@@ -490,9 +569,8 @@ def test_a_connection_lost_twice_fails_the_run_cleanly(cut_connections, make_ins
     message = str(info.value)
     assert message.startswith("Cannot write to the instance storage at postgresql+psycopg://")
     assert message.endswith(
-        "the connection was lost (terminating connection due to administrator command), and "
-        "again on a new connection. Fix: check that the database server is running and "
-        "reachable."
+        "the connection was lost (the server had closed it), and again on a new connection. "
+        "Fix: check that the database server is running and reachable."
     )
     (run,) = instance.get_runs()
     assert run.status is dg.RunStatus.FAILURE
@@ -509,14 +587,27 @@ def test_a_connection_lost_twice_fails_the_run_cleanly(cut_connections, make_ins
     assert_nothing_half_written(instance)
 
 
-def test_a_connection_lost_at_commit_fails_the_run_and_writes_all_or_nothing(
+def test_a_connection_lost_during_a_steps_write_fails_the_run_and_writes_all_or_nothing(
     cut_connections, make_instance
 ):
+    """A step's write is one statement, its own transaction: a connection lost once it
+    was sent may have committed or not, so the run fails rather than write it twice."""
     instance = make_instance()
-    cuts = drop_at(instance, cut_connections, times=1, at_commit=True)
+    gate = Gate(instance, "Materialized 'during'")
+    cuts: list[int] = []
 
-    with pytest.raises(StorageError) as info:
-        dg.materialize([before, during, after], instance=instance)
+    def cut_the_held_write() -> None:
+        cuts.append(gate.held())
+        cut_connections(cuts[-1])
+        gate.open()
+
+    cutter = threading.Thread(target=cut_the_held_write)
+    cutter.start()
+    try:
+        with pytest.raises(StorageError) as info:
+            dg.materialize([before, during, after], instance=instance)
+    finally:
+        cutter.join(TIMEOUT)
 
     assert len(cuts) == 1
     assert "was lost while committing (" in str(info.value)
@@ -525,7 +616,7 @@ def test_a_connection_lost_at_commit_fails_the_run_and_writes_all_or_nothing(
     assert run.status is dg.RunStatus.FAILURE
     kinds = run_events(instance, run.run_id)
     assert ("STEP_START", "during") in kinds and kinds[-1] == ("RUN_FAILURE", None)
-    # The step's events landed together or not at all (here: not, the commit never ran).
+    # The step's events landed together or not at all (here: not, the server aborted it).
     assert ("ASSET_MATERIALIZATION", "during") not in kinds
     assert ("STEP_SUCCESS", "during") not in kinds
     assert_nothing_half_written(instance)
@@ -609,33 +700,6 @@ def postgres_writers(backend) -> None:
         pytest.skip("SQLite has one writer at a time: its ids commit in id order")
 
 
-class PausedWriter:
-    """A thread writing events on its own instance that stops once its ids are drawn
-    (after its INSERT, before its commit), until `resume()`."""
-
-    def __init__(self, instance: dg.Instance, events: list[NewEvent]) -> None:
-        self.drawn, self.go_on = threading.Event(), threading.Event()
-        self.ids: list[int] = []
-
-        @event.listens_for(instance.storage.engine, "after_cursor_execute")
-        def pause(conn, cursor, statement, parameters, context, executemany):
-            if statement.startswith("INSERT INTO event_logs") and not self.drawn.is_set():
-                self.drawn.set()
-                assert self.go_on.wait(TIMEOUT)
-
-        self.thread = threading.Thread(
-            target=lambda: self.ids.extend(instance.store_events(events))
-        )
-        self.thread.start()
-        assert self.drawn.wait(TIMEOUT)
-
-    def resume(self) -> list[int]:
-        self.go_on.set()
-        self.thread.join(TIMEOUT)
-        assert not self.thread.is_alive()
-        return self.ids
-
-
 def write_in_thread(instance: dg.Instance, events: list[NewEvent]) -> list[int]:
     """Write from another thread; fail if it waits for a writer in flight."""
     ids: list[int] = []
@@ -647,7 +711,7 @@ def write_in_thread(instance: dg.Instance, events: list[NewEvent]) -> list[int]:
 
 
 def test_writers_in_flight_do_not_wait_for_each_other(postgres_writers, make_instance):
-    slow = PausedWriter(make_instance(), [materialization("a")])
+    slow = PausedWriter(make_instance(), [materialization("a")], "postgresql")
     try:
         ids = [write_in_thread(make_instance(), [materialization(f"b{i}")]) for i in range(3)]
     finally:
@@ -666,7 +730,7 @@ def test_a_reader_following_ids_never_skips_a_lower_id_that_commits_later(
     cursor = seen[-1].storage_id
     assert latest_ids() == {"b": (first, 0, None)}
 
-    slow = PausedWriter(make_instance(), [materialization("a")])
+    slow = PausedWriter(make_instance(), [materialization("a")], "postgresql")
     try:
         (fast,) = write_in_thread(make_instance(), [materialization("b")])
         # b's new id is committed, a's lower one is not: neither is shown yet.
@@ -685,7 +749,7 @@ def test_the_latest_index_keeps_the_newest_event_when_an_older_one_commits_later
     postgres_writers, make_instance
 ):
     reader = make_instance()
-    slow = PausedWriter(make_instance(), [materialization("a")])
+    slow = PausedWriter(make_instance(), [materialization("a")], "postgresql")
     try:
         (fast,) = write_in_thread(make_instance(), [materialization("a")])
     finally:

@@ -91,6 +91,14 @@ def latest_values(
     }
 
 
+INDEX_COPIES = {
+    "last_materialization_id": ("data_version", "code_version", "inputs", "provenance"),
+    "last_observation_id": ("observation_data_version",),
+}
+"""Per latest-index column: what the index copies from that event's `latest_values`
+beyond the entity, the id, the time and (of a materialization) the run."""
+
+
 def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 

@@ -10,9 +10,11 @@ this from its one writer at a time. On PostgreSQL writers commit in parallel, in
 order, and those reads stop below the oldest id still in flight (`visibility.py`); the
 latest-record index keeps the newest id whatever the commit order.
 
-On PostgreSQL a connection lost before the commit is retried once on a new connection;
-one lost during the commit is a `StorageError`, as whether it landed is unknown. A read
-that loses its connection is run again, once: it changes nothing.
+On PostgreSQL a step's events are one statement, its own transaction (`postgres.py`).
+A connection lost before the commit is retried once on a new connection (for that one
+statement: found closed by the server before it was sent); one lost during the commit
+(once the statement was sent) is a `StorageError`, as whether it landed is unknown. A
+read that loses its connection is run again, once: it changes nothing.
 
 Database errors that have a fix become `StorageError`s saying so, at one place (the
 engine's `handle_error` hook, and `_fault` for the driver calls of the SQLite hot path):
@@ -43,6 +45,7 @@ from sheer.errors import StorageError
 from sheer.events import EventRecord, EventType, RunRecord, RunStatus, to_json
 from sheer.keys import AssetKey
 from sheer.storage.faults import Fault, classify, redacted, sqlite_file
+from sheer.storage.postgres import EventStatements, closed_by_server
 from sheer.storage.rows import (
     EVENT_FIELDS,
     LatestRecords,
@@ -151,6 +154,7 @@ class SqlStorage:
             self._sqlite_sql = {} if self.dialect == "sqlite" else None
             self._insert_sql: dict[int, str] = {}  # PostgreSQL: rows -> its INSERT of events
             self._upsert_sql: dict[str, str] = {}  # PostgreSQL: column -> its upsert's SQL
+            self._event_statements = EventStatements()  # PostgreSQL: a step's one statement
             _retry(lambda: migrate(self.engine, self.where))
         except SQLAlchemyError as exc:
             reason = self._redact(str(exc).splitlines()[0])  # not "(Background on ...)"
@@ -244,8 +248,7 @@ class SqlStorage:
             return message
         return message.replace(str(password), "***") if password else message
 
-    def _lost(self, exc: DBAPIError, what: str) -> StorageError:
-        reason = self._redact(str(exc.orig or exc).splitlines()[0])
+    def _lost(self, reason: str, what: str) -> StorageError:
         return StorageError(
             f"Cannot {what} the instance storage at {self.where}: the connection was lost "
             f"({reason}), and again on a new connection. Fix: check that the database "
@@ -259,7 +262,48 @@ class SqlStorage:
         if self._sqlite_sql is not None:
             self._check_writable()
             return self._store_events_sqlite(events)
+        if 0 < len(events) <= _PG_BATCH:
+            return self._store_events_postgres(events)
         return self._write(lambda conn: self._insert_events(conn, events))
+
+    def _store_events_postgres(self, events: Sequence[NewEvent]) -> list[int]:
+        """Write events in one statement, its own transaction (`postgres.py`): one round
+        trip. A pooled connection the server closed meanwhile was sent nothing: it is
+        replaced and the write goes to a new one, once. One lost after the statement was
+        sent is a `StorageError`, as at a commit: whether it landed is unknown."""
+        self._check_writable()
+        sql, params = self._event_statements.build(events)
+        for attempt in (1, 2):
+            pooled = self.engine.raw_connection()
+            try:
+                driver = pooled.driver_connection
+                if not closed_by_server(driver):
+                    return self._send_events(pooled, driver, sql, params)
+                pooled.invalidate()
+            finally:
+                pooled.close()
+            if attempt == 2:
+                raise self._lost("the server had closed it", "write to")
+            self.engine.dispose()  # a server that closed one closed them all: a new pool
+        raise AssertionError("unreachable")
+
+    def _send_events(
+        self, pooled: Any, driver: Any, sql: str, params: tuple[Any, ...]
+    ) -> list[int]:
+        driver.autocommit = True  # the one statement is the transaction
+        try:
+            # Drawn in the rows' order; RETURNING need not keep it.
+            return sorted(int(i) for (i,) in driver.execute(sql, params))
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            if driver.broken:
+                pooled.invalidate()
+                reason = self._redact(str(exc).splitlines()[0])
+                raise self._unknown_commit(reason) from exc
+            error = DBAPIError.instance(sql, params, exc, self.engine.dialect.loaded_dbapi.Error)
+            raise self._fault(exc) or error from exc
+        finally:
+            if not driver.closed:
+                driver.autocommit = False
 
     def _write(self, work: Callable[[Connection], T], *, events: bool = False) -> T:
         """Run `work` in one transaction; with `events`, after registering as a writer of
@@ -280,18 +324,21 @@ class SqlStorage:
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
                     raise
+                reason = self._redact(str(exc.orig or exc).splitlines()[0])
                 if committing:
-                    reason = self._redact(str(exc.orig or exc).splitlines()[0])
-                    raise StorageError(
-                        f"The connection to the instance storage at {self.where} was lost "
-                        f"while committing ({reason}), so whether the write was recorded is "
-                        "unknown. Fix: check the database server and its logs; a run that hit "
-                        "this is recorded as failed when its run process can still reach it.",
-                        file=self.where,
-                    ) from exc
+                    raise self._unknown_commit(reason) from exc
                 if attempt == 2:
-                    raise self._lost(exc, "write to") from exc
+                    raise self._lost(reason, "write to") from exc
         raise AssertionError("unreachable")
+
+    def _unknown_commit(self, reason: str) -> StorageError:
+        return StorageError(
+            f"The connection to the instance storage at {self.where} was lost while "
+            f"committing ({reason}), so whether the write was recorded is unknown. Fix: "
+            "check the database server and its logs; a run that hit this is recorded as "
+            "failed when its run process can still reach it.",
+            file=self.where,
+        )
 
     def _read(self, work: Callable[[Connection], T]) -> T:
         """Run the read `work` on a pooled connection. A read changes nothing: one that
@@ -304,7 +351,8 @@ class SqlStorage:
                 if not exc.connection_invalidated:
                     raise
                 if attempt == 2:
-                    raise self._lost(exc, "read from") from exc
+                    reason = self._redact(str(exc.orig or exc).splitlines()[0])
+                    raise self._lost(reason, "read from") from exc
         raise AssertionError("unreachable")
 
     def _store_events_sqlite(self, events: Sequence[NewEvent]) -> list[int]:

@@ -33,7 +33,7 @@ the event log instead (the few entities the writers in flight overtook).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection, func, or_, select, text
 
@@ -61,6 +61,50 @@ def insert_events_sql(columns: Sequence[str], rows: int) -> str:
         f"INSERT INTO event_logs ({names}) SELECT * FROM (VALUES {', '.join([row] * rows)}) "
         f"AS v({names}) WHERE (SELECT {_REGISTER}) IS NOT NULL RETURNING id"
     )
+
+
+def write_events_sql(
+    columns: Sequence[str], rows: int, latest: Mapping[str, tuple[Sequence[str], Sequence[int]]]
+) -> str:
+    """One statement that writes `rows` events and their latest-index rows, for a
+    transaction of its own (autocommit): it registers its writer, draws the ids (in the
+    rows' order), inserts the events and upserts the index, then returns the ids.
+
+    `latest` maps an index column (`last_materialization_id`, `last_observation_id`) to
+    the index's own columns copied with it (driver placeholders, after the event's) and
+    the positions of the rows that move it, at most one per entity. An index row moves
+    only to a newer id: writers commit in any order. The upserts are not read by the
+    final SELECT, so they run after the events are inserted."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    row = ", ".join(["%s"] * len(columns))
+    values = ", ".join(f"({i}, {row})" for i in range(rows))
+    parts = [
+        f"v AS (SELECT nextval('event_logs_id_seq') AS id, * FROM (VALUES {values}) AS "
+        f"r(ord, {names}) WHERE (SELECT {_REGISTER}) IS NOT NULL)",
+        f"ins AS (INSERT INTO event_logs ({names}, id) SELECT {names}, id FROM v RETURNING id)",
+    ]
+    for kind, (copied, positions) in sorted(latest.items()):
+        taken = {
+            "asset_key": "v.asset_key",
+            "partition": "coalesce(v.partition, '')",
+            kind: "v.id",
+            "updated_at": "v.timestamp",
+        }
+        if kind == "last_materialization_id":
+            taken["last_run_id"] = "v.run_id"
+        own = ", ".join(["%s"] * len(copied))
+        rows_of = ", ".join(f"({i}, {own})" for i in positions)
+        target = ", ".join(f'"{c}"' for c in [*taken, *copied])
+        changed = [c for c in [*taken, *copied] if c not in ("asset_key", "partition")]
+        parts.append(
+            f"{kind} AS (INSERT INTO asset_latest ({target}) "
+            f"SELECT {', '.join([*taken.values(), *(f'l.{c}' for c in copied)])} "
+            f"FROM (VALUES {rows_of}) AS l(ord, {', '.join(copied)}) JOIN v ON v.ord = l.ord "
+            'ON CONFLICT ("asset_key", "partition") DO UPDATE SET '
+            + ", ".join(f'"{c}" = excluded."{c}"' for c in changed)
+            + f" WHERE asset_latest.{kind} IS NULL OR asset_latest.{kind} < excluded.{kind})"
+        )
+    return f"WITH {', '.join(parts)} SELECT id FROM ins"
 
 
 # The sequence is read first (the outer row), the locks after it (a subquery on it).
