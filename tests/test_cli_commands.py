@@ -1286,3 +1286,52 @@ def test_dev_refuses_bad_option_values(runner, instance, served, args, message):
     result = dev(runner, instance, *args, code=2)
     assert result.stderr.splitlines()[-1] == message
     assert served == []
+
+
+PARTITIONED = """
+import sheer as dg
+
+daily = dg.DailyPartitionsDefinition(start_date="2026-01-01")
+
+
+@dg.asset(partitions_def=daily)
+def orders() -> int:
+    return 1
+
+
+@dg.asset(partitions_def=daily, is_virtual=True)
+def orders_view(orders):
+    return orders
+
+
+@dg.asset
+def summary(orders_view) -> int:
+    return 1
+
+
+defs = dg.Definitions(assets=[orders, orders_view, summary])
+"""
+
+
+def test_list_defs_shows_each_assets_partitions_definition(runner, tmp_path):
+    path = write(tmp_path / "partitioned.py", PARTITIONED)
+    rows = table_rows(run(runner, "list", "defs", "-f", path).stdout)
+    assert rows["orders"][-1] == "Daily, starting 2026-01-01 UTC."
+    assert rows["orders_view"][-1] == "Daily, starting 2026-01-01 UTC."
+    assert rows["summary"][-1] == ""
+
+
+def test_list_defs_json_has_the_partitions_definition_or_null(runner, tmp_path):
+    path = write(tmp_path / "partitioned.py", PARTITIONED)
+    listed = json.loads(run(runner, "list", "defs", "-f", path, "--json").stdout)
+    by_key = {d["key"]: d["partitions_def"] for d in listed}
+    assert by_key == {
+        "orders": "Daily, starting 2026-01-01 UTC.",
+        "orders_view": "Daily, starting 2026-01-01 UTC.",
+        "summary": None,
+    }
+
+
+def test_list_defs_of_an_unpartitioned_project_has_no_partitions_column(runner):
+    result = run(runner, "list", "defs", "-f", QUICKSTART)
+    assert "partitions" not in result.stdout

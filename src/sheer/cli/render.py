@@ -43,10 +43,12 @@ def node_label(node: AssetNode) -> str:
 def defs_table(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> Table:
     nodes = _shown(graph, keys)
     table = Table(title=f"{len(nodes)} assets")
-    for column in ("key", "group", "kinds", "virtual", "deps", "code version", "automation"):
+    partitioned = any(n.spec.partitions_def is not None for n in nodes)
+    columns = ["key", "group", "kinds", "virtual", "deps", "code version", "automation"]
+    for column in [*columns, "partitions"] if partitioned else columns:
         table.add_column(column)
     for node in nodes:
-        table.add_row(
+        row = [
             node.key.to_user_string(),
             node.group_name,
             ", ".join(sorted(node.kinds)),
@@ -54,8 +56,17 @@ def defs_table(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> T
             ", ".join(k.to_user_string() for k in sorted(node.parent_keys)),
             node.code_version or "",
             str(node.automation_condition) if node.automation_condition is not None else "",
-        )
+        ]
+        if partitioned:
+            row.append(partitions_text(node))
+        table.add_row(*row)
     return table
+
+
+def partitions_text(node: AssetNode) -> str:
+    """The asset's partitions definition in words ('' when unpartitioned)."""
+    partitions_def = node.spec.partitions_def
+    return "" if partitions_def is None else str(partitions_def)
 
 
 def defs_json(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> list[dict[str, Any]]:
@@ -72,6 +83,7 @@ def defs_json(graph: AssetGraph, keys: Collection[AssetKey] | None = None) -> li
                 str(n.automation_condition) if n.automation_condition is not None else None
             ),
             "description": n.description,
+            "partitions_def": partitions_text(n) or None,
         }
         for n in _shown(graph, keys)
     ]
