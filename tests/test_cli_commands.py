@@ -593,6 +593,7 @@ def test_list_defs_json(runner):
         "code_version": None,
         "automation_condition": None,
         "description": "Raw orders.",
+        "partitions_def": None,
     }
     assert [(r["key"], r["is_virtual"], r["deps"]) for r in records] == [
         ("A", False, []),
