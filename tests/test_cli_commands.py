@@ -1336,3 +1336,35 @@ def test_list_defs_json_has_the_partitions_definition_or_null(runner, tmp_path):
 def test_list_defs_of_an_unpartitioned_project_has_no_partitions_column(runner):
     result = run(runner, "list", "defs", "-f", QUICKSTART)
     assert "partitions" not in result.stdout
+
+
+def test_launch_partition_range_that_is_not_two_keys_says_the_spelling(runner, instance):
+    result = run(
+        runner,
+        "launch", "-f", QUICKSTART, "--instance", instance, "--assets", "A",
+        "--partition-range", "2026-01-01..2026-01-03",
+        code=1,
+    )  # fmt: skip
+    assert "--partition-range '2026-01-01..2026-01-03' is not two partition keys" in result.stderr
+    assert "Fix: pass e.g. --partition-range 2026-01-01...2026-01-31" in result.stderr
+
+
+def test_launch_partition_and_partition_range_together_is_an_error(runner, instance):
+    result = run(
+        runner,
+        "launch", "-f", QUICKSTART, "--instance", instance, "--assets", "A",
+        "--partition", "2026-01-01", "--partition-range", "2026-01-01...2026-01-03",
+        code=1,
+    )  # fmt: skip
+    assert "--partition and --partition-range were both given" in result.stderr
+
+
+def test_partition_options_become_dagsters_run_tags():
+    from sheer.cli.run_commands import parse_partition_options
+
+    assert parse_partition_options("2026-01-02", None) == {"dagster/partition": "2026-01-02"}
+    assert parse_partition_options(None, "2026-01-01...2026-01-31") == {
+        "dagster/asset_partition_range_start": "2026-01-01",
+        "dagster/asset_partition_range_end": "2026-01-31",
+    }
+    assert parse_partition_options(None, None) == {}

@@ -103,6 +103,12 @@ class ProgressListener(RunListener):
     "a run already started or finished is left alone. Else the id of the new run.",
 )
 @click.option("--tag", "tags", multiple=True, help="A run tag, key=value (repeatable).")
+@click.option("--partition", default=None, help="Materialize this partition of each asset.")
+@click.option(
+    "--partition-range",
+    default=None,
+    help="Materialize the partitions from K1 to K2, both included, in one run: K1...K2.",
+)
 @click.option("--quiet", is_flag=True, help="No progress display; print nothing on success.")
 def launch(
     module: str | None,
@@ -113,6 +119,8 @@ def launch(
     dry_run: bool,
     run_id: str | None,
     tags: tuple[str, ...],
+    partition: str | None,
+    partition_range: str | None,
     quiet: bool,
 ) -> None:
     """Materialize a selection with a live progress display; exit 1 if the run fails.
@@ -122,7 +130,10 @@ def launch(
       sheer launch --assets '*'
       sheer launch --assets 'orders daily_revenue'
       sheer launch --assets '+daily_revenue' --executor multiprocess --dry-run
+      sheer launch --assets orders --partition 2026-01-02
+      sheer launch --assets orders --partition-range 2026-01-01...2026-01-31
     """
+    partition_tags = parse_partition_options(partition, partition_range)
     instance = open_instance(instance_url) if run_id is not None and selection is None else None
     queued = None
     if instance is not None:
@@ -156,7 +167,7 @@ def launch(
     bad = [t for t in tags if "=" not in t]
     if bad:
         raise SheerError(f"Tag {bad[0]!r} is not key=value. Fix: --tag team=data.")
-    tag_map = dict(t.split("=", 1) for t in tags)
+    tag_map = {**dict(t.split("=", 1) for t in tags), **partition_tags}
     instance = instance or open_instance(instance_url)
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
     if executor == "dask" and address:
@@ -223,6 +234,34 @@ def _summary(result: Any, elapsed: float, quiet: bool) -> None:
             f"Run {result.run_id[:8]} failed. {first}. Fix the asset, then run "
             f"`sheer runs show {result.run_id[:8]}` for details."
         )
+
+
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def parse_partition_options(partition: str | None, partition_range: str | None) -> dict[str, str]:
+    """The run tags for `--partition K` or `--partition-range K1...K2` (Dagster's tags and
+    spelling; both ends of a range included)."""
+    if partition is not None and partition_range is not None:
+        raise SheerError(
+            "--partition and --partition-range were both given. Fix: pass one: --partition K "
+            "for one partition, or --partition-range K1...K2 for a range."
+        )
+    if partition is not None:
+        if not partition:
+            raise SheerError("--partition is empty. Fix: pass a partition key, e.g. 2026-01-02.")
+        return {PARTITION_TAG: partition}
+    if partition_range is None:
+        return {}
+    ends = partition_range.split("...")
+    if len(ends) != 2 or not all(ends):
+        raise SheerError(
+            f"--partition-range {partition_range!r} is not two partition keys joined by '...'. "
+            "Fix: pass e.g. --partition-range 2026-01-01...2026-01-31 (both ends included)."
+        )
+    return {RANGE_START_TAG: ends[0], RANGE_END_TAG: ends[1]}
 
 
 def parse_interval(text: str) -> float:
