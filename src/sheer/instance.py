@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,10 @@ from sheer.events import (
 from sheer.keys import AssetKey, coerce_key
 from sheer.processes import HOST, process_alive, process_start_marker
 from sheer.storage import LatestRecords, NewEvent, SqlStorage, VersionRow
+from sheer.storage.dynamic_partitions import (
+    CachingDynamicPartitionsLoader,
+    DynamicPartitionsStorage,
+)
 
 
 class Instance:
@@ -58,6 +62,7 @@ class Instance:
         self.run_heartbeat_interval = _seconds_from_env("SHEER_RUN_HEARTBEAT_INTERVAL", 30.0)
         self.run_heartbeat_timeout = _seconds_from_env("SHEER_RUN_HEARTBEAT_TIMEOUT", 300.0)
         self._heart = _Heart(self)
+        self._dynamic_partitions = DynamicPartitionsStorage(storage)
 
     # Opening -----------------------------------------------------------------
     @classmethod
@@ -421,6 +426,41 @@ class Instance:
         )
         rows = self._storage.get_run_rows(run_id=run.run_id)
         return rows[0][0] if rows else run
+
+    # Dynamic partitions (the keys of each DynamicPartitionsDefinition) ---------------
+    def add_dynamic_partitions(
+        self, partitions_def_name: str, partition_keys: Sequence[str]
+    ) -> None:
+        """Add keys to the `DynamicPartitionsDefinition` named `partitions_def_name`, in
+        the order given; keys already there stay where they are. One statement."""
+        self._dynamic_partitions.add_dynamic_partitions(partitions_def_name, partition_keys)
+
+    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
+        """Delete one key of the definition; nothing happens when it is not there."""
+        self._dynamic_partitions.delete_dynamic_partition(partitions_def_name, partition_key)
+
+    def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
+        """The definition's keys, in the order they were first added ([] when none)."""
+        return self._dynamic_partitions.get_dynamic_partitions(partitions_def_name)
+
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        """Whether the definition has the key (one query: in a loop, use
+        `dynamic_partitions_loader()`)."""
+        return self._dynamic_partitions.has_dynamic_partition(partitions_def_name, partition_key)
+
+    def get_existing_dynamic_partitions(
+        self, partitions_def_name: str, partition_keys: Sequence[str]
+    ) -> set[str]:
+        """Which of `partition_keys` the definition has, in one query."""
+        return self._dynamic_partitions.get_existing_dynamic_partitions(
+            partitions_def_name, partition_keys
+        )
+
+    def dynamic_partitions_loader(self) -> CachingDynamicPartitionsLoader:
+        """A store for one partitions evaluation: each definition's keys are read once,
+        at its first use, and every later read (`has_dynamic_partition` of N keys) comes
+        from that copy. Pass it as `dynamic_partitions_store=`; make one per evaluation."""
+        return CachingDynamicPartitionsLoader(self)
 
     # Key/values (the automation cursor and daemon state live here) -------------
     def set_value(self, key: str, value: str) -> None:

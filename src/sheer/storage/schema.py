@@ -156,6 +156,21 @@ leases = Table(
 )
 
 
+# The keys of each DynamicPartitionsDefinition (migration 5), as Dagster's instance keeps
+# them: the row id orders them by first addition (a key deleted and added again gets a
+# new, higher id, so it goes last), and (name, key) is unique, so a concurrent adder of
+# the same key does nothing (ON CONFLICT DO NOTHING). The SQL is in `dynamic_partitions.py`.
+dynamic_partitions = Table(
+    "dynamic_partitions",
+    metadata,
+    Column("id", _EventId, primary_key=True, autoincrement=True),
+    Column("partitions_def_name", Text, nullable=False),
+    Column("partition", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ux_dynamic_partitions", "partitions_def_name", "partition", unique=True),
+)
+
+
 def db_now(dialect: str) -> Any:
     """The database's clock, in seconds since the epoch, as a SQL expression: what
     heartbeats and leases are written and compared with, so hosts whose clocks differ
@@ -269,12 +284,18 @@ def _migration_4(conn: Connection) -> None:
     _add_missing_columns(conn, leases, ("hostname", "pid", "pid_started"))
 
 
+def _migration_5(conn: Connection) -> None:
+    """The keys of dynamic partitions definitions, with their unique (name, key) index."""
+    dynamic_partitions.create(conn, checkfirst=True)
+
+
 # Append new migrations here; never edit a released one.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 ]
 CURRENT_VERSION = len(MIGRATIONS)
 
