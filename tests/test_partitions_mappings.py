@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sheer.errors import DefinitionError
-from sheer.partitions.base import PartitionsDefinition
+from sheer.partitions.base import PartitionKeyRange, PartitionsDefinition
 from sheer.partitions.mappings import (
     AllPartitionMapping,
     DimensionPartitionMapping,
@@ -215,3 +215,344 @@ def test_time_window_mapping_downward_matches_dagster(
         subset_with_partition_keys(downstream, keys), downstream, upstream, current_time=NOW
     ).partitions_subset.get_partition_keys()
     _compare_down(mapping, downstream, upstream, up_keys[:3] or keys)
+
+
+def test_missing_upstream_days_are_reported_unless_allowed() -> None:
+    keys = ["2026-01-08", "2026-01-09", "2026-01-10", "2026-01-11"]
+    strict = TimeWindowPartitionMapping().get_upstream_mapped_partitions_result_for_partitions(
+        subset_with_partition_keys(DAILY, keys), DAILY, DAILY_LATE, current_time=NOW
+    )
+    assert strict.partitions_subset.get_partition_keys() == ["2026-01-10", "2026-01-11"]
+    assert strict.required_but_nonexistent_subset.get_partition_keys() == [
+        "2026-01-08",
+        "2026-01-09",
+    ]
+    allowed = TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
+    result = allowed.get_upstream_mapped_partitions_result_for_partitions(
+        subset_with_partition_keys(DAILY, keys), DAILY, DAILY_LATE, current_time=NOW
+    )
+    assert result.required_but_nonexistent_subset.is_empty
+
+
+STATIC_MAPPING = StaticPartitionMapping({"red": "warm", "green": "cool", "blue": ["cool", "warm"]})
+
+KEY_CASES: list[
+    tuple[str, PartitionMapping, PartitionsDefinition, PartitionsDefinition, list[str]]
+] = [
+    ("identity static", IdentityPartitionMapping(), COLORS, COLORS, ["red", "blue"]),
+    (
+        "identity other keys",
+        IdentityPartitionMapping(),
+        StaticPartitionsDefinition(["red", "pink"]),
+        COLORS,
+        ["red", "pink"],
+    ),
+    ("static many to one", STATIC_MAPPING, SHADES, COLORS, ["cool"]),
+    ("static both", STATIC_MAPPING, SHADES, COLORS, ["warm", "cool"]),
+    ("last static", LastPartitionMapping(), SHADES, COLORS, ["warm"]),
+    ("last daily", LastPartitionMapping(), COLORS, DAILY, ["red"]),
+    ("all", AllPartitionMapping(), SHADES, COLORS, ["warm"]),
+    ("all daily", AllPartitionMapping(), COLORS, DAILY, ["red"]),
+    ("specific", SpecificPartitionsPartitionMapping(["green", "blue"]), SHADES, COLORS, ["cool"]),
+    ("specific daily", SpecificPartitionsPartitionMapping(["2026-01-02"]), COLORS, DAILY, ["red"]),
+    ("multi to single up", MultiToSingleDimensionPartitionMapping(), COLORS, MULTI, ["red"]),
+    (
+        "single to multi up",
+        MultiToSingleDimensionPartitionMapping(),
+        MULTI,
+        COLORS,
+        ["red|2026-01-02", "blue|2026-01-03"],
+    ),
+    (
+        "multi date dimension",
+        MultiToSingleDimensionPartitionMapping("date"),
+        DAILY,
+        MULTI,
+        ["2026-01-02"],
+    ),
+    (
+        "multi to multi",
+        MultiPartitionMapping(
+            {
+                "date": DimensionPartitionMapping("date", TimeWindowPartitionMapping(-1, 0)),
+                "color": DimensionPartitionMapping("color", IdentityPartitionMapping()),
+            }
+        ),
+        MULTI,
+        MULTI,
+        ["red|2026-01-05", "blue|2026-01-09"],
+    ),
+    (
+        "multi to multi one dimension",
+        MultiPartitionMapping(
+            {"date": DimensionPartitionMapping("date", TimeWindowPartitionMapping(-1, -1))}
+        ),
+        MULTI,
+        MULTI,
+        ["red|2026-01-05", "blue|2026-01-01"],
+    ),
+]
+
+
+@needs_dagster
+@pytest.mark.parametrize(
+    ("mapping", "downstream", "upstream", "keys"),
+    [case[1:] for case in KEY_CASES],
+    ids=[case[0] for case in KEY_CASES],
+)
+def test_mapping_upward_matches_dagster(
+    mapping: PartitionMapping,
+    downstream: PartitionsDefinition,
+    upstream: PartitionsDefinition,
+    keys: list[str],
+) -> None:
+    _compare_up(mapping, downstream, upstream, keys)
+
+
+@needs_dagster
+@pytest.mark.parametrize(
+    ("mapping", "downstream", "upstream", "keys"),
+    [case[1:] for case in KEY_CASES],
+    ids=[case[0] for case in KEY_CASES],
+)
+def test_mapping_downward_matches_dagster(
+    mapping: PartitionMapping,
+    downstream: PartitionsDefinition,
+    upstream: PartitionsDefinition,
+    keys: list[str],
+) -> None:
+    up_keys = mapping.get_upstream_mapped_partitions_result_for_partitions(
+        subset_with_partition_keys(downstream, keys), downstream, upstream, current_time=NOW
+    ).partitions_subset.get_partition_keys()
+    _compare_down(mapping, downstream, upstream, sorted(up_keys)[:4])
+
+
+def test_a_year_through_fifty_offset_hops_stays_one_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    year = DailyPartitionsDefinition(start_date="2025-01-01", end_date="2026-01-01")
+    listed: list[int] = []
+    real = year.key_at
+
+    def spy(index: int) -> str:
+        listed.append(index)
+        return real(index)
+
+    monkeypatch.setattr(year, "key_at", spy)
+    subset = all_partitions_subset(year, current_time=NOW)
+    mapping = TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+    for _ in range(50):
+        result = mapping.get_upstream_mapped_partitions_result_for_partitions(
+            subset, year, year, current_time=NOW
+        )
+        subset = result.partitions_subset
+    assert isinstance(subset, TimeWindowPartitionsSubset)
+    assert subset.intervals == ((0, 365 - 50),)
+    assert listed == []
+
+
+def test_hourly_to_daily_over_a_year_is_one_interval_per_interval() -> None:
+    hours = HourlyPartitionsDefinition(start_date="2025-01-01-00:00", end_date="2026-01-01-00:00")
+    days = DailyPartitionsDefinition(start_date="2025-01-01", end_date="2026-01-01")
+    every_hour = all_partitions_subset(hours, current_time=NOW)
+    result = TimeWindowPartitionMapping().get_upstream_mapped_partitions_result_for_partitions(
+        every_hour, hours, days, current_time=NOW
+    )
+    assert isinstance(result.partitions_subset, TimeWindowPartitionsSubset)
+    assert result.partitions_subset.intervals == ((0, 365),)
+
+
+def test_multi_to_single_over_a_year_and_a_hundred_regions_is_a_product() -> None:
+    year = DailyPartitionsDefinition(start_date="2025-01-01", end_date="2026-01-01")
+    regions = StaticPartitionsDefinition([f"r{i}" for i in range(100)])
+    multi = MultiPartitionsDefinition({"date": year, "region": regions})
+    days = subset_with_partition_keys(year, []).with_partition_key_range(
+        year,
+        PartitionKeyRange("2025-02-01", "2025-11-30"),
+    )
+    mapping = MultiToSingleDimensionPartitionMapping()
+    result = mapping.get_upstream_mapped_partitions_result_for_partitions(
+        days, year, multi, current_time=NOW
+    )
+    product = result.partitions_subset
+    assert isinstance(product, MultiPartitionsProductSubset)
+    assert len(product) == 303 * 100
+    assert "2025-03-01|r42" in product and "2025-01-01|r42" not in product
+    down = MultiToSingleDimensionPartitionMapping().get_downstream_partitions_for_partitions(
+        product, multi, year, current_time=NOW
+    )
+    assert isinstance(down, TimeWindowPartitionsSubset) and down.intervals == ((31, 334),)
+
+
+def test_unpartitioned_ends_read_everything_through_the_inferred_mapping() -> None:
+    assert infer_partition_mapping(None, DAILY, None) == AllPartitionMapping()
+    assert infer_partition_mapping(None, None, DAILY) == AllPartitionMapping()
+    mapping = AllPartitionMapping()
+    up = mapping.get_upstream_mapped_partitions_result_for_partitions(
+        subset_with_partition_keys(DAILY, ["2026-01-02"]), DAILY, None, current_time=NOW
+    )
+    assert up.partitions_subset == UnpartitionedSubset(True)
+    from_unpartitioned = mapping.get_upstream_mapped_partitions_result_for_partitions(
+        UnpartitionedSubset(True), None, DAILY, current_time=NOW
+    )
+    assert isinstance(from_unpartitioned.partitions_subset, AllPartitionsSubset)
+    assert len(from_unpartitioned.partitions_subset) == 59
+    down = mapping.get_downstream_partitions_for_partitions(
+        UnpartitionedSubset(True), None, DAILY, current_time=NOW
+    )
+    assert len(down) == 59
+    assert mapping.get_downstream_partitions_for_partitions(
+        subset_with_partition_keys(DAILY, ["2026-01-02"]), DAILY, None
+    ) == UnpartitionedSubset(True)
+    assert mapping.get_downstream_partitions_for_partitions(
+        subset_with_partition_keys(DAILY, []), DAILY, None
+    ) == UnpartitionedSubset(False)
+
+
+@pytest.mark.parametrize(
+    ("downstream", "upstream", "expected"),
+    [
+        (DAILY, DAILY, TimeWindowPartitionMapping()),
+        (HOURLY, DAILY, TimeWindowPartitionMapping()),
+        (COLORS, COLORS, IdentityPartitionMapping()),
+        (COLORS, SHADES, IdentityPartitionMapping()),
+        (MULTI, COLORS, MultiToSingleDimensionPartitionMapping()),
+        (DAILY, MULTI, MultiToSingleDimensionPartitionMapping()),
+        (MULTI, MULTI, IdentityPartitionMapping()),
+        (None, COLORS, AllPartitionMapping()),
+        (COLORS, None, AllPartitionMapping()),
+    ],
+)
+def test_infer_partition_mapping_as_dagster(
+    downstream: PartitionsDefinition | None,
+    upstream: PartitionsDefinition | None,
+    expected: PartitionMapping,
+) -> None:
+    assert infer_partition_mapping(None, downstream, upstream) == expected
+    given = LastPartitionMapping()
+    assert infer_partition_mapping(given, downstream, upstream) is given
+    if dagster is not None:
+        from dagster._core.definitions.partitions.utils.mapping import (
+            infer_partition_mapping as dagster_infer,
+        )
+
+        theirs = dagster_infer(
+            None,
+            None if downstream is None else _dagster_def(downstream),
+            None if upstream is None else _dagster_def(upstream),
+        )
+        assert type(theirs).__name__ == type(expected).__name__
+
+
+def test_time_window_mapping_between_static_definitions_is_refused_by_name() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        validate_partition_mapping(
+            TimeWindowPartitionMapping(),
+            COLORS,
+            SHADES,
+            asset="AssetKey(['orders'])",
+            dep="AssetKey(['raw'])",
+        )
+    assert str(caught.value) == (
+        "Asset AssetKey(['orders']) cannot read its dependency AssetKey(['raw']) through "
+        "TimeWindowPartitionMapping(start_offset=0, end_offset=0, "
+        "allow_nonexistent_upstream_partitions=False): TimeWindowPartitionMapping needs time "
+        "window partitions on both sides, the downstream is StaticPartitionsDefinition. Fix: "
+        "give both assets time window partitions (Daily/Hourly/...PartitionsDefinition), or use "
+        "another partition_mapping (IdentityPartitionMapping, StaticPartitionMapping)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("mapping", "downstream", "upstream", "words"),
+    [
+        (IdentityPartitionMapping(), COLORS, DAILY, "same kind of partitions on both sides"),
+        (StaticPartitionMapping({"pink": "warm"}), SHADES, COLORS, "upstream keys ['pink']"),
+        (StaticPartitionMapping({"red": "hot"}), SHADES, COLORS, "downstream keys ['hot']"),
+        (StaticPartitionMapping({"red": "warm"}), DAILY, COLORS, "the downstream is Daily"),
+        (
+            MultiToSingleDimensionPartitionMapping("size"),
+            COLORS,
+            MULTI,
+            "'size' is not a dimension",
+        ),
+        (MultiToSingleDimensionPartitionMapping(), SHADES, MULTI, "0 dimension(s)"),
+        (MultiToSingleDimensionPartitionMapping(), MULTI, MULTI, "got 2 multi-partitioned"),
+        (
+            MultiPartitionMapping(
+                {"day": DimensionPartitionMapping("date", IdentityPartitionMapping())}
+            ),
+            MULTI,
+            MULTI,
+            "upstream dimension 'day' is not a dimension",
+        ),
+        (MultiPartitionMapping({}), COLORS, MULTI, "multi-partitioned assets on both sides"),
+        (LastPartitionMapping(), COLORS, None, "needs a partitioned upstream asset"),
+        (
+            TimeWindowPartitionMapping(),
+            DAILY,
+            DailyPartitionsDefinition(start_date="2026-01-01", timezone="Europe/Paris"),
+            "Fix: give both the same timezone.",
+        ),
+    ],
+)
+def test_mappings_that_cannot_apply_say_why_and_the_fix(
+    mapping: PartitionMapping,
+    downstream: PartitionsDefinition | None,
+    upstream: PartitionsDefinition | None,
+    words: str,
+) -> None:
+    with pytest.raises(DefinitionError) as caught:
+        validate_partition_mapping(mapping, downstream, upstream, asset="a", dep="b")
+    assert words in str(caught.value)
+    assert str(caught.value).startswith("Asset a cannot read its dependency b through ")
+    assert "Fix:" in str(caught.value)
+
+
+def test_mapping_through_a_refused_pair_raises_the_same_reason() -> None:
+    with pytest.raises(DefinitionError, match="needs time window partitions on both sides"):
+        TimeWindowPartitionMapping().get_upstream_mapped_partitions_result_for_partitions(
+            subset_with_partition_keys(COLORS, ["red"]), COLORS, SHADES
+        )
+
+
+def test_mappings_compare_and_hash_by_value() -> None:
+    pairs: list[tuple[Callable[[], PartitionMapping], Callable[[], PartitionMapping]]] = [
+        (lambda: TimeWindowPartitionMapping(-1, 0), lambda: TimeWindowPartitionMapping(-2, 0)),
+        (
+            lambda: StaticPartitionMapping({"a": ["x", "y"]}),
+            lambda: StaticPartitionMapping({"a": "x"}),
+        ),
+        (
+            lambda: SpecificPartitionsPartitionMapping(["a"]),
+            lambda: SpecificPartitionsPartitionMapping(["b"]),
+        ),
+        (
+            lambda: MultiToSingleDimensionPartitionMapping("date"),
+            lambda: MultiToSingleDimensionPartitionMapping(),
+        ),
+        (
+            lambda: MultiPartitionMapping(
+                {"date": DimensionPartitionMapping("date", IdentityPartitionMapping())}
+            ),
+            lambda: MultiPartitionMapping(
+                {"date": DimensionPartitionMapping("day", IdentityPartitionMapping())}
+            ),
+        ),
+        (IdentityPartitionMapping, AllPartitionMapping),
+        (LastPartitionMapping, IdentityPartitionMapping),
+    ]
+    for make, other in pairs:
+        assert make() == make() and hash(make()) == hash(make())
+        assert make() != other()
+    assert repr(SpecificPartitionsPartitionMapping(["a"])) == (
+        "SpecificPartitionsPartitionMapping(partition_keys=('a',))"
+    )
+    assert repr(MultiToSingleDimensionPartitionMapping("date")) == (
+        "MultiToSingleDimensionPartitionMapping(partition_dimension_name='date')"
+    )
+
+
+def test_specific_partitions_refuses_a_single_string() -> None:
+    with pytest.raises(DefinitionError, match=r"Fix: pass a list, \['abc'\]"):
+        SpecificPartitionsPartitionMapping("abc")  # type: ignore[arg-type]
