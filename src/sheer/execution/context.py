@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from sheer.errors import ExecutionError
 from sheer.keys import AssetKey, coerce_key
+from sheer.partitions.base import PartitionKeyRange, PartitionsDefinition
 
 if TYPE_CHECKING:
     from sheer.definitions.assets import AssetsDefinition
     from sheer.instance import Instance
+    from sheer.partitions.time_window import TimeWindow
 
 _logger = logging.getLogger("sheer")
 
@@ -86,6 +88,48 @@ class _ResourceNamespace:
         return f"<resources {', '.join(sorted(self._values))}>"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionScope:
+    """The partitions a run targets: one key (`dagster/partition`) or a range of one
+    definition, both ends included (`dagster/asset_partition_range_start` / `_end`).
+
+    Attributes:
+        partitions_def: the definition every partitioned asset of the run shares.
+        keys: the targeted keys, in the definition's order.
+        is_range: whether the run was asked for a range (even of one key), as Dagster
+            tells `partition_key_range` runs from `partition_key` runs.
+    """
+
+    partitions_def: PartitionsDefinition
+    keys: tuple[str, ...]
+    is_range: bool = False
+
+    @property
+    def key_range(self) -> PartitionKeyRange:
+        return PartitionKeyRange(self.keys[0], self.keys[-1])
+
+    def time_window(self, asset: str) -> TimeWindow:
+        """The window from the first key's start to the last key's end."""
+        from sheer.partitions.multi import MultiPartitionsDefinition
+        from sheer.partitions.time_window import TimeWindow, TimeWindowPartitionsDefinition
+
+        pdef, keys = self.partitions_def, list(self.keys)
+        if isinstance(pdef, MultiPartitionsDefinition) and pdef.has_time_window_dimension:
+            dim = pdef.time_window_dimension
+            pdef = dim.partitions_def
+            keys = sorted({k.keys_by_dimension[dim.name] for k in self.keys})  # type: ignore[attr-defined]
+        if not isinstance(pdef, TimeWindowPartitionsDefinition):
+            raise ExecutionError(
+                f"Asset '{asset}' asked for context.partition_time_window, but its partitions "
+                f"definition is a {type(self.partitions_def).__name__}, not a "
+                "TimeWindowPartitionsDefinition (or a MultiPartitionsDefinition with a time "
+                "dimension). Fix: read context.partition_key or context.partition_keys instead."
+            )
+        first, last = pdef.index_of(keys[0]), pdef.index_of(keys[-1])
+        assert first is not None and last is not None  # validated when the run was planned
+        return TimeWindow(pdef.time_window_at(first).start, pdef.time_window_at(last).end)
+
+
 DIRECT_RUN_ID = "EPHEMERAL"  # Dagster's run id for a function called directly
 
 
@@ -111,8 +155,12 @@ class AssetExecutionContext:
         run_tags: Mapping[str, str] | None = None,
         run_asset_selection: frozenset[AssetKey] | None = None,
         direct: bool = False,
+        partitions: PartitionScope | None = None,
+        input_partitions: Mapping[str, tuple[str, ...] | None] | None = None,
     ) -> None:
         self._assets_def = assets_def
+        self._partitions = partitions
+        self._input_partitions = dict(input_partitions or {})
         self._selected = selected_asset_keys
         self._run_id = run_id
         self._get_instance = instance
@@ -239,9 +287,120 @@ class AssetExecutionContext:
     def op_execution_context(self) -> AssetExecutionContext:
         return self
 
+    # Partitions --------------------------------------------------------------
+    def _name(self) -> str:
+        return ", ".join(sorted(k.to_user_string() for k in self._selected)) or "<unbound>"
+
+    def _scope(self, what: str) -> PartitionScope:
+        if self._partitions is None:
+            raise ExecutionError(
+                f"Asset '{self._name()}' asked for context.{what}, but this step is not "
+                "partitioned (the asset has no partitions_def, or the run targets no "
+                "partition). Fix: give the asset partitions_def= and run it with "
+                "materialize(..., partition_key=...), or check context.has_partition_key first."
+            )
+        return self._partitions
+
     @property
     def has_partition_key(self) -> bool:
-        return False
+        """True when the step targets exactly one partition asked for by key."""
+        return self._partitions is not None and not self._partitions.is_range
+
+    @property
+    def has_partition_key_range(self) -> bool:
+        """True when the step targets a range of partitions (Dagster's range run tags)."""
+        return self._partitions is not None and self._partitions.is_range
+
+    @property
+    def is_partitioned(self) -> bool:
+        return self._partitions is not None
+
+    @property
+    def partition_key(self) -> str:
+        """The partition of this step (a `MultiPartitionKey` for multi definitions)."""
+        scope = self._scope("partition_key")
+        if scope.is_range:
+            raise ExecutionError(
+                f"Asset '{self._name()}' asked for context.partition_key, but the run targets "
+                f"the range {scope.keys[0]}...{scope.keys[-1]}. Fix: read "
+                "context.partition_key_range or context.partition_keys instead."
+            )
+        return scope.keys[0]
+
+    @property
+    def partition_keys(self) -> list[str]:
+        return list(self._scope("partition_keys").keys)
+
+    @property
+    def partition_key_range(self) -> PartitionKeyRange:
+        return self._scope("partition_key_range").key_range
+
+    @property
+    def asset_partition_key_range(self) -> PartitionKeyRange:
+        return self.partition_key_range
+
+    @property
+    def partition_time_window(self) -> TimeWindow:
+        return self._scope("partition_time_window").time_window(self._name())
+
+    @property
+    def asset_partitions_def(self) -> PartitionsDefinition:
+        return self._scope("asset_partitions_def").partitions_def
+
+    def asset_partition_key_for_output(self, output_name: str = "result") -> str:
+        return self._output_scope(output_name, "asset_partition_key_for_output").keys[0]
+
+    def asset_partition_keys_for_output(self, output_name: str = "result") -> list[str]:
+        return list(self._output_scope(output_name, "asset_partition_keys_for_output").keys)
+
+    def asset_partition_key_range_for_output(
+        self, output_name: str = "result"
+    ) -> PartitionKeyRange:
+        return self._output_scope(output_name, "asset_partition_key_range_for_output").key_range
+
+    def asset_partitions_time_window_for_output(self, output_name: str = "result") -> TimeWindow:
+        scope = self._output_scope(output_name, "asset_partitions_time_window_for_output")
+        return scope.time_window(self._name())
+
+    def _output_scope(self, output_name: str, what: str) -> PartitionScope:
+        scope = self._scope(what)
+        if what == "asset_partition_key_for_output" and len(scope.keys) > 1:
+            raise ExecutionError(
+                f"Asset '{self._name()}' asked for context.{what}({output_name!r}), but the "
+                f"output has the partition range {scope.keys[0]}...{scope.keys[-1]}. Fix: "
+                "read context.asset_partition_keys_for_output() instead."
+            )
+        return scope
+
+    def _input_keys(self, input_name: str, what: str) -> tuple[str, ...]:
+        if input_name not in self._input_partitions:
+            names = sorted(self._input_partitions)
+            raise ExecutionError(
+                f"Asset '{self._name()}' asked for context.{what}({input_name!r}), but it has "
+                f"no partitioned input of that name (its partitioned inputs: {names}). Fix: "
+                "pass the name of a parameter whose upstream asset is partitioned."
+            )
+        keys = self._input_partitions[input_name]
+        assert keys is not None
+        return keys
+
+    def asset_partition_key_for_input(self, input_name: str) -> str:
+        keys = self._input_keys(input_name, "asset_partition_key_for_input")
+        if len(keys) != 1:
+            raise ExecutionError(
+                f"Asset '{self._name()}' asked for context.asset_partition_key_for_input("
+                f"{input_name!r}), but the input reads {len(keys)} partitions "
+                f"({keys[0]}...{keys[-1]}). Fix: read "
+                "context.asset_partition_keys_for_input() instead."
+            )
+        return keys[0]
+
+    def asset_partition_keys_for_input(self, input_name: str) -> list[str]:
+        return list(self._input_keys(input_name, "asset_partition_keys_for_input"))
+
+    def asset_partition_key_range_for_input(self, input_name: str) -> PartitionKeyRange:
+        keys = self._input_keys(input_name, "asset_partition_key_range_for_input")
+        return PartitionKeyRange(keys[0], keys[-1])
 
     def add_output_metadata(
         self,

@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 from sheer.definitions.resources import ConfigurableResource
 from sheer.errors import DefinitionError, ExecutionError
 from sheer.keys import AssetKey
+from sheer.partitions.base import PartitionKeyRange, PartitionsDefinition
+from sheer.partitions.time_window import TimeWindow
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,15 +36,37 @@ class OutputContext:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     definition_metadata: Mapping[str, Any] = field(default_factory=dict)
     is_virtual: bool = False
-    partition_key: str | None = None
+    asset_partition_keys: tuple[str, ...] = ()
+    asset_partitions_def: PartitionsDefinition | None = None
 
     @property
     def has_asset_key(self) -> bool:
         return True
 
     @property
+    def has_asset_partitions(self) -> bool:
+        return self.asset_partitions_def is not None
+
+    @property
     def has_partition_key(self) -> bool:
-        return self.partition_key is not None
+        return len(self.asset_partition_keys) == 1
+
+    @property
+    def asset_partition_key(self) -> str:
+        return _one_key(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
+
+    @property
+    def partition_key(self) -> str:
+        return self.asset_partition_key
+
+    @property
+    def asset_partition_key_range(self) -> PartitionKeyRange:
+        keys = _some_keys(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
+        return PartitionKeyRange(keys[0], keys[-1])
+
+    @property
+    def asset_partitions_time_window(self) -> TimeWindow:
+        return _time_window(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,15 +80,65 @@ class InputContext:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     definition_metadata: Mapping[str, Any] = field(default_factory=dict)
     upstream_is_virtual: bool = False
-    partition_key: str | None = None
+    asset_partition_keys: tuple[str, ...] = ()
+    asset_partitions_def: PartitionsDefinition | None = None
 
     @property
     def has_asset_key(self) -> bool:
         return True
 
     @property
+    def has_asset_partitions(self) -> bool:
+        return self.asset_partitions_def is not None
+
+    @property
     def has_partition_key(self) -> bool:
-        return self.partition_key is not None
+        return len(self.asset_partition_keys) == 1
+
+    @property
+    def asset_partition_key(self) -> str:
+        return _one_key(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
+
+    @property
+    def asset_partition_key_range(self) -> PartitionKeyRange:
+        keys = _some_keys(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
+        return PartitionKeyRange(keys[0], keys[-1])
+
+    @property
+    def asset_partitions_time_window(self) -> TimeWindow:
+        return _time_window(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
+
+
+def _some_keys(
+    key: AssetKey, keys: tuple[str, ...], pdef: PartitionsDefinition | None
+) -> tuple[str, ...]:
+    if pdef is None or not keys:
+        raise ExecutionError(
+            f"The IO manager asked for the partitions of asset '{key.to_user_string()}', which "
+            "is not partitioned here. Fix: check context.has_asset_partitions first."
+        )
+    return keys
+
+
+def _one_key(key: AssetKey, keys: tuple[str, ...], pdef: PartitionsDefinition | None) -> str:
+    keys = _some_keys(key, keys, pdef)
+    if len(keys) != 1:
+        raise ExecutionError(
+            f"The IO manager asked for the one partition key of asset "
+            f"'{key.to_user_string()}', but this context has {len(keys)} "
+            f"({keys[0]}...{keys[-1]}). Fix: read context.asset_partition_keys."
+        )
+    return keys[0]
+
+
+def _time_window(
+    key: AssetKey, keys: tuple[str, ...], pdef: PartitionsDefinition | None
+) -> TimeWindow:
+    from sheer.execution.context import PartitionScope  # context imports nothing of ours
+
+    keys = _some_keys(key, keys, pdef)
+    assert pdef is not None
+    return PartitionScope(partitions_def=pdef, keys=keys).time_window(key.to_user_string())
 
 
 class IOManager(ABC):
@@ -143,8 +217,39 @@ class FilesystemIOManager(ConfigurableIOManager):
                         key=key,
                     )
 
+    def _partition_path(self, key: AssetKey, partition: str, pdef: Any) -> Path:
+        """Dagster's layout: `<base>/<key path>/<partition key>`; a multi key is one folder
+        per dimension, in dimension-name order."""
+        by_dimension = getattr(partition, "keys_by_dimension", None)
+        if (
+            by_dimension is None
+            and pdef is not None
+            and hasattr(pdef, "get_partition_key_from_str")
+        ):
+            by_dimension = pdef.get_partition_key_from_str(partition).keys_by_dimension
+        parts = [by_dimension[d] for d in sorted(by_dimension)] if by_dimension else [partition]
+        return self._path(key).joinpath(*parts)
+
+    def _output_path(self, context: OutputContext) -> Path:
+        if not context.has_asset_partitions:
+            return self._path(context.asset_key)
+        keys = context.asset_partition_keys
+        if len(keys) != 1:
+            raise ExecutionError(
+                f"Asset '{context.asset_key.to_user_string()}' returned one value for "
+                f"{len(keys)} partitions ({keys[0]}...{keys[-1]}), and the filesystem IO "
+                "manager stores one file per partition, so it cannot tell which part of the "
+                "value is which partition's. Fix: run one partition per run (partition_key=), "
+                "or store the data yourself and return None or a MaterializeResult.",
+                key=context.asset_key,
+            )
+        path = self._partition_path(context.asset_key, keys[0], context.asset_partitions_def)
+        if path.parent.is_file():  # the asset was unpartitioned before: its file goes
+            path.parent.unlink()
+        return path
+
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        path = self._path(context.asset_key)
+        path = self._output_path(context)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a reader never sees half a file.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -158,7 +263,17 @@ class FilesystemIOManager(ConfigurableIOManager):
             raise
 
     def load_input(self, context: InputContext) -> Any:
-        path = self._path(context.asset_key)
+        if not context.has_asset_partitions:
+            return self._load_path(context, self._path(context.asset_key))
+        keys, pdef = context.asset_partition_keys, context.asset_partitions_def
+        if len(keys) == 1:
+            return self._load_path(context, self._partition_path(context.asset_key, keys[0], pdef))
+        return {
+            k: self._load_path(context, self._partition_path(context.asset_key, k, pdef))
+            for k in keys
+        }
+
+    def _load_path(self, context: InputContext, path: Path) -> Any:
         try:
             with open(path, "rb") as f:
                 return pickle.load(f)
@@ -177,11 +292,28 @@ class InMemoryIOManager(IOManager):
 
     def __init__(self) -> None:
         self.values: dict[AssetKey, Any] = {}
+        self.partition_values: dict[tuple[AssetKey, str], Any] = {}
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        self.values[context.asset_key] = obj
+        if not context.has_asset_partitions:
+            self.values[context.asset_key] = obj
+            return
+        keys = context.asset_partition_keys
+        if len(keys) != 1:
+            raise ExecutionError(
+                f"Asset '{context.asset_key.to_user_string()}' returned one value for "
+                f"{len(keys)} partitions ({keys[0]}...{keys[-1]}), and the in-memory IO "
+                "manager keeps one value per partition. Fix: run one partition per run "
+                "(partition_key=), or return None or a MaterializeResult.",
+                key=context.asset_key,
+            )
+        self.partition_values[context.asset_key, keys[0]] = obj
 
     def load_input(self, context: InputContext) -> Any:
+        if context.has_asset_partitions:
+            keys = context.asset_partition_keys
+            found = {k: self._partition(context, k) for k in keys}
+            return found[keys[0]] if len(keys) == 1 else found
         if context.asset_key not in self.values:
             raise NoStoredValueError(
                 f"Asset '{_name(context.downstream_asset_key)}' reads "
@@ -192,6 +324,17 @@ class InMemoryIOManager(IOManager):
                 key=context.asset_key,
             )
         return self.values[context.asset_key]
+
+    def _partition(self, context: InputContext, partition: str) -> Any:
+        if (context.asset_key, partition) not in self.partition_values:
+            raise NoStoredValueError(
+                f"Asset '{_name(context.downstream_asset_key)}' reads partition "
+                f"'{partition}' of '{context.asset_key.to_user_string()}', which this "
+                "in-memory IO manager has not stored. Fix: materialize that partition in this "
+                "process first, or use the filesystem IO manager.",
+                key=context.asset_key,
+            )
+        return self.partition_values[context.asset_key, partition]
 
 
 def _name(key: AssetKey | None) -> str:

@@ -33,6 +33,11 @@ from sheer.execution.io_managers import (
     validate_stored_assets,
 )
 from sheer.execution.plan import ExecutionPlan, Step, build_plan
+from sheer.execution.run_partitions import (
+    PARTITION_TAG,
+    check_upstream_partitions,
+    resolve_run_partitions,
+)
 from sheer.execution.step import StepOutcome, StepRunner, TeardownFailure, io_manager_key_of
 from sheer.graph import AssetGraph
 from sheer.instance import Instance
@@ -102,17 +107,24 @@ class ExecutionResult:
                 key=key,
             )
         node = self._graph.get(key)
+        scope = self._runner._scope_of(node.spec.partitions_def)
+        keys = scope.keys if scope is not None else None
         if node.is_virtual:
             self._runner.open()
             try:
-                return self._runner.input_value(key, key, "result", _NullLog())
+                return self._runner.input_value(key, key, "result", _NullLog(), keys)
             finally:
                 self._runner.close()
         self._runner.open()
         try:
             return self._runner.io_manager_for(key).load_input(
                 InputContext(
-                    asset_key=key, downstream_asset_key=None, run_id=self.run_id, name="result"
+                    asset_key=key,
+                    downstream_asset_key=None,
+                    run_id=self.run_id,
+                    name="result",
+                    asset_partition_keys=keys or (),
+                    asset_partitions_def=node.spec.partitions_def if keys else None,
                 )
             )
         finally:
@@ -227,7 +239,11 @@ class _Recorder:
             "duration": outcome.finished_at - outcome.started_at,
         }
         if outcome.success:
-            events += [self._materialization(step, out) for out in outcome.outputs]
+            events += [
+                self._materialization(step, out, partition)
+                for out in outcome.outputs
+                for partition in out.partitions
+            ]
             message = f"Step {step.key} succeeded in {timing['duration']:.3f}s."
             events.append(self._step_event(step, EventType.STEP_SUCCESS, message, timing))
         else:
@@ -278,7 +294,7 @@ class _Recorder:
             data={"level": line["level"]},
         )
 
-    def _materialization(self, step: Step, out: Any) -> NewEvent:
+    def _materialization(self, step: Step, out: Any, partition: str | None) -> NewEvent:
         key = out.asset_key
         node = self.graph.get(key)
         # Read now, not at step start: the step's earlier outputs (in topological order)
@@ -294,15 +310,19 @@ class _Recorder:
             version = derived_data_version(node.code_version, prov.input_versions)
         else:
             version = unique_data_version()
-        if not node.is_virtual:
+        if not node.is_virtual and partition is None:
+            # The version view holds unpartitioned entities; a partition's version is
+            # recorded on its event and read back per entity by the resolvers.
             self.versions.update(key, version)
         return NewEvent(
             event_type=EventType.ASSET_MATERIALIZATION,
             run_id=self.run_id,
             timestamp=time.time(),
             asset_key=key,
+            partition=partition,
             step_key=step.key,
             message=f"Materialized '{key.to_user_string()}'"
+            + (f" [{partition}]" if partition is not None else "")
             + (" (virtual)" if node.is_virtual else ""),
             data={
                 **metadata_event_data(out.metadata),
@@ -416,8 +436,13 @@ def execute_selection(
     tags: Mapping[str, str] | None = None,
     run_id: str | None = None,
     listener: RunListener | None = None,
+    partition_key: str | None = None,
 ) -> ExecutionResult:
-    """Plan and run `selection` of `defs`, recording everything in `instance`."""
+    """Plan and run `selection` of `defs`, recording everything in `instance`.
+
+    `partition_key=` (or the tag `dagster/partition`) runs every selected partitioned
+    asset for that partition; the tags `dagster/asset_partition_range_start` / `_end`
+    run them for a range, both ends included, in one step each."""
     instance = instance if instance is not None else Instance.ephemeral()
     graph = defs.resolve_asset_graph()
     chosen = resolve_run_selection(graph, selection)
@@ -427,6 +452,17 @@ def execute_selection(
             "Fix: select assets defined with @asset or @multi_asset."
         )
     plan = build_plan(graph, chosen)
+    scope = resolve_run_partitions(
+        graph,
+        chosen,
+        partition_key=partition_key,
+        tags=tags or {},
+        dynamic_partitions_store=instance,
+    )
+    if scope is not None:
+        check_upstream_partitions(graph, chosen, scope, _stored_partitions(instance))
+        if not scope.is_range:
+            tags = {**(tags or {}), PARTITION_TAG: scope.keys[0]}
     exe = coerce_executor(executor if executor is not None else defs.executor)
     all_resources = {
         "io_manager": FilesystemIOManager(base_dir=str(instance.storage_directory)),
@@ -468,6 +504,7 @@ def execute_selection(
         keep_values=exe.runs_in_process,
         run_tags=run.tags,
         run_asset_selection=frozenset(chosen),
+        partitions=scope,
     )
     try:
         exe.execute(plan, runner, recorder)
@@ -499,6 +536,23 @@ def execute_selection(
     return result
 
 
+def _stored_partitions(instance: Instance) -> Any:
+    """`is_stored(pairs)` for `check_upstream_partitions`: which (asset, partition) pairs
+    have a materialization, one indexed read per distinct partition key."""
+
+    def is_stored(pairs: Sequence[tuple[AssetKey, str]]) -> set[tuple[AssetKey, str]]:
+        by_partition: dict[str, set[AssetKey]] = {}
+        for key, partition in pairs:
+            by_partition.setdefault(partition, set()).add(key)
+        found: set[tuple[AssetKey, str]] = set()
+        for partition, keys in by_partition.items():
+            records = instance.storage.get_latest_records(keys, partition)
+            found.update((k, partition) for k, r in records.items() if r.materialization)
+        return found
+
+    return is_stored
+
+
 def _run_error(
     plan: ExecutionPlan, failed: Sequence[StepOutcome], run_id: str
 ) -> StepExecutionError:
@@ -525,6 +579,7 @@ def materialize(
     executor: Executor | str | None = None,
     raise_on_error: bool = True,
     tags: Mapping[str, str] | None = None,
+    partition_key: str | None = None,
 ) -> ExecutionResult:
     """Materialize assets, as Dagster's `materialize` does.
 
@@ -548,6 +603,7 @@ def materialize(
         executor=executor,
         raise_on_error=raise_on_error,
         tags=tags,
+        partition_key=partition_key,
     )
 
 
@@ -573,14 +629,10 @@ def materialize_to_memory(
         >>> materialize_to_memory([a]).asset_value("a")
         1
     """
-    if run_config or partition_key is not None:
-        given = " and ".join(
-            name for name, v in (("run_config", run_config), ("partition_key", partition_key)) if v
-        )
+    if run_config:
         raise ExecutionError(
-            f"materialize_to_memory got {given}, which Sheer does not support yet (no run "
-            f"config or partitions). Fix: leave {given} out; configure resources by "
-            "constructing them."
+            "materialize_to_memory got run_config, which Sheer does not support (no run "
+            "config). Fix: leave run_config out; configure resources by constructing them."
         )
     defs = Definitions(assets=list(assets), resources=resources)
     graph = defs.resolve_asset_graph()
@@ -601,4 +653,5 @@ def materialize_to_memory(
         executor=in_process_executor,
         raise_on_error=raise_on_error,
         tags=tags,
+        partition_key=partition_key,
     )

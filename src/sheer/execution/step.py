@@ -22,12 +22,13 @@ from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.resources import ConfigurableResource
 from sheer.errors import ExecutionError
 from sheer.execution import results
-from sheer.execution.context import AssetExecutionContext, StepLog
+from sheer.execution.context import AssetExecutionContext, PartitionScope, StepLog
 from sheer.execution.io_managers import InputContext, IOManager, OutputContext
 from sheer.execution.plan import Step
 from sheer.execution.results import MaterializeResult, Output, collect_results
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
+from sheer.partitions.base import PartitionsDefinition
 
 _logger = logging.getLogger("sheer")
 
@@ -41,6 +42,7 @@ class OutputRecord:
     data_version: str | None
     tags: Mapping[str, str]
     stored: bool
+    partitions: tuple[str | None, ...] = (None,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,8 +125,10 @@ class StepRunner:
         keep_values: bool,
         run_tags: Mapping[str, str] | None = None,
         run_asset_selection: frozenset[AssetKey] | None = None,
+        partitions: PartitionScope | None = None,
     ) -> None:
         self.graph = graph
+        self.partitions = partitions
         self.run_id = run_id
         self.run_tags = dict(run_tags or {})
         self.run_asset_selection = run_asset_selection
@@ -132,7 +136,7 @@ class StepRunner:
         self.instance_factory = instance_factory
         self.keep_values = keep_values
         self.values: dict[AssetKey, Any] = {}
-        self._virtual_memo: dict[AssetKey, Any] = {}
+        self._virtual_memo: dict[tuple[AssetKey, tuple[str, ...] | None], Any] = {}
         self._lock = threading.RLock()
         self._live: dict[str, Any] = {}
         self._teardowns: list[tuple[str, ExitStack]] = []
@@ -260,7 +264,8 @@ class StepRunner:
     def _execute(self, step: Step, log: StepLog) -> tuple[list[OutputRecord], dict[AssetKey, Any]]:
         assets_def = step.assets_def
         selected = frozenset(step.asset_keys)
-        context = self._context(assets_def, selected, step.key, log)
+        scope = self._scope_of(assets_def.partitions_def)
+        context = self._context(assets_def, selected, step.key, log, scope)
         if not assets_def.returns_nothing:
             # The IO managers of the outputs are set up before the function runs, so one
             # that cannot be set up fails the step before its work, not after.
@@ -299,8 +304,10 @@ class StepRunner:
             value = item.value
             values[key] = value
             self.values[key] = value
+            pdef = node.spec.partitions_def
+            keys = self._scope_of(pdef)
             if node.is_virtual:
-                self._virtual_memo[key] = value
+                self._virtual_memo[key, keys.keys if keys else None] = value
             manager = self.io_manager_for(key)
             if not node.is_virtual or manager.handles_virtual_assets:
                 manager.handle_output(
@@ -312,20 +319,50 @@ class StepRunner:
                         metadata=metadata,
                         definition_metadata=node.metadata,
                         is_virtual=node.is_virtual,
+                        asset_partition_keys=keys.keys if keys else (),
+                        asset_partitions_def=pdef if keys else None,
                     ),
                     value,
                 )
                 stored = True
         version = item.data_version.value if item.data_version is not None else None
+        scope = self._scope_of(node.spec.partitions_def)
         return OutputRecord(
-            asset_key=key, metadata=metadata, data_version=version, tags=item.tags, stored=stored
+            asset_key=key,
+            metadata=metadata,
+            data_version=version,
+            tags=item.tags,
+            stored=stored,
+            partitions=scope.keys if scope is not None else (None,),
         )
+
+    def _scope_of(self, partitions_def: PartitionsDefinition | None) -> PartitionScope | None:
+        """The run's partitions, for an asset of `partitions_def` (None: unpartitioned)."""
+        if partitions_def is None or self.partitions is None:
+            return None
+        return self.partitions
+
+    def input_partition_keys(
+        self, parent: AssetKey, reader: AssetKey, keys: tuple[str, ...] | None
+    ) -> tuple[str, ...] | None:
+        """The partitions of `parent` that `reader`'s partitions `keys` read (None: all of
+        an unpartitioned parent)."""
+        parent_def = self.graph.get(parent).spec.partitions_def
+        if parent_def is None:
+            return None
+        reader_def = self.graph.get(reader).spec.partitions_def
+        if keys is None or reader_def is None:
+            return tuple(parent_def.get_partition_keys())
+        mapping = self.graph.get(reader).assets_def
+        explicit = mapping.get_partition_mapping(parent) if mapping is not None else None
+        return upstream_partition_keys(reader_def, keys, parent_def, explicit)
 
     def call_function(
         self, assets_def: AssetsDefinition, key: AssetKey, step_key: str, log: StepLog
     ) -> Any:
         """Call a definition's function for one key, with its inputs and resources."""
-        context = self._context(assets_def, frozenset([key]), step_key, log)
+        scope = self._scope_of(assets_def.partitions_def)
+        context = self._context(assets_def, frozenset([key]), step_key, log, scope)
         return self._call(assets_def, frozenset([key]), context, log)
 
     def _context(
@@ -334,7 +371,15 @@ class StepRunner:
         selected: frozenset[AssetKey],
         step_key: str,
         log: StepLog,
+        scope: PartitionScope | None,
     ) -> AssetExecutionContext:
+        reader = min(selected)
+        keys = scope.keys if scope is not None else None
+        inputs = {
+            param: self.input_partition_keys(parent, reader, keys)
+            for param, parent in _definition_inputs(self.graph, assets_def).items()
+            if self.graph.get(parent).spec.partitions_def is not None
+        }
         context = AssetExecutionContext(
             assets_def=assets_def,
             selected_asset_keys=selected,
@@ -344,6 +389,8 @@ class StepRunner:
             resources=_StepResources(self, min(selected)),
             run_tags=self.run_tags,
             run_asset_selection=self.run_asset_selection,
+            partitions=scope,
+            input_partitions=inputs,
         )
         context.log = log
         return context
@@ -359,8 +406,10 @@ class StepRunner:
         node = self.graph.get(reader)
         kwargs: dict[str, Any] = {}
         params = _definition_inputs(self.graph, assets_def)
+        scope = context._partitions
         for param, parent in params.items():
-            kwargs[param] = self.input_value(parent, reader, param, log)
+            keys = self.input_partition_keys(parent, reader, scope.keys if scope else None)
+            kwargs[param] = self.input_value(parent, reader, param, log, keys)
         for name in node.resource_params:
             kwargs[name] = self._resource(name, reader)
         for name in assets_def.required_resource_keys:
@@ -368,13 +417,24 @@ class StepRunner:
         args = (context,) if assets_def.params.context is not None else ()
         return assets_def.fn(*args, **kwargs)
 
-    def input_value(self, parent: AssetKey, reader: AssetKey, param: str, log: StepLog) -> Any:
+    def input_value(
+        self,
+        parent: AssetKey,
+        reader: AssetKey,
+        param: str,
+        log: StepLog,
+        keys: tuple[str, ...] | None = None,
+    ) -> Any:
         """The value of `parent` for `reader`: handed over, computed (virtual) or loaded.
 
         A virtual parent whose IO manager handles virtual assets (a database view) is
         read through it, like a table; any other virtual parent is computed on the fly.
+        `keys` are the parent's partitions read (None: unpartitioned); several arrive as
+        `{partition_key: value}`, as Dagster's IO managers give them.
         """
         node = self.graph.get(parent)
+        pdef = node.spec.partitions_def
+        part_keys, part_def = (keys, pdef) if keys is not None else ((), None)
         manager = self.io_manager_for(parent) if node.is_virtual else None
         if manager is not None and manager.handles_virtual_assets:
             return manager.load_input(
@@ -385,12 +445,16 @@ class StepRunner:
                     name=param,
                     definition_metadata=node.metadata,
                     upstream_is_virtual=True,
+                    asset_partition_keys=part_keys,
+                    asset_partitions_def=part_def,
                 )
             )
-        if parent in self.values:
+        if parent in self.values and self._handed_over(parent, keys):
             return self.values[parent]
         if node.is_virtual:
-            return self._virtual_value(parent, log)
+            if keys is None or len(keys) == 1:
+                return self._virtual_value(parent, log, keys)
+            return {k: self._virtual_value(parent, log, (k,)) for k in keys}
         if node.assets_def is not None and node.assets_def.returns_nothing:
             raise ExecutionError(
                 f"Asset '{reader.to_user_string()}' reads '{parent.to_user_string()}' as data "
@@ -408,20 +472,34 @@ class StepRunner:
                 name=param,
                 definition_metadata=node.metadata,
                 upstream_is_virtual=False,
+                asset_partition_keys=part_keys,
+                asset_partitions_def=part_def,
             )
         )
 
-    def _virtual_value(self, key: AssetKey, log: StepLog) -> Any:
-        if key in self._virtual_memo:
-            return self._virtual_memo[key]
+    def _handed_over(self, parent: AssetKey, keys: tuple[str, ...] | None) -> bool:
+        """Whether the value `parent` computed in this run is what is read: it is
+        unpartitioned, or it was computed for exactly the partitions read."""
+        scope = self._scope_of(self.graph.get(parent).spec.partitions_def)
+        return scope is None or keys == scope.keys
+
+    def _virtual_value(self, key: AssetKey, log: StepLog, keys: tuple[str, ...] | None) -> Any:
+        if (key, keys) in self._virtual_memo:
+            return self._virtual_memo[key, keys]
         node = self.graph.get(key)
         assets_def = node.assets_def
         if assets_def is None:  # the graph rejects this at definition time
             raise ExecutionError(
                 f"Virtual asset '{key.to_user_string()}' has no function.", key=key
             )
+        pdef = self.graph.get(key).spec.partitions_def
+        scope = (
+            PartitionScope(partitions_def=pdef, keys=keys)
+            if pdef is not None and keys is not None
+            else None
+        )
         context = self._context(
-            assets_def, frozenset([key]), f"{assets_def.node_name}(virtual)", log
+            assets_def, frozenset([key]), f"{assets_def.node_name}(virtual)", log, scope
         )
         result = self._call(assets_def, frozenset([key]), context, log)
         item = collect_results(assets_def, frozenset([key]), result).get(key)
@@ -432,7 +510,7 @@ class StepRunner:
                 "MaterializeResult without value= gives downstream assets nothing to read.",
                 key=key,
             )
-        self._virtual_memo[key] = item.value
+        self._virtual_memo[key, keys] = item.value
         return item.value
 
 
@@ -443,6 +521,37 @@ def io_manager_key_of(node: Any) -> str:
     if own is not None:
         return str(own)
     return node.assets_def.io_manager_key if node.assets_def is not None else "io_manager"
+
+
+def upstream_partition_keys(
+    reader_def: PartitionsDefinition,
+    keys: tuple[str, ...],
+    parent_def: PartitionsDefinition,
+    mapping: Any = None,
+) -> tuple[str, ...]:
+    """The keys of `parent_def` that the keys `keys` of `reader_def` read.
+
+    The same definition maps each key to itself; two time-window definitions map to
+    the parent windows that overlap the readers' (Dagster's inferred mapping); any
+    other pair maps each key to itself where the parent has it. An explicit mapping
+    (`AssetIn(partition_mapping=)`) answers for itself when it can.
+    """
+    from sheer.partitions.time_window import TimeWindowPartitionsDefinition
+
+    mapped = getattr(mapping, "get_upstream_partition_keys", None)
+    if callable(mapped):
+        return tuple(mapped(reader_def, keys, parent_def))
+    if reader_def == parent_def:
+        return keys
+    if isinstance(reader_def, TimeWindowPartitionsDefinition) and isinstance(
+        parent_def, TimeWindowPartitionsDefinition
+    ):
+        window = PartitionScope(partitions_def=reader_def, keys=keys).time_window("")
+        first = parent_def.index_for_timestamp(window.start.timestamp())
+        last = parent_def.index_for_timestamp(window.end.timestamp(), end_closed=True)
+        top = parent_def.last_index()
+        return tuple(parent_def.key_at(i) for i in range(max(first, 0), min(last, top) + 1))
+    return tuple(k for k in keys if parent_def.has_partition_key(k))
 
 
 def _definition_inputs(graph: AssetGraph, assets_def: AssetsDefinition) -> dict[str, AssetKey]:
