@@ -4,6 +4,7 @@ subsets that stay intervals through many hops."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -107,15 +108,16 @@ def _compare_up(
     downstream: PartitionsDefinition,
     upstream: PartitionsDefinition,
     keys: Sequence[str],
+    now: datetime = NOW,
 ) -> UpstreamPartitionsResult:
     """Map `keys` of the downstream upward in both libraries and assert the same answer."""
     assert dagster is not None
     ours = mapping.get_upstream_mapped_partitions_result_for_partitions(
-        subset_with_partition_keys(downstream, keys), downstream, upstream, current_time=NOW
+        subset_with_partition_keys(downstream, keys), downstream, upstream, current_time=now
     )
     d_down, d_up = _dagster_def(downstream), _dagster_def(upstream)
     theirs = _dagster_mapping(mapping).get_upstream_mapped_partitions_result_for_partitions(
-        d_down.empty_subset().with_partition_keys(keys), d_down, d_up, current_time=NOW
+        d_down.empty_subset().with_partition_keys(keys), d_down, d_up, current_time=now
     )
     assert sorted(ours.partitions_subset.get_partition_keys()) == sorted(
         theirs.partitions_subset.get_partition_keys()
@@ -131,14 +133,15 @@ def _compare_down(
     downstream: PartitionsDefinition,
     upstream: PartitionsDefinition,
     keys: Sequence[str],
+    now: datetime = NOW,
 ) -> Any:
     assert dagster is not None
     ours = mapping.get_downstream_partitions_for_partitions(
-        subset_with_partition_keys(upstream, keys), upstream, downstream, current_time=NOW
+        subset_with_partition_keys(upstream, keys), upstream, downstream, current_time=now
     )
     d_down, d_up = _dagster_def(downstream), _dagster_def(upstream)
     theirs = _dagster_mapping(mapping).get_downstream_partitions_for_partitions(
-        d_up.empty_subset().with_partition_keys(keys), d_up, d_down, current_time=NOW
+        d_up.empty_subset().with_partition_keys(keys), d_up, d_down, current_time=now
     )
     assert sorted(ours.get_partition_keys()) == sorted(theirs.get_partition_keys())
     return ours
@@ -556,3 +559,39 @@ def test_mappings_compare_and_hash_by_value() -> None:
 def test_specific_partitions_refuses_a_single_string() -> None:
     with pytest.raises(DefinitionError, match=r"Fix: pass a list, \['abc'\]"):
         SpecificPartitionsPartitionMapping("abc")  # type: ignore[arg-type]
+
+
+RANDOM_POOL: list[PartitionsDefinition] = [
+    DAILY,
+    DailyPartitionsDefinition(start_date="2026-01-10", end_date="2026-02-10"),
+    HourlyPartitionsDefinition(start_date="2026-02-20-00:00"),
+    WEEKLY,
+    MonthlyPartitionsDefinition(start_date="2025-11-01"),
+    DailyPartitionsDefinition(start_date="2026-01-01", hour_offset=6),
+]
+AFTER_DST = datetime(2026, 3, 12, tzinfo=UTC)  # New York moved its clocks on 2026-03-08
+NEW_YORK: list[PartitionsDefinition] = [
+    DailyPartitionsDefinition(start_date="2026-03-01", timezone="America/New_York"),
+    HourlyPartitionsDefinition(start_date="2026-03-07-00:00", timezone="America/New_York"),
+]
+
+
+@needs_dagster
+@pytest.mark.parametrize("seed", range(4))
+def test_random_time_window_mappings_match_dagster(seed: int) -> None:
+    """Random pairs of definitions (across a DST change too), offsets and key sets."""
+    rng = random.Random(seed)
+    for _ in range(40):
+        group = RANDOM_POOL if rng.random() < 0.8 else NEW_YORK
+        downstream, upstream = rng.choice(group), rng.choice(group)
+        mapping = TimeWindowPartitionMapping(
+            rng.randint(-3, 2), rng.randint(-2, 3), rng.random() < 0.3
+        )
+        keys = downstream.get_partition_keys(current_time=AFTER_DST)
+        picked = rng.sample(keys, min(len(keys), rng.randint(1, 6)))
+        start = rng.randrange(len(keys))
+        picked += keys[start : start + rng.randint(1, 20)]
+        _compare_up(mapping, downstream, upstream, picked, AFTER_DST)
+        up_keys = upstream.get_partition_keys(current_time=AFTER_DST)
+        some = rng.sample(up_keys, min(len(up_keys), 6))
+        _compare_down(mapping, downstream, upstream, some, AFTER_DST)

@@ -146,6 +146,11 @@ class TimeWindowPartitionMapping(PartitionMapping):
     ) -> UpstreamPartitionsResult:
         if subset.is_empty or (start_offset == end_offset == 0 and source == target):
             return UpstreamPartitionsResult(subset, subset_with_indices(target, ()))
+        if start_offset == end_offset == 0 and _kept_whole(source, target, subset, current_time):
+            moved = [_overlapped(target, *_window(source, lo, hi)) for lo, hi in subset.intervals]
+            return UpstreamPartitionsResult(
+                subset_with_indices(target, moved), subset_with_indices(target, ())
+            )
         last = target.last_index(current_time)
         bounds = None
         if last >= 0:
@@ -159,8 +164,7 @@ class TimeWindowPartitionMapping(PartitionMapping):
                 end = _clamped(source.time_window_at(hi - 1 + end_offset).end, end_offset, bounds)
                 s, e = _overlapped(target, start, end)
             else:
-                window = source.time_window_at(lo).start, source.time_window_at(hi - 1).end
-                s, e = _overlapped(target, *window)
+                s, e = _overlapped(target, *_window(source, lo, hi))
                 s, e = _shift(s, start_offset, last), _shift(e, end_offset, last)
             if s < e:
                 windows.append((s, e))
@@ -190,6 +194,52 @@ def _intervals_of(
     converted = subset_with_partition_keys(partitions_def, subset.get_partition_keys())
     assert isinstance(converted, TimeWindowPartitionsSubset)
     return converted
+
+
+def _window(
+    partitions_def: TimeWindowPartitionsDefinition, lo: int, hi: int
+) -> tuple[datetime, datetime]:
+    return partitions_def.time_window_at(lo).start, partitions_def.time_window_at(hi - 1).end
+
+
+def _same_shape(a: TimeWindowPartitionsDefinition, b: TimeWindowPartitionsDefinition) -> bool:
+    """Equal but for start and end (Dagster's `equal_except_for_start_or_end`)."""
+    return (a.timezone, a.fmt, a.cron_schedule, a.end_offset, a.exclusions) == (
+        b.timezone,
+        b.fmt,
+        b.cron_schedule,
+        b.end_offset,
+        b.exclusions,
+    )
+
+
+def _kept_whole(
+    source: TimeWindowPartitionsDefinition,
+    target: TimeWindowPartitionsDefinition,
+    subset: TimeWindowPartitionsSubset,
+    current_time: datetime | None,
+) -> bool:
+    """Dagster's shortcuts without offsets, whose windows are carried over as they are (not
+    cut to the target's existing windows): the same shape of definition, or basic daily to
+    basic hourly, when the target covers the source."""
+    begins = source.start_timestamp >= target.start_timestamp or (
+        source.time_window_at(subset.intervals[0][0]).start.timestamp() >= target.start_timestamp
+    )
+    if not begins:
+        return False
+    if _same_shape(source, target):
+        ends = target.end_timestamp
+        return ends is None or (source.end_timestamp is not None and ends >= source.end_timestamp)
+    basic = not source.exclusions and not target.exclusions
+    if basic and (source.cron_schedule, target.cron_schedule) == ("0 0 * * *", "0 * * * *"):
+        s_last, t_last = source.last_index(current_time), target.last_index(current_time)
+        return (
+            s_last >= 0
+            and t_last >= 0
+            and source.time_window_at(s_last).end.timestamp()
+            <= target.time_window_at(t_last).end.timestamp()
+        )
+    return False
 
 
 def _clamped(moment: datetime, offset: int, bounds: tuple[datetime, datetime] | None) -> float:
