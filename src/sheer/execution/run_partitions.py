@@ -15,7 +15,7 @@ from typing import Any
 
 from sheer.errors import DefinitionError, ExecutionError, did_you_mean
 from sheer.execution.context import PartitionScope
-from sheer.execution.step import upstream_partition_keys
+from sheer.execution.step import mapped_upstream_partitions
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
 from sheer.partitions.base import PartitionKeyRange, PartitionsDefinition
@@ -160,7 +160,9 @@ def check_upstream_partitions(
                 continue
             assets_def = graph.get(node).assets_def
             mapping = assets_def.get_partition_mapping(parent) if assets_def else None
-            upstream = upstream_partition_keys(node_def, keys, parent_def, mapping)
+            upstream, nonexistent = mapped_upstream_partitions(node_def, keys, parent_def, mapping)
+            for k in nonexistent:
+                needed.setdefault((parent, k), (reader, via))
             if p.is_virtual:
                 todo.append((reader, parent, upstream, (parent, *via)))
                 continue

@@ -529,29 +529,33 @@ def upstream_partition_keys(
     parent_def: PartitionsDefinition,
     mapping: Any = None,
 ) -> tuple[str, ...]:
-    """The keys of `parent_def` that the keys `keys` of `reader_def` read.
+    """The keys of `parent_def` that the keys `keys` of `reader_def` read, through the
+    dependency's partition mapping (`AssetIn`/`AssetDep(partition_mapping=)`, else the one
+    Dagster infers for the pair)."""
+    return mapped_upstream_partitions(reader_def, keys, parent_def, mapping)[0]
 
-    The same definition maps each key to itself; two time-window definitions map to
-    the parent windows that overlap the readers' (Dagster's inferred mapping); any
-    other pair maps each key to itself where the parent has it. An explicit mapping
-    (`AssetIn(partition_mapping=)`) answers for itself when it can.
-    """
-    from sheer.partitions.time_window import TimeWindowPartitionsDefinition
 
-    mapped = getattr(mapping, "get_upstream_partition_keys", None)
-    if callable(mapped):
-        return tuple(mapped(reader_def, keys, parent_def))
-    if reader_def == parent_def:
-        return keys
-    if isinstance(reader_def, TimeWindowPartitionsDefinition) and isinstance(
-        parent_def, TimeWindowPartitionsDefinition
-    ):
-        window = PartitionScope(partitions_def=reader_def, keys=keys).time_window("")
-        first = parent_def.index_for_timestamp(window.start.timestamp())
-        last = parent_def.index_for_timestamp(window.end.timestamp(), end_closed=True)
-        top = parent_def.last_index()
-        return tuple(parent_def.key_at(i) for i in range(max(first, 0), min(last, top) + 1))
-    return tuple(k for k in keys if parent_def.has_partition_key(k))
+def mapped_upstream_partitions(
+    reader_def: PartitionsDefinition,
+    keys: tuple[str, ...],
+    parent_def: PartitionsDefinition,
+    mapping: Any = None,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the upstream keys read, the upstream keys required that do not exist)."""
+    if reader_def == parent_def and mapping is None:
+        return keys, ()  # the identity, without building subsets
+    from sheer.partitions.mappings import infer_partition_mapping
+    from sheer.partitions.subset import subset_with_partition_keys
+
+    result = infer_partition_mapping(
+        mapping, reader_def, parent_def
+    ).get_upstream_mapped_partitions_result_for_partitions(
+        subset_with_partition_keys(reader_def, keys), reader_def, parent_def
+    )
+    return (
+        tuple(result.partitions_subset.get_partition_keys()),
+        tuple(result.required_but_nonexistent_subset.get_partition_keys()),
+    )
 
 
 def _definition_inputs(graph: AssetGraph, assets_def: AssetsDefinition) -> dict[str, AssetKey]:
