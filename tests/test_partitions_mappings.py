@@ -595,3 +595,28 @@ def test_random_time_window_mappings_match_dagster(seed: int) -> None:
         up_keys = upstream.get_partition_keys(current_time=AFTER_DST)
         some = rng.sample(up_keys, min(len(up_keys), 6))
         _compare_down(mapping, downstream, upstream, some, AFTER_DST)
+
+
+@needs_dagster
+@pytest.mark.parametrize(
+    ("downstream", "upstream", "keys"),
+    [
+        (DAILY, DAILY_LATE, ["2026-01-08", "2026-01-09", "2026-01-12"]),
+        (DAILY_LATE, DAILY, ["2026-01-10", "2026-01-20"]),
+        (
+            DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-15"),
+            DAILY,
+            ["2026-01-14"],
+        ),
+    ],
+)
+def test_identity_between_shifted_days_matches_dagster_on_intervals(
+    downstream: PartitionsDefinition, upstream: PartitionsDefinition, keys: list[str]
+) -> None:
+    result = _compare_up(IdentityPartitionMapping(), downstream, upstream, keys)
+    assert isinstance(result.partitions_subset, TimeWindowPartitionsSubset)
+    up_keys = result.partitions_subset.get_partition_keys()
+    assert isinstance(
+        _compare_down(IdentityPartitionMapping(), downstream, upstream, up_keys),
+        TimeWindowPartitionsSubset,
+    )

@@ -40,8 +40,11 @@ from sheer.partitions.subset import (
     AllPartitionsSubset,
     DefaultPartitionsSubset,
     PartitionsSubset,
+    TimeWindowPartitionsSubset,
     all_partitions_subset,
     empty_subset,
+    reindexed,
+    same_time_shape,
     subset_with_partition_keys,
 )
 from sheer.partitions.time_window import TimeWindowPartitionsDefinition
@@ -111,6 +114,19 @@ def _given(
     return subset
 
 
+def _same_windows(
+    subset: PartitionsSubset, target: PartitionsDefinition
+) -> TimeWindowPartitionsSubset | None:
+    """The subset's windows as indices of `target` when both are time windows of one shape."""
+    if not isinstance(subset, TimeWindowPartitionsSubset) or not isinstance(
+        target, TimeWindowPartitionsDefinition
+    ):
+        return None
+    if not same_time_shape(subset.partitions_def, target):
+        return None
+    return reindexed(subset, target)
+
+
 @dataclass(frozen=True, slots=True)
 class IdentityPartitionMapping(PartitionMapping):
     """Each downstream partition reads the upstream partition with the same key."""
@@ -147,6 +163,10 @@ class IdentityPartitionMapping(PartitionMapping):
         if downstream_partitions_def == upstream_partitions_def:
             return UpstreamPartitionsResult(down, nothing)
         assert upstream_partitions_def is not None
+        moved = _same_windows(down, upstream_partitions_def)
+        if moved is not None:  # time windows of one shape: intervals, no keys listed
+            existing = AllPartitionsSubset(upstream_partitions_def, current_time).resolved()
+            return UpstreamPartitionsResult(moved & existing, moved - existing)
         have = set(
             upstream_partitions_def.get_partition_keys(current_time, dynamic_partitions_store)
         )
@@ -173,6 +193,9 @@ class IdentityPartitionMapping(PartitionMapping):
         if upstream_partitions_def == downstream_partitions_def:
             return up
         assert downstream_partitions_def is not None
+        moved = _same_windows(up, downstream_partitions_def)
+        if moved is not None:
+            return moved & AllPartitionsSubset(downstream_partitions_def, current_time).resolved()
         have = downstream_partitions_def.get_partition_keys(current_time, dynamic_partitions_store)
         return subset_with_partition_keys(
             downstream_partitions_def, set(have) & set(up.get_partition_keys())

@@ -399,6 +399,32 @@ def subset_with_indices(
     return TimeWindowPartitionsSubset(partitions_def, _normalized(intervals))
 
 
+def same_time_shape(a: TimeWindowPartitionsDefinition, b: TimeWindowPartitionsDefinition) -> bool:
+    """Equal but for start and end (Dagster's `equal_except_for_start_or_end`): the same key
+    is the same window in both."""
+    return (a.timezone, a.fmt, a.cron_schedule, a.end_offset, a.exclusions) == (
+        b.timezone,
+        b.fmt,
+        b.cron_schedule,
+        b.end_offset,
+        b.exclusions,
+    )
+
+
+def reindexed(
+    subset: TimeWindowPartitionsSubset, target: TimeWindowPartitionsDefinition
+) -> TimeWindowPartitionsSubset:
+    """The same windows as indices of `target`, a definition of the same shape (one step per
+    interval)."""
+    source = subset.partitions_def
+    moved = []
+    for lo, hi in subset.intervals:
+        start = source.time_window_at(lo).start.timestamp()
+        end = source.time_window_at(hi - 1).end.timestamp()
+        moved.append((target.index_for_timestamp(start), target.index_for_timestamp(end, True) + 1))
+    return subset_with_indices(target, moved)
+
+
 def _index_of(partitions_def: TimeWindowPartitionsDefinition, key: str) -> int:
     index = partitions_def.index_of(key)
     if index is None:

@@ -32,6 +32,7 @@ from sheer.partitions.subset import (
     Interval,
     PartitionsSubset,
     TimeWindowPartitionsSubset,
+    same_time_shape,
     subset_with_indices,
     subset_with_partition_keys,
 )
@@ -202,17 +203,6 @@ def _window(
     return partitions_def.time_window_at(lo).start, partitions_def.time_window_at(hi - 1).end
 
 
-def _same_shape(a: TimeWindowPartitionsDefinition, b: TimeWindowPartitionsDefinition) -> bool:
-    """Equal but for start and end (Dagster's `equal_except_for_start_or_end`)."""
-    return (a.timezone, a.fmt, a.cron_schedule, a.end_offset, a.exclusions) == (
-        b.timezone,
-        b.fmt,
-        b.cron_schedule,
-        b.end_offset,
-        b.exclusions,
-    )
-
-
 def _kept_whole(
     source: TimeWindowPartitionsDefinition,
     target: TimeWindowPartitionsDefinition,
@@ -227,7 +217,7 @@ def _kept_whole(
     )
     if not begins:
         return False
-    if _same_shape(source, target):
+    if same_time_shape(source, target):
         ends = target.end_timestamp
         return ends is None or (source.end_timestamp is not None and ends >= source.end_timestamp)
     basic = not source.exclusions and not target.exclusions
