@@ -3,6 +3,7 @@ the unpartitioned entity, with the keys compared to Dagster 1.13.28's subsets.""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -198,3 +199,53 @@ def test_operations_match_dagster_on_hourly_windows() -> None:
             PartitionKeyRange(r.start, r.end) for r in dagsters.get_partition_key_ranges(theirs)
         ]
         assert len(mine) == len(dagsters)
+
+
+def test_products_combine_as_their_key_sets() -> None:
+    rng = random.Random(7)
+    sizes = StaticPartitionsDefinition(["s", "m", "l"])
+    days = DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-06")
+    multi = MultiPartitionsDefinition({"date": days, "size": sizes})
+    day_keys, size_keys = days.get_partition_keys(), sizes.get_partition_keys()
+
+    def product() -> MultiPartitionsProductSubset:
+        return MultiPartitionsProductSubset(
+            multi,
+            {
+                "date": subset_with_partition_keys(days, rng.sample(day_keys, rng.randint(0, 5))),
+                "size": subset_with_partition_keys(sizes, rng.sample(size_keys, rng.randint(0, 3))),
+            },
+        )
+
+    for _ in range(300):
+        a, b = product(), product()
+        if rng.random() < 0.4:  # the same in one dimension, so the result stays a product
+            b = MultiPartitionsProductSubset(
+                multi, {**b.subsets_by_dimension, "size": a.subsets_by_dimension["size"]}
+            )
+        ka, kb = set(a.get_partition_keys()), set(b.get_partition_keys())
+        assert set((a | b).get_partition_keys()) == ka | kb
+        assert set((a & b).get_partition_keys()) == ka & kb
+        assert set((a - b).get_partition_keys()) == ka - kb
+        listed = subset_with_partition_keys(multi, sorted(kb))
+        assert set((a - listed).get_partition_keys()) == ka - kb
+        assert set((listed - a).get_partition_keys()) == kb - ka
+
+
+def test_a_product_minus_a_day_stays_a_product() -> None:
+    regions = StaticPartitionsDefinition([f"r{i}" for i in range(100)])
+    multi = MultiPartitionsDefinition({"date": YEAR, "region": regions})
+    every = all_partitions_subset(multi, current_time=LATER).resolved()
+    one_day = MultiPartitionsProductSubset(
+        multi,
+        {
+            "date": subset_with_partition_keys(YEAR, ["2026-03-01"]),
+            "region": all_partitions_subset(regions).resolved(),
+        },
+    )
+    rest = every - one_day
+    assert isinstance(rest, MultiPartitionsProductSubset)
+    assert len(rest) == 364 * 100
+    date_part = rest.subsets_by_dimension["date"]
+    assert isinstance(date_part, TimeWindowPartitionsSubset)
+    assert date_part.intervals == ((0, 59), (60, 365))

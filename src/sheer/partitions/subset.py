@@ -495,22 +495,47 @@ def _combine(a: PartitionsSubset, b: PartitionsSubset, op: str) -> PartitionsSub
         else:
             intervals = subtract_intervals(a.intervals, b.intervals)
         return TimeWindowPartitionsSubset(a.partitions_def, intervals)
-    if (
-        op == "&"
-        and isinstance(a, MultiPartitionsProductSubset)
-        and isinstance(b, MultiPartitionsProductSubset)
-    ):
-        parts = {n: s & b.subsets_by_dimension[n] for n, s in a.subsets_by_dimension.items()}
-        return MultiPartitionsProductSubset(a.partitions_def, parts)
+    if isinstance(a, MultiPartitionsProductSubset) and isinstance(b, MultiPartitionsProductSubset):
+        product = _combine_products(a, b, op)
+        if product is not None:
+            return product
     definition = a.partitions_def
     assert definition is not None
     if op == "&" and isinstance(a, MultiPartitionsProductSubset):
         a, b = b, a  # filter the listed keys through the product's membership
-    if op == "&" and isinstance(b, MultiPartitionsProductSubset):
-        return DefaultPartitionsSubset(definition, frozenset(k for k in _keys(a) if k in b))
+    if op in "&-" and isinstance(b, MultiPartitionsProductSubset):
+        keep = op == "&"
+        return DefaultPartitionsSubset(
+            definition, frozenset(k for k in _keys(a) if (k in b) == keep)
+        )
     left, right = _keys(a), _keys(b)
     keys = left | right if op == "|" else left & right if op == "&" else left - right
     return DefaultPartitionsSubset(definition, keys)
+
+
+def _combine_products(
+    a: MultiPartitionsProductSubset, b: MultiPartitionsProductSubset, op: str
+) -> PartitionsSubset | None:
+    """Products combined dimension by dimension where the result is itself a product:
+    any intersection; a union or difference whose sides differ in one dimension only (for a
+    difference: `b` covers `a` in every other dimension). None when it is not a product."""
+    left, right = a.subsets_by_dimension, b.subsets_by_dimension
+    if op == "&":
+        parts = {name: part & right[name] for name, part in left.items()}
+        return MultiPartitionsProductSubset(a.partitions_def, parts)
+    if op == "-" and any((part & right[name]).is_empty for name, part in left.items()):
+        return a  # disjoint in one dimension: nothing to take away
+    if op == "|":
+        differing = [name for name, part in left.items() if part != right[name]]
+    else:
+        differing = [name for name, part in left.items() if not (part - right[name]).is_empty]
+    if len(differing) > 1:
+        return None
+    if not differing:
+        return a if op == "|" else empty_subset(a.partitions_def)
+    name = differing[0]
+    combined = left[name] | right[name] if op == "|" else left[name] - right[name]
+    return MultiPartitionsProductSubset(a.partitions_def, {**left, name: combined})
 
 
 def _keys(subset: PartitionsSubset) -> frozenset[str]:
