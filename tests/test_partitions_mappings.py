@@ -620,3 +620,61 @@ def test_identity_between_shifted_days_matches_dagster_on_intervals(
         _compare_down(IdentityPartitionMapping(), downstream, upstream, up_keys),
         TimeWindowPartitionsSubset,
     )
+
+
+def test_the_mapping_method_checks_as_dagster_upstream_first() -> None:
+    TimeWindowPartitionMapping().validate_partition_mapping(DAILY, HOURLY)
+    with pytest.raises(DefinitionError, match="the upstream is StaticPartitionsDefinition"):
+        TimeWindowPartitionMapping().validate_partition_mapping(COLORS, DAILY)
+
+
+SIZES = StaticPartitionsDefinition(["s", "m", "l"])
+SHORT_DAYS = DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-08")
+DAYS_BY_SIZE = MultiPartitionsDefinition({"date": SHORT_DAYS, "size": SIZES})
+DAYS_BY_COLOR = MultiPartitionsDefinition({"date": SHORT_DAYS, "color": COLORS})
+
+
+@needs_dagster
+@pytest.mark.parametrize("seed", range(3))
+def test_random_multi_mappings_match_dagster(seed: int) -> None:
+    rng = random.Random(seed)
+    cases: list[tuple[PartitionMapping, PartitionsDefinition, PartitionsDefinition]] = [
+        (MultiToSingleDimensionPartitionMapping(), SHORT_DAYS, DAYS_BY_SIZE),
+        (MultiToSingleDimensionPartitionMapping(), DAYS_BY_SIZE, SHORT_DAYS),
+        (MultiToSingleDimensionPartitionMapping("size"), DAYS_BY_SIZE, SIZES),
+        (MultiToSingleDimensionPartitionMapping("size"), SIZES, DAYS_BY_SIZE),
+        (
+            MultiPartitionMapping(
+                {
+                    "date": DimensionPartitionMapping(
+                        "date", TimeWindowPartitionMapping(rng.randint(-2, 0), rng.randint(0, 1))
+                    ),
+                    "size": DimensionPartitionMapping(
+                        "color",
+                        StaticPartitionMapping({"s": "red", "m": ["red", "green"], "l": "blue"}),
+                    ),
+                }
+            ),
+            DAYS_BY_COLOR,
+            DAYS_BY_SIZE,
+        ),
+        (
+            MultiPartitionMapping(
+                {"date": DimensionPartitionMapping("date", TimeWindowPartitionMapping(-1, 0))}
+            ),
+            DAYS_BY_COLOR,
+            DAYS_BY_SIZE,
+        ),
+    ]
+    for mapping, downstream, upstream in cases:
+        for _ in range(5):
+            keys = downstream.get_partition_keys(current_time=NOW)
+            picked = rng.sample(keys, rng.randint(1, min(len(keys), 8)))
+            _compare_up(mapping, downstream, upstream, picked)
+            up_keys = upstream.get_partition_keys(current_time=NOW)
+            _compare_down(
+                mapping,
+                downstream,
+                upstream,
+                rng.sample(up_keys, rng.randint(1, min(len(up_keys), 8))),
+            )

@@ -91,6 +91,17 @@ class PartitionMapping(ABC):
         """Why this mapping cannot join the two definitions, with the fix; None when it can."""
         return None
 
+    def validate_partition_mapping(
+        self,
+        upstream_partitions_def: PartitionsDefinition | None,
+        downstream_partitions_def: PartitionsDefinition | None,
+    ) -> None:
+        """Dagster's check (upstream first): a `DefinitionError` when the mapping cannot join
+        the two definitions. `validate_partition_mapping(mapping, ...)` also names the asset."""
+        why = self.problem(downstream_partitions_def, upstream_partitions_def)
+        if why is not None:
+            raise DefinitionError(f"{self!r} cannot map these partitions: {why}")
+
 
 def _kind(partitions_def: PartitionsDefinition | None) -> str:
     return "unpartitioned" if partitions_def is None else type(partitions_def).__name__
