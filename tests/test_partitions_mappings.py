@@ -13,6 +13,7 @@ import pytest
 
 from sheer.errors import DefinitionError
 from sheer.partitions.base import PartitionKeyRange, PartitionsDefinition
+from sheer.partitions.dynamic import DynamicPartitionsDefinition, InMemoryDynamicPartitions
 from sheer.partitions.mappings import (
     AllPartitionMapping,
     DimensionPartitionMapping,
@@ -678,3 +679,45 @@ def test_random_multi_mappings_match_dagster(seed: int) -> None:
                 upstream,
                 rng.sample(up_keys, rng.randint(1, min(len(up_keys), 8))),
             )
+
+
+@needs_dagster
+def test_dynamic_partitions_map_as_dagster_with_a_store() -> None:
+    assert dagster is not None
+    store = InMemoryDynamicPartitions()
+    store.add_dynamic_partitions("files", ["a.csv", "b.csv", "c.csv"])
+    instance = dagster.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("files", ["a.csv", "b.csv", "c.csv"])
+    ours_def = DynamicPartitionsDefinition(name="files")
+    theirs_def = dagster.DynamicPartitionsDefinition(name="files")
+    picked = ["b.csv"]
+    for mapping in (IdentityPartitionMapping(), LastPartitionMapping(), AllPartitionMapping()):
+        ours = mapping.get_upstream_mapped_partitions_result_for_partitions(
+            subset_with_partition_keys(ours_def, picked), ours_def, ours_def, NOW, store
+        )
+        theirs = _dagster_mapping(mapping).get_upstream_mapped_partitions_result_for_partitions(
+            theirs_def.empty_subset().with_partition_keys(picked),
+            theirs_def,
+            theirs_def,
+            NOW,
+            instance,
+        )
+        assert sorted(ours.partitions_subset.get_partition_keys()) == sorted(
+            theirs.partitions_subset.get_partition_keys()
+        )
+        down = (
+            mapping.get_downstream_partitions_for_partitions(
+                subset_with_partition_keys(ours_def, ["c.csv"]), ours_def, COLORS, NOW, store
+            )
+            if not isinstance(mapping, IdentityPartitionMapping)
+            else None
+        )
+        if down is not None:
+            d_down = _dagster_mapping(mapping).get_downstream_partitions_for_partitions(
+                theirs_def.empty_subset().with_partition_keys(["c.csv"]),
+                theirs_def,
+                _dagster_def(COLORS),
+                NOW,
+                instance,
+            )
+            assert sorted(down.get_partition_keys()) == sorted(d_down.get_partition_keys())
