@@ -5,6 +5,7 @@ with Dagster 1.13.28 where it is installed."""
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -554,3 +555,25 @@ def test_reported_partition_counts_as_stored_for_a_downstream_run() -> None:
     assert _mat_partitions(run("2026-01-02")) == [("down", "2026-01-02")]
     with pytest.raises(ExecutionError, match="'down' reads partition '2026-01-03' of 'up'"):
         run("2026-01-03")
+
+
+def test_multiprocess_run_of_one_partition_records_it() -> None:
+    @asset(partitions_def=_daily())
+    def up(context: Any) -> str:
+        return context.partition_key
+
+    @asset(partitions_def=_daily())
+    def down(context: Any, up: str) -> str:
+        return up + "|" + context.partition_key
+
+    with tempfile.TemporaryDirectory() as home:
+        instance = Instance.from_url(f"sqlite:///{home}/sheer.db")
+        result = sheer.materialize(
+            [up, down],
+            partition_key="2026-01-07",
+            instance=instance,
+            executor="multiprocess",
+        )
+        assert _mat_partitions(result) == [("down", "2026-01-07"), ("up", "2026-01-07")]
+        assert result.asset_value("down") == "2026-01-07|2026-01-07"
+        instance.dispose()
