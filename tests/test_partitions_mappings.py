@@ -705,19 +705,15 @@ def test_dynamic_partitions_map_as_dagster_with_a_store() -> None:
         assert sorted(ours.partitions_subset.get_partition_keys()) == sorted(
             theirs.partitions_subset.get_partition_keys()
         )
-        down = (
-            mapping.get_downstream_partitions_for_partitions(
-                subset_with_partition_keys(ours_def, ["c.csv"]), ours_def, COLORS, NOW, store
-            )
-            if not isinstance(mapping, IdentityPartitionMapping)
-            else None
+    for mapping in (LastPartitionMapping(), AllPartitionMapping()):
+        down = mapping.get_downstream_partitions_for_partitions(
+            subset_with_partition_keys(ours_def, ["c.csv"]), ours_def, COLORS, NOW, store
         )
-        if down is not None:
-            d_down = _dagster_mapping(mapping).get_downstream_partitions_for_partitions(
-                theirs_def.empty_subset().with_partition_keys(["c.csv"]),
-                theirs_def,
-                _dagster_def(COLORS),
-                NOW,
-                instance,
-            )
-            assert sorted(down.get_partition_keys()) == sorted(d_down.get_partition_keys())
+        d_down = _dagster_mapping(mapping).get_downstream_partitions_for_partitions(
+            theirs_def.empty_subset().with_partition_keys(["c.csv"]),
+            theirs_def,
+            _dagster_def(COLORS),
+            NOW,
+            instance,
+        )
+        assert sorted(down.get_partition_keys()) == sorted(d_down.get_partition_keys())
