@@ -717,3 +717,12 @@ def test_dynamic_partitions_map_as_dagster_with_a_store() -> None:
             instance,
         )
         assert sorted(down.get_partition_keys()) == sorted(d_down.get_partition_keys())
+
+
+def test_an_empty_multi_subset_maps_to_nothing() -> None:
+    empty = subset_with_partition_keys(DAYS_BY_SIZE, [])
+    mapping = MultiToSingleDimensionPartitionMapping()
+    result = mapping.get_upstream_mapped_partitions_result_for_partitions(
+        empty, DAYS_BY_SIZE, SHORT_DAYS, current_time=NOW
+    )
+    assert result.partitions_subset.is_empty

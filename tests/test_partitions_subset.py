@@ -249,3 +249,8 @@ def test_a_product_minus_a_day_stays_a_product() -> None:
     date_part = rest.subsets_by_dimension["date"]
     assert isinstance(date_part, TimeWindowPartitionsSubset)
     assert date_part.intervals == ((0, 59), (60, 365))
+
+
+def test_overlapping_intervals_are_refused_with_the_builder_to_use() -> None:
+    with pytest.raises(ValueError, match=r"Fix: build the subset with subset_with_indices\(\)"):
+        TimeWindowPartitionsSubset(YEAR, ((0, 5), (5, 7)))

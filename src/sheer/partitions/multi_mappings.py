@@ -158,7 +158,9 @@ class _ByDimension(PartitionMapping):
     ) -> UpstreamPartitionsResult:
         hops = self._hops(downstream_partitions_def, upstream_partitions_def)
         assert downstream_partitions_def is not None and upstream_partitions_def is not None
-        subset = downstream_partitions_subset or all_partitions_subset(downstream_partitions_def)
+        subset = downstream_partitions_subset
+        if subset is None:
+            subset = all_partitions_subset(downstream_partitions_def)
         pairs = [(h.downstream_dimension, h.upstream_dimension, h.mapping) for h in hops]
         return _map(
             downstream_partitions_def,

@@ -179,6 +179,16 @@ class TimeWindowPartitionsSubset(PartitionsSubset):
     partitions_def_: TimeWindowPartitionsDefinition
     intervals: tuple[Interval, ...]
 
+    def __post_init__(self) -> None:
+        previous_end = None
+        for lo, hi in self.intervals:
+            if lo >= hi or (previous_end is not None and lo <= previous_end):
+                raise ValueError(
+                    f"Intervals {self.intervals!r} are not sorted, disjoint, non-touching and "
+                    "non-empty. Fix: build the subset with subset_with_indices(), which merges."
+                )
+            previous_end = hi
+
     @property
     def partitions_def(self) -> TimeWindowPartitionsDefinition:
         return self.partitions_def_
