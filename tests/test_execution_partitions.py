@@ -577,3 +577,69 @@ def test_multiprocess_run_of_one_partition_records_it() -> None:
         assert _mat_partitions(result) == [("down", "2026-01-07"), ("up", "2026-01-07")]
         assert result.asset_value("down") == "2026-01-07|2026-01-07"
         instance.dispose()
+
+
+# Provenance per partition ----------------------------------------------------------------
+def _versions_by_partition(result: Any, name: str) -> dict[str | None, Any]:
+    return {
+        e.partition: e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == name
+    }
+
+
+def test_each_partition_records_the_version_of_the_upstream_partition_it_read() -> None:
+    daily = _daily()
+
+    @asset(partitions_def=daily, code_version="1")
+    def up(context: Any) -> sheer.Output[str]:
+        return sheer.Output(context.partition_key, data_version=f"v-{context.partition_key}")
+
+    @asset(partitions_def=daily, code_version="1")
+    def down(up: str) -> str:
+        return up
+
+    instance = Instance.ephemeral()
+    for day in ("2026-01-02", "2026-01-03"):
+        sheer.materialize([up], partition_key=day, instance=instance)
+    run = {"selection": ["down"], "instance": instance}
+    first = _versions_by_partition(
+        sheer.materialize([up, down], partition_key="2026-01-02", **run), "down"
+    )["2026-01-02"]
+    second = _versions_by_partition(
+        sheer.materialize([up, down], partition_key="2026-01-03", **run), "down"
+    )["2026-01-03"]
+    assert first.provenance.input_versions == {up.key: "v-2026-01-02"}
+    assert second.provenance.input_versions == {up.key: "v-2026-01-03"}
+    assert first.data_version != second.data_version
+    again = _versions_by_partition(
+        sheer.materialize([up, down], partition_key="2026-01-02", **run), "down"
+    )["2026-01-02"]
+    assert again.data_version == first.data_version  # same inputs, same code: same version
+
+
+def test_a_range_read_records_one_combined_version_that_changes_with_any_partition() -> None:
+    daily = _daily()
+
+    @asset(partitions_def=daily)
+    def up(context: Any) -> sheer.Output[str]:
+        return sheer.Output(context.partition_key, data_version=tag[context.partition_key])
+
+    @asset(partitions_def=daily, is_virtual=True)
+    def view(up: str) -> str:
+        return up
+
+    @asset(deps=["view"])
+    def total() -> None:
+        return None
+
+    tag = {k: "a" for k in daily.get_partition_keys()}
+    instance = Instance.ephemeral()
+    for day in daily.get_partition_keys():
+        sheer.materialize([up], partition_key=day, instance=instance)
+    runs = {"selection": ["total"], "instance": instance}
+    before = _versions_by_partition(sheer.materialize([up, view, total], **runs), "total")[None]
+    tag["2026-01-05"] = "b"
+    sheer.materialize([up], partition_key="2026-01-05", instance=instance)
+    after = _versions_by_partition(sheer.materialize([up, view, total], **runs), "total")[None]
+    assert before.provenance.input_versions != after.provenance.input_versions

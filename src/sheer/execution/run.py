@@ -32,6 +32,7 @@ from sheer.execution.io_managers import (
     IOManager,
     validate_stored_assets,
 )
+from sheer.execution.partition_versions import PartitionVersions
 from sheer.execution.plan import ExecutionPlan, Step, build_plan
 from sheer.execution.run_partitions import (
     PARTITION_TAG,
@@ -207,6 +208,7 @@ class _Recorder:
         self.versions = versions
         self.listener = listener or RunListener()
         self.outcomes: dict[str, StepOutcome] = {}
+        self.partition_versions = PartitionVersions(graph, instance, versions)
 
     def _step_event(
         self, step: Step, event_type: EventType, message: str, data: Mapping[str, Any]
@@ -301,8 +303,15 @@ class _Recorder:
         # have updated their versions, so an output that depends on a sibling records the
         # sibling's new version. Nothing else it reads can change while its step runs:
         # every selected asset it reads, directly or through virtual assets, ran before.
-        prov = self.versions.provenance(key)
-        if node.is_virtual:
+        entities = self.partition_versions
+        prov = (
+            entities.provenance(key, partition)
+            if partition is not None or entities.reads_partitions(key)
+            else self.versions.provenance(key)
+        )
+        if node.is_virtual and partition is not None:
+            version = entities.version_of_virtual(key, partition)
+        elif node.is_virtual:
             version = self.versions.version(key)  # a view's version is its inputs' and code's
         elif out.data_version is not None:
             version = out.data_version
@@ -314,6 +323,8 @@ class _Recorder:
             # The version view holds unpartitioned entities; a partition's version is
             # recorded on its event and read back per entity by the resolvers.
             self.versions.update(key, version)
+        elif not node.is_virtual and partition is not None:
+            entities.update(key, partition, version)
         return NewEvent(
             event_type=EventType.ASSET_MATERIALIZATION,
             run_id=self.run_id,
