@@ -643,3 +643,47 @@ def test_a_range_read_records_one_combined_version_that_changes_with_any_partiti
     sheer.materialize([up], partition_key="2026-01-05", instance=instance)
     after = _versions_by_partition(sheer.materialize([up, view, total], **runs), "total")[None]
     assert before.provenance.input_versions != after.provenance.input_versions
+
+
+def test_an_offset_before_the_first_partition_reads_only_what_exists_as_in_dagster() -> None:
+    daily = _daily()
+    seen: list[list[str]] = []
+
+    @asset(partitions_def=daily)
+    def up(context: Any) -> str:
+        return context.partition_key
+
+    @asset(
+        partitions_def=daily,
+        ins={"up": AssetIn(partition_mapping=TimeWindowPartitionMapping(start_offset=-1))},
+    )
+    def down(context: Any, up: Any) -> None:
+        seen.append(context.asset_partition_keys_for_input("up"))
+
+    sheer.materialize([up, down], partition_key="2026-01-01")
+    assert seen == [["2026-01-01"]]  # Dagster bounds the window by the first partition
+
+
+def test_a_range_through_a_chain_of_views_is_checked_as_one_interval() -> None:
+    daily = DailyPartitionsDefinition(start_date="2020-01-01", end_date="2026-01-01")
+
+    @asset(partitions_def=daily)
+    def a() -> None:
+        return None
+
+    views = [AssetSpec("v0", deps=["a"], is_virtual=True, partitions_def=daily)]
+    views += [
+        AssetSpec(f"v{i}", deps=[f"v{i - 1}"], is_virtual=True, partitions_def=daily)
+        for i in range(1, 50)
+    ]
+
+    @asset(partitions_def=daily, deps=["v49"])
+    def d() -> None:
+        return None
+
+    tags = {
+        "dagster/asset_partition_range_start": "2020-01-01",
+        "dagster/asset_partition_range_end": "2025-12-31",
+    }
+    result = sheer.materialize([a, *views, d], tags=tags)
+    assert len(result.get_asset_materialization_events()) == 2 * daily.get_num_partitions()

@@ -15,7 +15,6 @@ from typing import Any
 
 from sheer.errors import DefinitionError, ExecutionError, did_you_mean
 from sheer.execution.context import PartitionScope
-from sheer.execution.step import mapped_upstream_partitions
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
 from sheer.partitions.base import PartitionKeyRange, PartitionsDefinition
@@ -137,56 +136,73 @@ def check_upstream_partitions(
 ) -> None:
     """Refuse a run that reads a partition neither stored nor made by the run.
 
-    Walks from each selected partitioned asset up its parents; a virtual parent is
-    computed from its own parents, so the walk goes through it, keeping the path. An
-    unpartitioned parent is read whole and left to its IO manager. `is_stored(pairs)`
-    answers which (asset, partition) pairs have a materialization, in one read.
+    Walks from each selected partitioned asset up its parents with symbolic subsets (a
+    time range stays an interval through every hop); a virtual parent is computed from
+    its own parents, so the walk goes through it, keeping the path. Keys are listed only
+    at the non-virtual ends, to ask storage about them. An unpartitioned parent is read
+    whole and left to its IO manager. `is_stored(pairs)` answers which (asset,
+    partition) pairs have a materialization, in one read.
     """
+    from sheer.partitions.mappings import infer_partition_mapping
+    from sheer.partitions.subset import PartitionsSubset, subset_with_partition_keys
+
+    made = subset_with_partition_keys(scope.partitions_def, scope.keys)
+    ends: list[tuple[AssetKey, PartitionsSubset, AssetKey, tuple[AssetKey, ...]]] = []
     needed: dict[tuple[AssetKey, str], tuple[AssetKey, tuple[AssetKey, ...]]] = {}
-    seen: set[tuple[AssetKey, tuple[str, ...]]] = set()
-    todo: list[tuple[AssetKey, AssetKey, tuple[str, ...], tuple[AssetKey, ...]]] = [
-        (k, k, scope.keys, ()) for k in sorted(chosen) if graph.get(k).spec.partitions_def
+    nonexistent: set[tuple[AssetKey, str]] = set()
+    seen: set[tuple[AssetKey, PartitionsSubset]] = set()
+    todo: list[tuple[AssetKey, AssetKey, PartitionsSubset, tuple[AssetKey, ...]]] = [
+        (k, k, made, ()) for k in sorted(chosen) if graph.get(k).spec.partitions_def
     ]
     while todo:
-        reader, node, keys, via = todo.pop()
-        if (node, keys) in seen:
+        reader, node, subset, via = todo.pop()
+        if (node, subset) in seen:
             continue
-        seen.add((node, keys))
-        node_def = graph.get(node).spec.partitions_def
-        for parent in sorted(graph.get(node).parent_keys):
+        seen.add((node, subset))
+        n = graph.get(node)
+        for parent in sorted(n.parent_keys):
             p = graph.get(parent)
-            parent_def = p.spec.partitions_def
-            if parent_def is None or node_def is None:
+            if p.spec.partitions_def is None or n.spec.partitions_def is None:
                 continue
-            assets_def = graph.get(node).assets_def
-            mapping = assets_def.get_partition_mapping(parent) if assets_def else None
-            upstream, nonexistent = mapped_upstream_partitions(node_def, keys, parent_def, mapping)
-            for k in nonexistent:
+            explicit = n.assets_def.get_partition_mapping(parent) if n.assets_def else None
+            mapping = infer_partition_mapping(
+                explicit, n.spec.partitions_def, p.spec.partitions_def
+            )
+            result = mapping.get_upstream_mapped_partitions_result_for_partitions(
+                subset, n.spec.partitions_def, p.spec.partitions_def
+            )
+            upstream = result.partitions_subset
+            for k in result.required_but_nonexistent_subset.get_partition_keys():
+                nonexistent.add((parent, k))
                 needed.setdefault((parent, k), (reader, via))
             if p.is_virtual:
                 todo.append((reader, parent, upstream, (parent, *via)))
-                continue
-            made = set(scope.keys) if parent in chosen else set()
-            for k in upstream:
-                if k not in made:
-                    needed.setdefault((parent, k), (reader, via))
+            elif parent in chosen and p.spec.partitions_def == scope.partitions_def:
+                ends.append((parent, upstream - made, reader, via))
+            else:
+                ends.append((parent, upstream, reader, via))
+    for parent, subset, reader, via in ends:
+        for k in subset.get_partition_keys():
+            needed.setdefault((parent, k), (reader, via))
     missing = sorted(set(needed) - set(is_stored(list(needed))))
     if missing:
-        raise _missing_error(missing, needed)
+        raise _missing_error(missing, needed, nonexistent)
 
 
 def _missing_error(
     missing: list[tuple[AssetKey, str]],
     needed: Mapping[tuple[AssetKey, str], tuple[AssetKey, tuple[AssetKey, ...]]],
+    nonexistent: set[tuple[AssetKey, str]],
 ) -> ExecutionError:
     lines = []
     for parent, k in missing[:_SHOWN]:
         reader, via = needed[parent, k]
         path = " -> ".join(x.to_user_string() for x in (parent, *via, reader))
         through = f" through the virtual assets {path}" if via else ""
+        absent = " (a partition its definition does not have)" if (parent, k) in nonexistent else ""
         lines.append(
             f"'{reader.to_user_string()}' reads partition '{k}' of "
-            f"'{parent.to_user_string()}'{through}"
+            f"'{parent.to_user_string()}'{through}{absent}"
         )
     more = f" (and {len(missing) - _SHOWN} more)" if len(missing) > _SHOWN else ""
     first_parent, first_key = missing[0]
