@@ -687,3 +687,40 @@ def test_a_range_through_a_chain_of_views_is_checked_as_one_interval() -> None:
     }
     result = sheer.materialize([a, *views, d], tags=tags)
     assert len(result.get_asset_materialization_events()) == 2 * daily.get_num_partitions()
+
+
+def test_a_partitioned_multi_asset_records_each_output_for_the_partition() -> None:
+    daily = _daily()
+
+    @sheer.multi_asset(
+        specs=[AssetSpec("x", partitions_def=daily), AssetSpec("y", partitions_def=daily)]
+    )
+    def xy(context: Any) -> Any:
+        yield MaterializeResult(asset_key="x", metadata={"p": context.partition_key})
+        yield MaterializeResult(asset_key="y", metadata={"p": context.partition_key})
+
+    result = sheer.materialize([xy], partition_key="2026-01-08")
+    assert _mat_partitions(result) == [("x", "2026-01-08"), ("y", "2026-01-08")]
+
+
+def test_running_a_partitioned_view_records_its_computed_version_per_partition() -> None:
+    daily = _daily()
+
+    @asset(partitions_def=daily)
+    def a(context: Any) -> sheer.Output[str]:
+        return sheer.Output(context.partition_key, data_version="same")
+
+    @asset(partitions_def=daily, is_virtual=True, code_version="v1")
+    def v(a: str) -> str:
+        return a
+
+    instance = Instance.ephemeral()
+    sheer.materialize([a], partition_key="2026-01-02", instance=instance)
+    result = sheer.materialize(
+        [a, v], selection=["v"], partition_key="2026-01-02", instance=instance
+    )
+    (event,) = result.get_asset_materialization_events()
+    assert event.partition == "2026-01-02" and event.data["is_virtual"] is True
+    assert event.provenance is not None
+    assert event.provenance.input_versions == {a.key: "same"}
+    assert event.data_version is not None
