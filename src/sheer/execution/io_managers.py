@@ -25,8 +25,43 @@ from sheer.partitions.base import PartitionKeyRange, PartitionsDefinition
 from sheer.partitions.time_window import TimeWindow
 
 
+class _AssetPartitionReads:
+    """Dagster's partition reads of an IO manager's contexts, from the context's asset
+    key, partition keys and partitions definition."""
+
+    __slots__ = ()
+    asset_key: AssetKey
+    asset_partition_keys: tuple[str, ...]
+    asset_partitions_def: PartitionsDefinition | None
+
+    @property
+    def has_asset_key(self) -> bool:
+        return True
+
+    @property
+    def has_asset_partitions(self) -> bool:
+        return self.asset_partitions_def is not None
+
+    @property
+    def has_partition_key(self) -> bool:
+        return len(self.asset_partition_keys) == 1
+
+    @property
+    def asset_partition_key(self) -> str:
+        return _one_key(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
+
+    @property
+    def asset_partition_key_range(self) -> PartitionKeyRange:
+        keys = _some_keys(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
+        return PartitionKeyRange(keys[0], keys[-1])
+
+    @property
+    def asset_partitions_time_window(self) -> TimeWindow:
+        return _time_window(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OutputContext:
+class OutputContext(_AssetPartitionReads):
     """What an IO manager knows when storing an output."""
 
     asset_key: AssetKey
@@ -40,37 +75,12 @@ class OutputContext:
     asset_partitions_def: PartitionsDefinition | None = None
 
     @property
-    def has_asset_key(self) -> bool:
-        return True
-
-    @property
-    def has_asset_partitions(self) -> bool:
-        return self.asset_partitions_def is not None
-
-    @property
-    def has_partition_key(self) -> bool:
-        return len(self.asset_partition_keys) == 1
-
-    @property
-    def asset_partition_key(self) -> str:
-        return _one_key(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
-
-    @property
     def partition_key(self) -> str:
         return self.asset_partition_key
 
-    @property
-    def asset_partition_key_range(self) -> PartitionKeyRange:
-        keys = _some_keys(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
-        return PartitionKeyRange(keys[0], keys[-1])
-
-    @property
-    def asset_partitions_time_window(self) -> TimeWindow:
-        return _time_window(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class InputContext:
+class InputContext(_AssetPartitionReads):
     """What an IO manager knows when loading an input: the upstream asset and who reads it."""
 
     asset_key: AssetKey
@@ -82,31 +92,6 @@ class InputContext:
     upstream_is_virtual: bool = False
     asset_partition_keys: tuple[str, ...] = ()
     asset_partitions_def: PartitionsDefinition | None = None
-
-    @property
-    def has_asset_key(self) -> bool:
-        return True
-
-    @property
-    def has_asset_partitions(self) -> bool:
-        return self.asset_partitions_def is not None
-
-    @property
-    def has_partition_key(self) -> bool:
-        return len(self.asset_partition_keys) == 1
-
-    @property
-    def asset_partition_key(self) -> str:
-        return _one_key(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
-
-    @property
-    def asset_partition_key_range(self) -> PartitionKeyRange:
-        keys = _some_keys(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
-        return PartitionKeyRange(keys[0], keys[-1])
-
-    @property
-    def asset_partitions_time_window(self) -> TimeWindow:
-        return _time_window(self.asset_key, self.asset_partition_keys, self.asset_partitions_def)
 
 
 def _some_keys(
