@@ -484,3 +484,28 @@ def test_a_started_run_beats_until_it_finishes(make_instance, monkeypatch):
     time.sleep(0.3)  # several intervals: a finished run beats no more
     assert beat() > 50
     assert instance.get_run(run.run_id).status is dg.RunStatus.SUCCESS
+
+
+def test_latest_partition_records_are_keyed_by_asset_and_partition_in_one_read(instance):
+    for key, partition, version in [
+        ("a", "2026-01-01", "1"),
+        ("a", "2026-01-02", "2"),
+        ("b", "2026-01-01", "3"),
+        ("b", "2026-01-03", "4"),
+    ]:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(key, partition=partition, data_version=version)
+        )
+    report(instance, "a", "whole")
+
+    found = instance.get_latest_partition_records(["a", "b"], ["2026-01-01", "2026-01-02"])
+
+    versions = {pair: r.materialization.data_version.value for pair, r in found.items()}
+    assert versions == {
+        (dg.AssetKey("a"), "2026-01-01"): "1",
+        (dg.AssetKey("a"), "2026-01-02"): "2",
+        (dg.AssetKey("b"), "2026-01-01"): "3",
+    }
+    unpartitioned = instance.get_latest_partition_records(None, [""])
+    assert list(unpartitioned) == [(dg.AssetKey("a"), "")]
+    assert instance.get_latest_partition_records(["a"], []) == {}

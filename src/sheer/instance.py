@@ -148,6 +148,15 @@ class Instance:
             None if keys is None else [coerce_key(k) for k in keys]
         )
 
+    def get_latest_partition_records(
+        self, keys: Iterable[Any] | None, partitions: Iterable[str]
+    ) -> dict[tuple[AssetKey, str], LatestRecords]:
+        """Latest materialization and observation of each key (all when None) in each of
+        `partitions`, keyed by (asset key, partition), in one query."""
+        return self._storage.get_latest_partition_records(
+            None if keys is None else [coerce_key(k) for k in keys], partitions
+        )
+
     def get_latest_versions(self) -> list[VersionRow]:
         """The latest versions of every unpartitioned entity, from the index alone, in one
         query: the read behind a whole-graph staleness pass (see `SqlStorage`)."""

@@ -4,13 +4,14 @@ A materialization of D[d] records, per direct parent, the version of what it rea
 partition's version when it read one partition, else one hash of the sorted
 (partition key, version) pairs it read (no cut-off). A virtual parent's version at a
 partition is computed as DESIGN.md says: a hash of its code version and, per parent,
-the version of the partitions it reads there. The stored versions of a partition are
-read once per partition key, on first use; versions made by the run replace them.
-Unpartitioned parents are left to the run's `VersionView`.
+the version of the partitions it reads there. The stored versions of the partitions
+an entity reads are read together, in one query, on first use; versions made by the run
+replace them. Unpartitioned parents are left to the run's `VersionView`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sheer.execution.step import upstream_partition_keys
@@ -36,16 +37,25 @@ class PartitionVersions:
         self._made[key, partition] = version
         self._memo.clear()  # a few entries per run; what read the old version is recomputed
 
+    def _read_stored(self, partitions: Iterable[str]) -> None:
+        """Read the stored versions of every asset in the partitions not read yet, in one
+        query."""
+        unread = {p for p in partitions if p not in self._stored}
+        if not unread:
+            return
+        for p in unread:
+            self._stored[p] = {}
+        graph = self._graph
+        for (k, p), r in self._instance.get_latest_partition_records(None, unread).items():
+            if k in graph:
+                self._stored[p][k] = stored_version(
+                    r.materialization, r.observation, graph.get(k).is_external
+                )
+
     def _stored_version(self, key: AssetKey, partition: str) -> str | None:
         if (key, partition) in self._made:
             return self._made[key, partition]
-        if partition not in self._stored:
-            records = self._instance.storage.get_latest_records(None, partition)
-            self._stored[partition] = {
-                k: stored_version(r.materialization, r.observation, self._graph.get(k).is_external)
-                for k, r in records.items()
-                if k in self._graph
-            }
+        self._read_stored((partition,))
         return self._stored[partition].get(key)
 
     def _parents_at(
@@ -83,6 +93,7 @@ class PartitionVersions:
                 continue
             key, keys = top
             if not self._graph.get(key).is_virtual:
+                self._read_stored(keys)
                 memo[top] = self._combine([(k, self._stored_version(key, k)) for k in keys])
                 stack.pop()
                 continue

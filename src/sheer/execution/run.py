@@ -549,17 +549,13 @@ def execute_selection(
 
 def _stored_partitions(instance: Instance) -> Any:
     """`is_stored(pairs)` for `check_upstream_partitions`: which (asset, partition) pairs
-    have a materialization, one indexed read per distinct partition key."""
+    have a materialization, in one indexed read."""
 
     def is_stored(pairs: Sequence[tuple[AssetKey, str]]) -> set[tuple[AssetKey, str]]:
-        by_partition: dict[str, set[AssetKey]] = {}
-        for key, partition in pairs:
-            by_partition.setdefault(partition, set()).add(key)
-        found: set[tuple[AssetKey, str]] = set()
-        for partition, keys in by_partition.items():
-            records = instance.storage.get_latest_records(keys, partition)
-            found.update((k, partition) for k, r in records.items() if r.materialization)
-        return found
+        records = instance.get_latest_partition_records(
+            {k for k, _ in pairs}, {p for _, p in pairs}
+        )
+        return {pair for pair, r in records.items() if r.materialization}
 
     return is_stored
 

@@ -45,6 +45,7 @@ from sheer.errors import StorageError
 from sheer.events import EventRecord, EventType, RunRecord, RunStatus, to_json
 from sheer.keys import AssetKey
 from sheer.storage.faults import Fault, classify, redacted, sqlite_file
+from sheer.storage.latest import latest_partition_records
 from sheer.storage.postgres import EventStatements, closed_by_server
 from sheer.storage.rows import (
     EVENT_FIELDS,
@@ -77,7 +78,6 @@ if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PgInsert
     from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
-_BULK_THRESHOLD = 2000  # above this many keys, read the whole index rather than IN (...)
 
 T = TypeVar("T")
 
@@ -603,43 +603,15 @@ class SqlStorage:
         self, keys: Iterable[AssetKey] | None, partition: str | None = None
     ) -> dict[AssetKey, LatestRecords]:
         """Latest materialization and observation of each key, in one query."""
-        wanted = None if keys is None else {k.to_user_string(): k for k in keys}
-        mat = event_logs.alias("mat")
-        obs = event_logs.alias("obs")
-        stmt = (
-            select(
-                asset_latest.c.asset_key,
-                asset_latest.c.last_run_id,
-                *event_columns(mat),
-                *event_columns(obs),
-            )
-            .select_from(
-                asset_latest.outerjoin(
-                    mat, mat.c.id == asset_latest.c.last_materialization_id
-                ).outerjoin(obs, obs.c.id == asset_latest.c.last_observation_id)
-            )
-            .where(asset_latest.c.partition == (partition or ""))
-        )
-        if wanted is not None:
-            if not wanted:
-                return {}
-            if len(wanted) <= _BULK_THRESHOLD:
-                stmt = stmt.where(asset_latest.c.asset_key.in_(list(wanted)))
-        width = len(EVENT_FIELDS)
+        found = self.get_latest_partition_records(keys, [partition or ""])
+        return {key: records for (key, _), records in found.items()}
 
-        def read(conn: Connection) -> dict[AssetKey, LatestRecords]:
-            out: dict[AssetKey, LatestRecords] = {}
-            for row in conn.execute(stmt):
-                name = row[0]
-                if wanted is not None and name not in wanted:
-                    continue
-                key = wanted[name] if wanted is not None else AssetKey(name)
-                m = record_from_row(row[2 : 2 + width])
-                o = record_from_row(row[2 + width : 2 + 2 * width])
-                out[key] = LatestRecords(materialization=m, observation=o, last_run_id=row[1])
-            return out
-
-        return self._read(read)
+    def get_latest_partition_records(
+        self, keys: Iterable[AssetKey] | None, partitions: Iterable[str]
+    ) -> dict[tuple[AssetKey, str], LatestRecords]:
+        """Latest materialization and observation of each key (all when None) in each of
+        `partitions` ('' for the unpartitioned entity), in one query (`latest.py`)."""
+        return latest_partition_records(self._read, keys, partitions)
 
     def get_latest_versions(self, partition: str | None = None) -> list[VersionRow]:
         """Every entity's latest versions from the index alone, in one query: no join, no
