@@ -214,6 +214,27 @@ def test_values_pass_between_steps_through_the_filesystem_io_manager(executor, t
     assert (tmp_path / "values" / "total").exists()
 
 
+def test_a_partitioned_run_keeps_its_partition_in_the_workers(executor, tmp_path):
+    letters = dg.StaticPartitionsDefinition(["a", "b"])
+
+    @dg.asset(partitions_def=letters)
+    def letter(context):
+        return context.partition_key * 2
+
+    @dg.asset(partitions_def=letters)
+    def shout(context, letter):
+        return f"{context.partition_key}:{letter.upper()}"
+
+    io = dg.FilesystemIOManager(base_dir=str(tmp_path / "values"))
+    result = dg.materialize(
+        [letter, shout], executor=executor, resources={"io_manager": io}, partition_key="b"
+    )
+
+    assert [e.partition for e in result.get_asset_materialization_events()] == ["b", "b"]
+    assert (tmp_path / "values" / "shout" / "b").exists()
+    assert not (tmp_path / "values" / "shout" / "a").exists()
+
+
 # Workers and their runners --------------------------------------------------------------------
 
 

@@ -194,6 +194,7 @@ def _pickle_run(runner: StepRunner, plan: ExecutionPlan) -> bytes:
         keep_values=False,
         run_tags=runner.run_tags,
         run_asset_selection=runner.run_asset_selection,
+        partitions=runner.partitions,
     )
     try:
         return dumps_run(shipped, {s.key: s for s in plan.steps})
