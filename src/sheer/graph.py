@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sheer.definitions.assets import AssetsDefinition
 from sheer.definitions.specs import DEFAULT_GROUP_NAME, AssetSpec, FrozenDict
@@ -30,6 +30,9 @@ from sheer.errors import (
     did_you_mean,
 )
 from sheer.keys import AssetKey, KeyLike, coerce_key
+
+if TYPE_CHECKING:
+    from sheer.partitions.relations import PartitionRelations
 
 Defined = AssetsDefinition | AssetSpec
 _path = attrgetter("parts")
@@ -157,10 +160,14 @@ class AssetGraph:
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return _Builder(list(defined), frozenset(resource_keys)).build()
+            graph = _Builder(list(defined), frozenset(resource_keys)).build()
         finally:
             if enabled:
                 gc.enable()
+        from sheer.partitions.relations import warn_on_unpartitioned_views
+
+        warn_on_unpartitioned_views(graph)
+        return graph
 
     # Look-ups ---------------------------------------------------------------
     def get(self, key: KeyLike) -> AssetNode:
@@ -216,6 +223,14 @@ class AssetGraph:
     def toposort(self, keys: Iterable[AssetKey]) -> list[AssetKey]:
         index = self.topo_index
         return sorted(keys, key=index.__getitem__)
+
+    @cached_property
+    def partition_relations(self) -> PartitionRelations:
+        """How partitions read each other, hop by hop and composed through virtual
+        assets (`sheer.partitions.relations`), compiled once per graph."""
+        from sheer.partitions.relations import PartitionRelations
+
+        return PartitionRelations(self)
 
     @cached_property
     def materializable_asset_keys(self) -> frozenset[AssetKey]:

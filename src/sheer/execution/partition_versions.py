@@ -74,7 +74,7 @@ class PartitionVersions:
             if node.spec.partitions_def is None or partition is None:
                 out.append((parent, (parent, tuple(parent_def.get_partition_keys()))))
                 continue
-            mapping = node.assets_def.get_partition_mapping(parent) if node.assets_def else None
+            mapping = self._graph.partition_relations.explicit_mapping(key, parent)
             keys = upstream_partition_keys(
                 node.spec.partitions_def, (partition,), parent_def, mapping
             )

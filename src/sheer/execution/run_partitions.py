@@ -143,7 +143,6 @@ def check_upstream_partitions(
     whole and left to its IO manager. `is_stored(pairs)` answers which (asset,
     partition) pairs have a materialization, in one read.
     """
-    from sheer.partitions.mappings import infer_partition_mapping
     from sheer.partitions.subset import PartitionsSubset, subset_with_partition_keys
 
     made = subset_with_partition_keys(scope.partitions_def, scope.keys)
@@ -164,10 +163,7 @@ def check_upstream_partitions(
             p = graph.get(parent)
             if p.spec.partitions_def is None or n.spec.partitions_def is None:
                 continue
-            explicit = n.assets_def.get_partition_mapping(parent) if n.assets_def else None
-            mapping = infer_partition_mapping(
-                explicit, n.spec.partitions_def, p.spec.partitions_def
-            )
+            mapping = graph.partition_relations.mapping(node, parent)
             result = mapping.get_upstream_mapped_partitions_result_for_partitions(
                 subset, n.spec.partitions_def, p.spec.partitions_def
             )

@@ -353,8 +353,7 @@ class StepRunner:
         reader_def = self.graph.get(reader).spec.partitions_def
         if keys is None or reader_def is None:
             return tuple(parent_def.get_partition_keys())
-        mapping = self.graph.get(reader).assets_def
-        explicit = mapping.get_partition_mapping(parent) if mapping is not None else None
+        explicit = self.graph.partition_relations.explicit_mapping(reader, parent)
         return upstream_partition_keys(reader_def, keys, parent_def, explicit)
 
     def call_function(
