@@ -157,6 +157,15 @@ class Instance:
             None if keys is None else [coerce_key(k) for k in keys], partitions
         )
 
+    def get_latest_entity_versions(self) -> list[tuple[Any, ...]]:
+        """The latest versions of every (asset, partition) entity, from the index alone, in
+        one query: the read behind a per-entity staleness pass."""
+        return self._storage.get_latest_entity_versions()
+
+    def get_latest_provenances(self, key: Any) -> dict[str, str | None]:
+        """`{partition: provenance JSON}` of the entities of one asset, in one query."""
+        return self._storage.get_latest_provenances(coerce_key(key))
+
     def get_latest_versions(self) -> list[VersionRow]:
         """The latest versions of every unpartitioned entity, from the index alone, in one
         query: the read behind a whole-graph staleness pass (see `SqlStorage`)."""

@@ -61,3 +61,42 @@ def latest_partition_records(
 
     found: dict[tuple[AssetKey, str], LatestRecords] = run_read(read)
     return found
+
+
+# Every entity's latest versions from the index alone (no join, no event body): the
+# read behind a per-entity staleness pass. Row: (asset key, partition, materialization
+# id, data version, code version, inputs text, observation id, observation version).
+_ENTITY_VERSIONS_SQL = (
+    "SELECT asset_key, partition, last_materialization_id, data_version, code_version, "
+    "inputs, last_observation_id, observation_data_version FROM asset_latest"
+)
+
+
+def latest_entity_versions(
+    run_read: Callable[[Callable[[Connection], Any]], Any],
+) -> list[tuple[Any, ...]]:
+    """Every (asset, partition) entity's latest versions, in one query."""
+
+    def read(conn: Connection) -> list[tuple[Any, ...]]:
+        result = conn.exec_driver_sql(_ENTITY_VERSIONS_SQL)
+        # The driver's own rows: SQLAlchemy's Row objects cost more than the query.
+        rows: list[tuple[Any, ...]] = result.cursor.fetchall()  # type: ignore[assignment]
+        return rows
+
+    found: list[tuple[Any, ...]] = run_read(read)
+    return found
+
+
+def latest_provenances(
+    run_read: Callable[[Callable[[Connection], Any]], Any], key: AssetKey
+) -> dict[str, str | None]:
+    """`{partition: provenance JSON}` of every entity of one asset, in one query."""
+    stmt = select(asset_latest.c.partition, asset_latest.c.provenance).where(
+        asset_latest.c.asset_key == key.to_user_string()
+    )
+
+    def read(conn: Connection) -> dict[str, str | None]:
+        return {row[0]: row[1] for row in conn.execute(stmt)}
+
+    found: dict[str, str | None] = run_read(read)
+    return found

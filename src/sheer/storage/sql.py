@@ -45,7 +45,11 @@ from sheer.errors import StorageError
 from sheer.events import EventRecord, EventType, RunRecord, RunStatus, to_json
 from sheer.keys import AssetKey
 from sheer.storage.faults import Fault, classify, redacted, sqlite_file
-from sheer.storage.latest import latest_partition_records
+from sheer.storage.latest import (
+    latest_entity_versions,
+    latest_partition_records,
+    latest_provenances,
+)
 from sheer.storage.postgres import EventStatements, closed_by_server
 from sheer.storage.rows import (
     EVENT_FIELDS,
@@ -612,6 +616,14 @@ class SqlStorage:
         """Latest materialization and observation of each key (all when None) in each of
         `partitions` ('' for the unpartitioned entity), in one query (`latest.py`)."""
         return latest_partition_records(self._read, keys, partitions)
+
+    def get_latest_entity_versions(self) -> list[tuple[Any, ...]]:
+        """Every (asset, partition) entity's latest versions, in one query (`latest.py`)."""
+        return latest_entity_versions(self._read)
+
+    def get_latest_provenances(self, key: AssetKey) -> dict[str, str | None]:
+        """`{partition: provenance JSON}` of one asset's entities, in one query."""
+        return latest_provenances(self._read, key)
 
     def get_latest_versions(self, partition: str | None = None) -> list[VersionRow]:
         """Every entity's latest versions from the index alone, in one query: no join, no
