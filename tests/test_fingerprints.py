@@ -14,6 +14,7 @@ from sheer.fingerprints import (
     fast_inputs_text,
     inputs_prefix,
     inputs_text,
+    legacy_exact_equal,
     virtual_template,
     virtual_version_from_template,
     virtual_version_sorted,
@@ -85,7 +86,13 @@ def test_the_reading_side_builds_the_text_the_writing_side_stored(code, given) -
 
 def test_a_missing_version_or_a_separator_in_a_version_takes_the_exact_form() -> None:
     assert inputs_text("1", [("a", "v1"), ("b", "v2")]) == "=1\x1ea\x1fb\x1ev1\x1fv2"
-    assert inputs_text("1", [("a", None)]).startswith("\x00")
-    assert inputs_text("1", [("a", "x\x1fy")]).startswith("\x00")
-    assert inputs_text("x\x1e", [("a", "v")]).startswith("\x00")
+    assert inputs_text("1", [("a", None)]).startswith("\x02")
+    assert inputs_text("1", [("a", "x\x1fy")]).startswith("\x02")
+    assert inputs_text("x\x1e", [("a", "v")]).startswith("\x02")
     assert inputs_text(None, []) == "-\x1e\x1e"
+
+
+def test_exact_texts_written_with_a_nul_before_stx_still_compare_equal() -> None:
+    now = inputs_text("1", [("a", None)])
+    assert legacy_exact_equal("\x00" + now[1:], now)
+    assert not legacy_exact_equal("\x00" + now[1:-1], now)

@@ -1231,3 +1231,19 @@ def test_a_materialization_reported_outside_a_run_is_fresh_until_an_input_change
     assert [str(c) for c in resolver.get_stale_root_causes("D")] == [
         "A has a new data version (via B)"
     ]
+
+
+def test_a_parent_never_materialized_is_recorded_on_every_backend(instance: Any) -> None:
+    """Its missing version makes the exact inputs text, which once began with a NUL that
+    PostgreSQL text refuses: the materialization failed there."""
+    up = dg.AssetSpec("up")
+
+    @dg.asset(deps=["up"])
+    def down() -> int:
+        return 1
+
+    assert dg.materialize([up, down], selection=["down"], instance=instance).success
+    assert (
+        dg.StaleStatusResolver(instance, dg.Definitions(assets=[up, down])).get_status("down")
+        == dg.StaleStatus.FRESH
+    )

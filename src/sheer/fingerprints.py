@@ -12,7 +12,7 @@ few Python-level steps as it can, and defines them exactly:
   provenance: its code version, its parents' names and their versions. Two texts are
   equal exactly when all three are. The fast form joins them with the ASCII unit and
   record separators, which asset names cannot hold; when a version is missing or holds
-  a unit separator, or the code version holds a separator, the exact form (a NUL and
+  a unit separator, or the code version holds a separator, the exact form (STX and
   JSON) is used instead, on both the writing and the reading side, so the fast form is
   never ambiguous.
 
@@ -28,6 +28,9 @@ from typing import Any
 
 MISSING_VERSION = "<missing>"  # stands in, inside hashes, for a parent never materialized
 _US, _RS = "\x1f", "\x1e"  # the ASCII unit and record separators
+# The first character of an exact inputs text: STX, which a fast text never starts with
+# (it starts with "-" or "="), and which PostgreSQL text can hold (a NUL it cannot).
+EXACT_MARK = "\x02"
 
 
 def _unencodable(value: object) -> Any:
@@ -130,4 +133,10 @@ def fast_inputs_text(prefix: str, versions: Sequence[str | None]) -> str | None:
 def exact_inputs_text(
     code_version: str | None, names: Sequence[str], versions: Sequence[str | None]
 ) -> str:
-    return "\x00" + _json([code_version, list(names), list(versions)])
+    return EXACT_MARK + _json([code_version, list(names), list(versions)])
+
+
+def legacy_exact_equal(recorded: str, now: str) -> bool:
+    """Whether `recorded`, an exact text written before the mark was STX (with a NUL,
+    which PostgreSQL text cannot hold), says what `now` says."""
+    return recorded[:1] == "\x00" and now[:1] == EXACT_MARK and recorded[1:] == now[1:]

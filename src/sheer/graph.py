@@ -225,6 +225,11 @@ class AssetGraph:
         return sorted(keys, key=index.__getitem__)
 
     @cached_property
+    def has_partitions(self) -> bool:
+        """Whether any asset of the graph is partitioned."""
+        return any(n.spec.partitions_def is not None for n in self._nodes.values())
+
+    @cached_property
     def partition_relations(self) -> PartitionRelations:
         """How partitions read each other, hop by hop and composed through virtual
         assets (`sheer.partitions.relations`), compiled once per graph."""

@@ -40,6 +40,7 @@ from sheer.fingerprints import (
     _encode_string,
     exact_inputs_text,
     inputs_prefix,
+    legacy_exact_equal,
     virtual_template,
     virtual_version_from_template,
 )
@@ -84,6 +85,8 @@ class StaleCause:
         dependency: the upstream entity a direct cause is about, if any.
         children: the causes behind a direct cause (for a stale dependency, its causes).
         via: the virtual assets between the stale asset and what changed, nearest first.
+        partition_keys: for a capped cause (more than 10 partitions of one ancestor), every
+            partition it stands for; its `partition_key` is then None.
 
     `str(cause)` is the whole sentence: "A has a new data version (via C, B)".
     Comparing, hashing and `repr` walk the children iteratively: a cause behind a
@@ -96,6 +99,7 @@ class StaleCause:
     dependency: AssetKeyPartitionKey | None = None
     children: tuple[StaleCause, ...] | None = None
     via: tuple[AssetKey, ...] = ()
+    partition_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _entity(self.key))
@@ -111,6 +115,11 @@ class StaleCause:
     @property
     def partition_key(self) -> str | None:
         return self.key.partition_key
+
+    @property
+    def partition_count(self) -> int:
+        """How many partitions a capped cause stands for (1 for any other cause)."""
+        return len(self.partition_keys) or 1
 
     @property
     def dependency_asset_key(self) -> AssetKey | None:
@@ -131,7 +140,14 @@ class StaleCause:
         return (self.key, self.category, self.reason, self.dependency)
 
     def _fields(self) -> tuple[Any, ...]:
-        return (self.key, self.category, self.reason, self.dependency, self.via)
+        return (
+            self.key,
+            self.category,
+            self.reason,
+            self.dependency,
+            self.via,
+            self.partition_keys,
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StaleCause):
@@ -178,11 +194,30 @@ class StaleCause:
         return "".join(out)
 
     def __str__(self) -> str:
+        if self.partition_keys:
+            return capped_sentence(self)
         if self.children is not None and self.dependency is not None:
             if self.category is StaleCauseCategory.DEPENDENCIES:
                 return f"{self.dependency.to_user_string()} is stale{_via(self.via)}"
             return "; ".join(str(c) for c in self.children)
         return f"{self.key.to_user_string()} {self.reason}{_via(self.via)}"
+
+
+def capped_sentence(cause: StaleCause) -> str:
+    """'A: 37 partitions have new data versions, first A[2026-01-02] (via C, B)'."""
+    first, n = cause.partition_keys[0], len(cause.partition_keys)
+    if cause.category is StaleCauseCategory.DEPENDENCIES and cause.dependency is not None:
+        name = cause.dependency.asset_key.to_user_string()
+        return f"{name}: {n} partitions are stale, first {name}[{first}]{_via(cause.via)}"
+    name = cause.key.asset_key.to_user_string()
+    what = _PLURAL.get(cause.reason, cause.reason)
+    return f"{name}: {n} partitions {what}, first {name}[{first}]{_via(cause.via)}"
+
+
+_PLURAL = {
+    "has a new data version": "have new data versions",
+    "has a new code version": "have new code versions",
+}
 
 
 def _interleave(causes: Sequence[StaleCause], sep: str) -> list[StaleCause | str]:
@@ -243,36 +278,84 @@ class StaleStatusResolver:
             defs if isinstance(defs, AssetGraph) else defs.resolve_asset_graph()
         )
         self._pass: _Pass | None = None
+        # A graph with partitions is resolved per entity (`staleness_entities`).
+        self._by_entity: Any = None
+        if self._graph.has_partitions:
+            from sheer.staleness_causes import EntityResolver
+
+            self._by_entity = EntityResolver(instance, self._graph)
 
     @property
     def asset_graph(self) -> AssetGraph:
         return self._graph
 
     # Public reads --------------------------------------------------------------
-    def get_status(self, key: Any) -> StaleStatus:
+    def get_status(self, key: Any, partition_key: str | None = None) -> StaleStatus:
+        """The status of an asset, or of one partition of a partitioned asset (asked
+        without a partition key, a partitioned asset answers FRESH, as Dagster)."""
+        if self._by_entity is not None:
+            return self._by_entity.get_status(key, partition_key)  # type: ignore[no-any-return]
         # Called in loops over every asset: one dict look-up when given an AssetKey.
         state = self._pass or self._state()
         i = state.index.get(key) if isinstance(key, AssetKey) else None
+        if partition_key is not None:
+            state.position(key)
+            raise _not_partitioned(key, partition_key)
         return _STATUSES[state.status[state.position(key) if i is None else i]]
 
-    def get_stale_causes(self, key: Any) -> list[StaleCause]:
+    def get_stale_causes(self, key: Any, partition_key: str | None = None) -> list[StaleCause]:
+        if self._by_entity is not None:
+            return self._by_entity.get_stale_causes(key, partition_key)  # type: ignore[no-any-return]
         state = self._state()
-        return list(state.causes(state.position(key)))
+        i = state.position(key)
+        if partition_key is not None:
+            raise _not_partitioned(key, partition_key)
+        return list(state.causes(i))
 
-    def get_stale_root_causes(self, key: Any) -> list[StaleCause]:
+    def get_stale_root_causes(self, key: Any, partition_key: str | None = None) -> list[StaleCause]:
         """The leaves of the cause tree, keyed by the root: the changes that started it
         all, each once however many paths reach it."""
+        if self._by_entity is not None:
+            return self._by_entity.get_stale_root_causes(key, partition_key)  # type: ignore[no-any-return]
         state = self._state()
-        return list(state.root_causes(state.position(key)))
+        i = state.position(key)
+        if partition_key is not None:
+            raise _not_partitioned(key, partition_key)
+        return list(state.root_causes(i))
 
-    def get_current_data_version(self, key: Any) -> DataVersion | None:
+    def get_current_data_version(
+        self, key: Any, partition_key: str | None = None
+    ) -> DataVersion | None:
         """The stored version of a non-virtual asset, or the computed one of a virtual asset."""
+        if self._by_entity is not None:
+            return self._by_entity.get_current_data_version(key, partition_key)  # type: ignore[no-any-return]
         state = self._state()
-        value = state.current_version(state.position(key))
+        i = state.position(key)
+        if partition_key is not None:
+            raise _not_partitioned(key, partition_key)
+        value = state.current_version(i)
         return DataVersion(value) if value is not None else None
 
+    def get_statuses(self, key: Any) -> dict[str | None, StaleStatus]:
+        """`{partition_key: status}` for every partition of an asset (`{None: status}`
+        for an unpartitioned one), from the one pass."""
+        if self._by_entity is not None:
+            return self._by_entity.get_statuses(key)  # type: ignore[no-any-return]
+        return {None: self.get_status(key)}
+
+    def get_status_counts(self, key: Any) -> dict[StaleStatus, int]:
+        """How many partitions of an asset are FRESH, STALE and MISSING (each present)."""
+        if self._by_entity is not None:
+            return self._by_entity.get_status_counts(key)  # type: ignore[no-any-return]
+        counts = dict.fromkeys(StaleStatus, 0)
+        counts[self.get_status(key)] = 1
+        return counts
+
     def get_all(self) -> dict[AssetKey, StaleStatus]:
-        """The status of every asset, in topological order."""
+        """The status of every asset, in topological order (a partitioned asset FRESH:
+        `get_statuses` gives its partitions')."""
+        if self._by_entity is not None:
+            return self._by_entity.get_all()  # type: ignore[no-any-return]
         state = self._state()
         # A copy of a prebuilt all-FRESH dict costs no hashing; only the others are set.
         out = _all_fresh(self._graph, state.idx).copy()
@@ -360,14 +443,14 @@ class _Pass:
                     # `fingerprints.fast_inputs_text`, inlined. The fast text is checked
                     # only when it differs from the record: equal to it, it is valid (a
                     # recorded fast text holds exactly `separators` unit separators, an
-                    # exact one starts with NUL, which a fast one never does).
+                    # exact one starts with STX, which a fast one never does).
                     try:
                         now = prefix + us.join(map(get, parents))  # type: ignore[operator,arg-type]
                     except TypeError:  # no fast form for its code version, or a missing version
                         now = None
                     if now is None or (now != recorded and now.count(us) != separators):
                         now = exact_inputs_text(codes[i], names, list(map(get, parents)))
-                    changed = recorded != now
+                    changed = recorded != now and not legacy_exact_equal(recorded, now)
                 if changed or (stale and any(map(dirty.__getitem__, parents))):
                     status[i] = is_stale
                     dirty[i] = stale = True
@@ -801,6 +884,16 @@ def _ancestors_through(
             if not graph.get(p).is_virtual and p not in out:
                 out[p] = region[v]
     return out
+
+
+def _not_partitioned(key: Any, partition_key: str) -> Exception:
+    from sheer.errors import DefinitionError
+
+    name = coerce_key(key).to_user_string()
+    return DefinitionError(
+        f"Asset '{name}' is not partitioned, so it has no partition '{partition_key}'. "
+        f"Fix: ask about '{name}' without partition_key=."
+    )
 
 
 def stale_status_of(defs: Any, instance: Any) -> dict[AssetKey, StaleStatus]:
