@@ -20,6 +20,7 @@ is read for one asset's partitions at once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -27,10 +28,13 @@ from typing import Any
 
 from sheer.automation.index import index_graph
 from sheer.fingerprints import (
+    _US,
+    _encode_string,
     exact_inputs_text,
-    fast_inputs_text,
     inputs_prefix,
     legacy_exact_equal,
+    virtual_template,
+    virtual_version_sorted,
 )
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey, AssetKeyPartitionKey
@@ -72,15 +76,15 @@ class EntityPass:
         n = len(idx.keys)
         self.keys: list[tuple[Any, ...]] = []
         self.pos: list[dict[str, int]] = []
+        known: dict[Any, tuple[tuple[Any, ...], dict[str, int]]] = {None: ((None,), {"": 0})}
         for key in idx.keys:
             pdef = graph.get(key).spec.partitions_def
-            if pdef is None:
-                self.keys.append((None,))
-                self.pos.append({"": 0})
-            else:
+            found = known.get(pdef)
+            if found is None:  # keys listed once per definition, not once per asset
                 ks = tuple(pdef.get_partition_keys(current_time, dynamic_partitions_store))
-                self.keys.append(ks)
-                self.pos.append({k: j for j, k in enumerate(ks)})
+                found = known[pdef] = (ks, {k: j for j, k in enumerate(ks)})
+            self.keys.append(found[0])
+            self.pos.append(found[1])
         self.rows: list[list[Any]] = [[None] * len(k) for k in self.keys]
         by_name = idx.by_name
         for row in rows:
@@ -153,25 +157,39 @@ class EntityPass:
 
     # The pass --------------------------------------------------------------------------
     def _compute(self) -> None:
+        """Asset by asset in topological order, each asset's partitions as columns: the
+        parents' values at every partition are lists zipped together, so the per-entity
+        work is a few C calls (an identity edge shares the parent's list)."""
         idx = self.idx
+        us, encode, sha256 = _US, _encode_string, hashlib.sha256
         for i in range(len(idx.keys)):
             node = self.graph.get(idx.keys[i])
             parents = self.parents[i]
             names = [name for _, name, _ in parents]
+            n = len(self.rows[i])
             pv = [self._at(p, r, self.version[p], self._combined) for p, _, r in parents]
+            cols: list[tuple[Any, ...]] = list(zip(*pv, strict=True)) if pv else [()] * n
             pd = [self._at(p, r, self.dirty[p], self._any) for p, _, r in parents]
+            if any(map(any, pd)):
+                self.dirty[i] = bytearray(map(any, zip(*pd, strict=True)))
             rows, status, version = self.rows[i], self.status[i], self.version[i]
-            updated, present, dirty = self.updated[i], self.present[i], self.dirty[i]
             code = idx.code_versions[i]
+            pu = [self._at(p, r, self.updated[p], self._max) for p, _, r in parents]
             if node.is_virtual:
+                template = virtual_template(code, names)
+                for j, vs in enumerate(cols):
+                    try:
+                        text = template.format(*map(encode, vs))
+                        version[j] = sha256(text.encode()).hexdigest()[:24]
+                    except TypeError:  # a parent never materialized
+                        version[j] = virtual_version_sorted(code, names, list(vs))
                 pp = [self._at(p, r, self.present[p], self._any) for p, _, r in parents]
-                pu = [self._at(p, r, self.updated[p], self._max) for p, _, r in parents]
-                for j in range(len(rows)):
-                    vs = [v[j] for v in pv]
-                    version[j] = virtual_version_by_name(code, zip(names, vs, strict=True))
-                    dirty[j] = any(d[j] for d in pd)
-                    present[j] = any(x[j] for x in pp)
-                    updated[j] = max((u[j] for u in pu), default=0)
+                if pp:
+                    self.present[i] = present = bytearray(map(any, zip(*pp, strict=True)))
+                    self.updated[i] = list(map(max, zip(*pu, strict=True)))
+                else:
+                    present = self.present[i]
+                for j in range(n):
                     row = rows[j]
                     ran = row is not None and row[_ROW_MAT] is not None
                     if not present[j] and (parents or not ran):
@@ -179,9 +197,10 @@ class EntityPass:
                     elif ran and row[_ROW_CV] != code:
                         status[j] = _STALE
                 continue
+            updated, present, dirty = self.updated[i], self.present[i], self.dirty[i]
             external = node.is_external
             prefix = inputs_prefix(code, names)
-            pu = [self._at(p, r, self.updated[p], self._max) for p, _, r in parents]
+            separators = None if prefix is None else prefix.count(us) + max(len(names) - 1, 0)
             for j, row in enumerate(rows):
                 if row is None:
                     status[j] = _MISSING
@@ -202,12 +221,15 @@ class EntityPass:
                 if recorded is None:  # reported outside a run: stale once an input moves
                     changed = any(u[j] > mat for u in pu)
                 else:
-                    vs = [v[j] for v in pv]
-                    now = fast_inputs_text(prefix, vs) if prefix is not None else None
-                    if now is None:
-                        now = exact_inputs_text(code, names, vs)
+                    vs = cols[j]
+                    try:
+                        now = prefix + us.join(vs)  # type: ignore[operator]
+                    except TypeError:  # no fast form for its code version, or a missing version
+                        now = None
+                    if now is None or (now != recorded and now.count(us) != separators):
+                        now = exact_inputs_text(code, names, list(vs))
                     changed = now != recorded and not legacy_exact_equal(recorded, now)
-                if changed or any(d[j] for d in pd):
+                if changed or dirty[j]:
                     status[j] = _STALE
                     dirty[j] = 1
 
