@@ -18,7 +18,7 @@ from typing import Any
 from sheer.errors import DefinitionError, did_you_mean
 from sheer.keys import AssetKey, AssetKeyPartitionKey, coerce_key
 from sheer.partitions.subset import all_partitions_subset, subset_with_partition_keys
-from sheer.staleness import (
+from sheer.staleness.causes import (
     _STATUSES,
     StaleCause,
     StaleCauseCategory,
@@ -27,7 +27,7 @@ from sheer.staleness import (
     _gc_paused,
     _memoized_post_order,
 )
-from sheer.staleness_entities import _STALE, CAP, EntityPass, virtual_region
+from sheer.staleness.entities import _STALE, CAP, EntityPass, virtual_region
 from sheer.versioning import DataVersion
 
 _ABSENT: Any = object()
