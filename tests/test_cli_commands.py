@@ -1368,3 +1368,93 @@ def test_partition_options_become_dagsters_run_tags():
         "dagster/asset_partition_range_end": "2026-01-31",
     }
     assert parse_partition_options(None, None) == {}
+
+
+PARTITIONED_CHAIN = """
+import sheer as dg
+
+daily = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-05")
+version = {"v": "1"}
+
+
+@dg.asset(partitions_def=daily)
+def orders(context) -> dg.MaterializeResult:
+    return dg.MaterializeResult(data_version=dg.DataVersion(open("version.txt").read()))
+
+
+@dg.asset(partitions_def=daily, is_virtual=True, deps=["orders"])
+def orders_view() -> None:
+    return None
+
+
+@dg.asset(partitions_def=daily, deps=["orders_view"])
+def report() -> None:
+    return None
+
+
+defs = dg.Definitions(assets=[orders, orders_view, report])
+"""
+
+
+def _partitioned_project(runner, instance, tmp_path):
+    path = write(tmp_path / "chain.py", PARTITIONED_CHAIN)
+    (tmp_path / "version.txt").write_text("1")
+    for day in ("2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"):
+        run(
+            runner,
+            "launch",
+            "-f",
+            path,
+            "--instance",
+            instance,
+            "--assets",
+            "*",
+            "--partition",
+            day,
+        )
+    (tmp_path / "version.txt").write_text("2")
+    run(
+        runner, "launch", "-f", path, "--instance", instance,
+        "--assets", "orders", "--partition", "2026-01-03",
+    )  # fmt: skip
+    return path
+
+
+def test_status_shows_counts_per_partitioned_asset(runner, instance, tmp_path):
+    path = _partitioned_project(runner, instance, tmp_path)
+    rows = table_rows(run(runner, "status", "-f", path, "--instance", instance).stdout)
+    assert rows["orders"][1] == "fresh 4 / stale 0 / missing 0"
+    assert rows["report"][1] == "fresh 3 / stale 1 / missing 0"
+    assert "stale partitions: 2026-01-03" in rows["report"][2]
+
+
+def test_status_of_one_partition_shows_its_root_causes(runner, instance, tmp_path):
+    path = _partitioned_project(runner, instance, tmp_path)
+    out = run(
+        runner, "status", "-f", path, "--instance", instance, "report",
+        "--partition", "2026-01-03", "--json",
+    ).stdout  # fmt: skip
+    (record,) = json.loads(out)
+    assert record["status"] == "STALE" and record["partition_key"] == "2026-01-03"
+    assert record["root_causes"] == ["orders[2026-01-03] has a new data version (via orders_view)"]
+    listed = json.loads(run(runner, "status", "-f", path, "--instance", instance, "--json").stdout)
+    report = next(r for r in listed if r["key"] == "report")
+    assert report["partition_counts"] == {"FRESH": 3, "STALE": 1, "MISSING": 0}
+    assert report["stale_partitions"] == ["2026-01-03"]
+
+
+def test_status_of_a_partition_an_asset_does_not_have_names_it(runner, instance, tmp_path):
+    path = _partitioned_project(runner, instance, tmp_path)
+    result = run(
+        runner, "status", "-f", path, "--instance", instance, "report",
+        "--partition", "2026-02-30", code=1,
+    )  # fmt: skip
+    assert "Partition '2026-02-30' is not a partition of 'report'" in one_line(result.stderr)
+
+
+def test_status_partition_without_a_partitioned_asset_says_so(runner, instance):
+    result = run(
+        runner, "status", "-f", QUICKSTART, "--instance", instance,
+        "--partition", "2026-01-01", code=1,
+    )  # fmt: skip
+    assert "none of the selected assets is partitioned" in one_line(result.stderr)

@@ -163,20 +163,70 @@ def lineage_mermaid(graph: AssetGraph, keys: Collection[AssetKey] | None = None)
     return "\n".join(lines)
 
 
-def _causes(resolver: StaleStatusResolver, key: AssetKey) -> list[str]:
-    return [str(c) for c in resolver.get_stale_root_causes(key)]
+def _causes(
+    resolver: StaleStatusResolver, key: AssetKey, partition_key: str | None = None
+) -> list[str]:
+    return [str(c) for c in resolver.get_stale_root_causes(key, partition_key=partition_key)]
 
 
-def status_table(resolver: StaleStatusResolver, keys: Collection[AssetKey] | None = None) -> Table:
+_SHOWN_PARTITIONS = 5
+
+
+def _summary(counts: dict[StaleStatus, int]) -> StaleStatus:
+    """A partitioned asset's status in a table: STALE if any partition is, else MISSING
+    if any is, else FRESH."""
+    for st in (StaleStatus.STALE, StaleStatus.MISSING):
+        if counts.get(st):
+            return st
+    return StaleStatus.FRESH
+
+
+def counts_text(counts: dict[StaleStatus, int]) -> str:
+    """'fresh 362 / stale 3 / missing 0'."""
+    return " / ".join(f"{st.value.lower()} {counts.get(st, 0)}" for st in StaleStatus)
+
+
+def _partitioned_why(resolver: StaleStatusResolver, node: AssetNode) -> str:
+    stale = [
+        k for k, st in resolver.get_statuses(node.key).items() if st is StaleStatus.STALE and k
+    ]
+    if not stale:
+        return ""
+    shown = ", ".join(stale[:_SHOWN_PARTITIONS])
+    more = f" (and {len(stale) - _SHOWN_PARTITIONS} more)" if len(stale) > _SHOWN_PARTITIONS else ""
+    first = _causes(resolver, node.key, stale[0])
+    cause = f"; {stale[0]}: {first[0]}" if first else ""
+    return (
+        f"stale partitions: {shown}{more}{cause} (sheer status "
+        f"{node.key.to_user_string()} --partition {stale[0]} for the causes)"
+    )
+
+
+def status_table(
+    resolver: StaleStatusResolver,
+    keys: Collection[AssetKey] | None = None,
+    partition_key: str | None = None,
+) -> Table:
+    """One row per asset; a partitioned asset shows its counts by status, or, with
+    `partition_key`, that partition's status and causes."""
     graph = resolver.asset_graph
-    table = Table(title="asset status")
+    title = "asset status" if partition_key is None else f"asset status, partition {partition_key}"
+    table = Table(title=title)
     for column in ("asset", "status", "why"):
         table.add_column(column)
     for node in _shown(graph, keys):
-        st = resolver.get_status(node.key)
         name = node.key.to_user_string() + (" (virtual)" if node.is_virtual else "")
+        partitioned = node.spec.partitions_def is not None
+        if partitioned and partition_key is None:
+            counts = resolver.get_status_counts(node.key)
+            st = _summary(counts)
+            label = Text(counts_text(counts), style=STATUS_STYLE[st])
+            table.add_row(name, label, _partitioned_why(resolver, node))
+            continue
+        asked = partition_key if partitioned else None
+        st = resolver.get_status(node.key, partition_key=asked)
         why = (
-            "; ".join(f"stale: {c}" for c in _causes(resolver, node.key))
+            "; ".join(f"stale: {c}" for c in _causes(resolver, node.key, asked))
             if st is StaleStatus.STALE
             else ""
         )
@@ -185,20 +235,43 @@ def status_table(resolver: StaleStatusResolver, keys: Collection[AssetKey] | Non
 
 
 def status_json(
-    resolver: StaleStatusResolver, keys: Collection[AssetKey] | None = None
+    resolver: StaleStatusResolver,
+    keys: Collection[AssetKey] | None = None,
+    partition_key: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Per asset: key, status, virtual or not, root causes, data version; a partitioned
+    asset adds `partition_counts` and `stale_partitions` (or, with `partition_key`,
+    `partition_key` and that partition's status, causes and version)."""
     out = []
     for node in _shown(resolver.asset_graph, keys):
-        version = resolver.get_current_data_version(node.key)
-        out.append(
-            {
-                "key": node.key.to_user_string(),
-                "status": resolver.get_status(node.key).value,
-                "is_virtual": node.is_virtual,
-                "root_causes": _causes(resolver, node.key),
-                "data_version": version.value if version else None,
-            }
-        )
+        partitioned = node.spec.partitions_def is not None
+        if partitioned and partition_key is None:
+            statuses = resolver.get_statuses(node.key)
+            counts = resolver.get_status_counts(node.key)
+            out.append(
+                {
+                    "key": node.key.to_user_string(),
+                    "status": _summary(counts).value,
+                    "is_virtual": node.is_virtual,
+                    "partition_counts": {st.value: n for st, n in counts.items()},
+                    "stale_partitions": [
+                        k for k, st in statuses.items() if st is StaleStatus.STALE
+                    ],
+                }
+            )
+            continue
+        asked = partition_key if partitioned else None
+        version = resolver.get_current_data_version(node.key, partition_key=asked)
+        record: dict[str, Any] = {
+            "key": node.key.to_user_string(),
+            "status": resolver.get_status(node.key, partition_key=asked).value,
+            "is_virtual": node.is_virtual,
+            "root_causes": _causes(resolver, node.key, asked),
+            "data_version": version.value if version else None,
+        }
+        if asked is not None:
+            record["partition_key"] = asked
+        out.append(record)
     return out
 
 
