@@ -233,3 +233,58 @@ def test_unpartitioned_graphs_keep_the_asset_pass_and_refuse_partition_keys(
     assert resolver.get_status_counts("plain") == {FRESH: 1, STALE: 0, MISSING: 0}
     with pytest.raises(DefinitionError, match="'plain' is not partitioned"):
         resolver.get_status("plain", partition_key="x")
+
+
+def _identity_chain(lib: Any) -> tuple[Any, Any]:
+    pdef = lib.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-04")
+
+    @lib.asset(name="A", partitions_def=pdef)
+    def a() -> int:
+        return 1
+
+    @lib.asset(name="B", partitions_def=pdef, deps=["A"])
+    def b() -> int:
+        return 1
+
+    return pdef, [a, b]
+
+
+def test_partition_statuses_and_root_causes_have_dagsters_shape() -> None:
+    """The same partitioned chain (no virtual assets, where Dagster and Sheer agree) on
+    both: the same status per partition, and root causes keyed by the root partition."""
+    dagster = pytest.importorskip("dagster")
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver
+    from dagster._core.loader import LoadingContextForTest
+
+    answers = []
+    for lib in (dg, dagster):
+        pdef, assets = _identity_chain(lib)
+        instance = lib.DagsterInstance.ephemeral() if lib is dagster else dg.Instance.ephemeral()
+        for k in pdef.get_partition_keys():
+            lib.materialize(assets, partition_key=k, instance=instance)
+        lib.materialize(assets, selection=["A"], partition_key="2026-01-02", instance=instance)
+        if lib is dagster:
+            graph = lib.Definitions(assets=assets).resolve_asset_graph()
+            resolver: Any = CachingStaleStatusResolver(
+                instance, graph, LoadingContextForTest(instance)
+            )
+        else:
+            resolver = dg.StaleStatusResolver(instance, dg.Definitions(assets=assets))
+        key = lib.AssetKey("B")
+        statuses = {k: resolver.get_status(key, k).value for k in pdef.get_partition_keys()}
+        roots = [
+            (c.key.asset_key.to_user_string(), c.key.partition_key, c.category.value)
+            for c in resolver.get_stale_root_causes(key, "2026-01-02")
+        ]
+        (direct,) = resolver.get_stale_causes(key, "2026-01-02")
+        answers.append(
+            (
+                statuses,
+                roots,
+                resolver.get_status(key).value,
+                direct.dependency.partition_key,
+                direct.key.partition_key,
+            )
+        )
+    assert answers[0] == answers[1]
+    assert answers[0][0] == {"2026-01-01": "FRESH", "2026-01-02": "STALE", "2026-01-03": "FRESH"}
