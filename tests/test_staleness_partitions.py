@@ -3,6 +3,8 @@ through virtual assets in both forms, causes with partitions, bulk calls, cappin
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -183,6 +185,7 @@ def test_many_changed_partitions_make_one_capped_cause(instance: dg.Instance) ->
     for k in keys:
         dg.materialize(every, selection=["A"], partition_key=k, instance=instance)
     dg.materialize(every, selection=["D"], instance=instance)
+    assert _resolver(instance, every).get_status("D") == FRESH
     for k in keys[3:40]:
         dg.materialize(every, selection=["A"], partition_key=k, instance=instance)
     resolver = _resolver(instance, every)
@@ -288,3 +291,146 @@ def test_partition_statuses_and_root_causes_have_dagsters_shape() -> None:
         )
     assert answers[0] == answers[1]
     assert answers[0][0] == {"2026-01-01": "FRESH", "2026-01-02": "STALE", "2026-01-03": "FRESH"}
+
+
+# DESIGN.md's scenarios through views in both forms ----------------------------------
+def _world(spec_form: bool, root: Any, views: list[tuple[str, list[Any], Any]], down: Any) -> Any:
+    """A root table, views (name, deps, partitions_def) in either form, a downstream
+    asset (deps, partitions_def); every asset returns a version read from `VERSIONS`."""
+
+    @dg.asset(name="A", partitions_def=root)
+    def a(context: Any) -> dg.MaterializeResult:
+        return dg.MaterializeResult(
+            data_version=dg.DataVersion(_VERSIONS.get(context.partition_key, "1"))
+        )
+
+    made: list[Any] = [a]
+    for name, deps, pdef in views:
+        if spec_form:
+            made.append(dg.AssetSpec(name, deps=deps, partitions_def=pdef, is_virtual=True))
+        else:
+
+            @dg.asset(name=name, deps=deps, partitions_def=pdef, is_virtual=True)
+            def view() -> None:
+                return None
+
+            made.append(view)
+    down_deps, down_pdef = down
+
+    @dg.asset(name="D", deps=down_deps, partitions_def=down_pdef)
+    def d() -> int:
+        return 1
+
+    made.append(d)
+    return made
+
+
+_VERSIONS: dict[str, str] = {}
+
+
+@contextmanager
+def _fresh() -> Iterator[dg.Instance]:
+    instance = dg.Instance.ephemeral()
+    try:
+        yield instance
+    finally:
+        instance.dispose()
+
+
+def _stale_after_change(
+    assets: list[Any], root: Any, down: Any, changed: str, instance: dg.Instance
+) -> list[str | None]:
+    """Materialize every partition of A then of D, change A[changed]: D's stale keys."""
+    _VERSIONS.clear()
+    for k in root.get_partition_keys():
+        dg.materialize(assets, selection=["A"], partition_key=k, instance=instance)
+    for k in down.get_partition_keys() if down is not None else [None]:
+        dg.materialize(assets, selection=["D"], partition_key=k, instance=instance)
+    resolver = dg.StaleStatusResolver(instance, dg.Definitions(assets=assets))
+    assert STALE not in resolver.get_statuses("D").values()
+    _VERSIONS[changed] = "2"
+    dg.materialize(assets, selection=["A"], partition_key=changed, instance=instance)
+    resolver = dg.StaleStatusResolver(instance, dg.Definitions(assets=assets))
+    return sorted(
+        (k for k, s in resolver.get_statuses("D").items() if s is STALE), key=lambda k: k or ""
+    )
+
+
+@pytest.mark.parametrize("spec_form", [True, False])
+def test_multi_partitioned_view_filtering_a_dimension_stales_only_its_region(
+    spec_form: bool,
+) -> None:
+    from sheer.partitions.multi import MultiPartitionsDefinition
+
+    days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-04")
+    both = MultiPartitionsDefinition(
+        {"date": days, "region": dg.StaticPartitionsDefinition(["eu", "us"])}
+    )
+    eu = MultiPartitionsDefinition({"date": days, "region": dg.StaticPartitionsDefinition(["eu"])})
+    assets = _world(spec_form, both, [("V", ["A"], eu)], (["V"], days))
+    with _fresh() as instance:
+        assert _stale_after_change(assets, both, days, "2026-01-02|us", instance) == []
+    with _fresh() as instance:
+        assert _stale_after_change(assets, both, days, "2026-01-02|eu", instance) == ["2026-01-02"]
+
+
+@pytest.mark.parametrize("spec_form", [True, False])
+def test_static_many_to_one_through_a_view_stales_the_one_it_maps_to(spec_form: bool) -> None:
+    from sheer.partitions.mappings import StaticPartitionMapping
+
+    shops = dg.StaticPartitionsDefinition(["s1", "s2", "s3"])
+    regions = dg.StaticPartitionsDefinition(["north", "south"])
+    dep = dg.AssetDep(
+        "A", partition_mapping=StaticPartitionMapping({"s1": "north", "s2": "north", "s3": "south"})
+    )
+    assets = _world(spec_form, shops, [("V", [dep], regions)], (["V"], regions))
+    with _fresh() as instance:
+        assert _stale_after_change(assets, shops, regions, "s2", instance) == ["north"]
+
+
+@pytest.mark.parametrize("spec_form", [True, False])
+def test_hourly_through_a_daily_view_stales_every_hour_of_that_day(spec_form: bool) -> None:
+    hours = dg.HourlyPartitionsDefinition(
+        start_date="2026-01-01-00:00", end_date="2026-01-03-00:00"
+    )
+    days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-03")
+    assets = _world(spec_form, hours, [("V", ["A"], days)], (["V"], hours))
+    with _fresh() as instance:
+        stale = _stale_after_change(assets, hours, hours, "2026-01-02-07:00", instance)
+    assert len(stale) == 24 and all(str(k).startswith("2026-01-02-") for k in stale)
+
+
+@pytest.mark.parametrize("spec_form", [True, False])
+def test_last_partition_through_an_unpartitioned_view_only_the_last_matters(
+    spec_form: bool,
+) -> None:
+    from sheer.partitions.mappings import LastPartitionMapping
+
+    days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-04")
+    dep = dg.AssetDep("A", partition_mapping=LastPartitionMapping())
+    assets = _world(spec_form, days, [("V", [dep], None)], (["V"], days))
+    with _fresh() as instance:
+        assert _stale_after_change(assets, days, days, "2026-01-02", instance) == []
+    with _fresh() as instance:
+        assert (
+            _stale_after_change(assets, days, days, "2026-01-03", instance)
+            == days.get_partition_keys()
+        )
+
+
+@pytest.mark.parametrize("spec_form", [True, False])
+def test_diamond_of_two_views_with_different_mappings_stales_the_union(spec_form: bool) -> None:
+    days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-06")
+    lag = dg.AssetDep(
+        "A", partition_mapping=TimeWindowPartitionMapping(start_offset=-2, end_offset=-2)
+    )
+    views = [("V1", ["A"], days), ("V2", [lag], days)]
+    assets = _world(spec_form, days, views, (["V1", "V2"], days))
+    with _fresh() as instance:
+        assert _stale_after_change(assets, days, days, "2026-01-02", instance) == [
+            "2026-01-02",
+            "2026-01-04",
+        ]
+        resolver = dg.StaleStatusResolver(instance, dg.Definitions(assets=assets))
+        roots = resolver.get_stale_root_causes("D", partition_key="2026-01-04")
+        assert [str(c) for c in roots] == ["A[2026-01-02] has a new data version (via V2)"]

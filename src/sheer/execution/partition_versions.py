@@ -17,6 +17,7 @@ from typing import Any
 from sheer.execution.step import upstream_partition_keys
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
+from sheer.partitions.subset import all_partitions_subset
 from sheer.versioning import Provenance, VersionView, stored_version, virtual_version_by_name
 
 Entity = tuple[AssetKey, tuple[str, ...]]
@@ -32,6 +33,7 @@ class PartitionVersions:
         self._made: dict[tuple[AssetKey, str], str | None] = {}
         self._stored: dict[str, dict[AssetKey, str | None]] = {}
         self._memo: dict[Entity, str | None] = {}
+        self._reads: dict[AssetKey, bool] = {}
 
     def update(self, key: AssetKey, partition: str, version: str | None) -> None:
         self._made[key, partition] = version
@@ -62,19 +64,28 @@ class PartitionVersions:
         self, key: AssetKey, partition: str | None
     ) -> list[tuple[AssetKey, Entity | None]]:
         """Each parent of `key`, with the partitions of it that `key[partition]` reads
-        (None for an unpartitioned parent, whose version the base view gives); an
-        unpartitioned reader reads every partition."""
-        node = self._graph.get(key)
+        (None for an unpartitioned parent whose version the base view gives; an
+        unpartitioned virtual parent behind which partitions are read is the entity
+        (parent, ("",))). An unpartitioned reader reads what its mapping gives (every
+        partition unless, say, `LastPartitionMapping` says otherwise)."""
+        graph = self._graph
+        node = graph.get(key)
+        relations = graph.partition_relations
         out: list[tuple[AssetKey, Entity | None]] = []
         for parent in sorted(node.parent_keys):
-            parent_def = self._graph.get(parent).spec.partitions_def
+            parent_def = graph.get(parent).spec.partitions_def
             if parent_def is None:
-                out.append((parent, None))
+                behind = graph.get(parent).is_virtual and self.reads_partitions(parent)
+                out.append((parent, (parent, ("",)) if behind else None))
                 continue
-            if node.spec.partitions_def is None or partition is None:
+            if node.spec.partitions_def is None:
+                read = relations.parent_subset(key, all_partitions_subset(None), parent)
+                out.append((parent, (parent, tuple(read.get_partition_keys()))))
+                continue
+            if partition is None:
                 out.append((parent, (parent, tuple(parent_def.get_partition_keys()))))
                 continue
-            mapping = self._graph.partition_relations.explicit_mapping(key, parent)
+            mapping = relations.explicit_mapping(key, parent)
             keys = upstream_partition_keys(
                 node.spec.partitions_def, (partition,), parent_def, mapping
             )
@@ -127,9 +138,24 @@ class PartitionVersions:
         return virtual_version_by_name("partitions", pairs)
 
     def reads_partitions(self, key: AssetKey) -> bool:
-        """Whether `key` has a partitioned parent (its provenance then comes from here)."""
-        graph = self._graph
-        return any(graph.get(p).spec.partitions_def is not None for p in graph.get(key).parent_keys)
+        """Whether `key` reads a partitioned asset, directly or through virtual parents
+        (its provenance then comes from here)."""
+        found = self._reads.get(key)
+        if found is None:
+            graph = self._graph
+            found = False
+            stack, seen = [key], {key}
+            while stack and not found:
+                for p in graph.get(stack.pop()).parent_keys:
+                    parent = graph.get(p)
+                    if parent.spec.partitions_def is not None:
+                        found = True
+                        break
+                    if parent.is_virtual and p not in seen:
+                        seen.add(p)
+                        stack.append(p)
+            self._reads[key] = found
+        return found
 
     def provenance(self, key: AssetKey, partition: str | None) -> Provenance:
         """The provenance of `key[partition]`: the base view's, with each partitioned
@@ -146,5 +172,6 @@ class PartitionVersions:
             virtual_code_versions=base.virtual_code_versions,
         )
 
-    def version_of_virtual(self, key: AssetKey, partition: str) -> str | None:
-        return self.read_version((key, (partition,)))
+    def version_of_virtual(self, key: AssetKey, partition: str | None) -> str | None:
+        """A virtual entity's version ("" or None: an unpartitioned view's)."""
+        return self.read_version((key, (partition or "",)))

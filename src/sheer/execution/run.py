@@ -309,7 +309,7 @@ class _Recorder:
             if partition is not None or entities.reads_partitions(key)
             else self.versions.provenance(key)
         )
-        if node.is_virtual and partition is not None:
+        if node.is_virtual and (partition is not None or entities.reads_partitions(key)):
             version = entities.version_of_virtual(key, partition)
         elif node.is_virtual:
             version = self.versions.version(key)  # a view's version is its inputs' and code's

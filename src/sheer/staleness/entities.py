@@ -39,7 +39,7 @@ from sheer.fingerprints import (
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey, AssetKeyPartitionKey
 from sheer.partitions.mappings import IdentityPartitionMapping, TimeWindowPartitionMapping
-from sheer.partitions.subset import subset_with_partition_keys
+from sheer.partitions.subset import all_partitions_subset, subset_with_partition_keys
 from sheer.versioning import virtual_version_by_name
 
 _FRESH, _STALE, _MISSING = 0, 1, 2
@@ -116,9 +116,13 @@ class EntityPass:
         pdef = graph.get(parent).spec.partitions_def
         if pdef is None:
             return [(0,)] * len(self.keys[i])
-        if cdef is None:
-            return [tuple(range(len(self.keys[p])))]
         relations = graph.partition_relations
+        if cdef is None:  # every partition, unless its mapping (say Last) picks some
+            read = relations.parent_subset(
+                child, all_partitions_subset(None), parent, self.current_time, self.store
+            )
+            where = self.pos[p]
+            return [tuple(where[x] for x in read.get_partition_keys() if x in where)]
         mapping = relations.mapping(child, parent)
         if cdef == pdef and (
             isinstance(mapping, IdentityPartitionMapping) or mapping == _SAME_TIME
