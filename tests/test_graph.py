@@ -821,3 +821,34 @@ def test_a_parameter_naming_only_a_dependency_nothing_defines_is_unresolved():
         build(dg.AssetSpec("first", deps=["ext"]), down)
     assert str(info.value).startswith("Parameter 'ext' of asset 'down' (defined at ")
     assert "Did you mean" not in str(info.value)
+
+
+def test_virtual_walks_live_on_the_graph_and_are_computed_once() -> None:
+    """`graph.virtual`: the region behind a view with shortest paths, the non-virtual
+    ancestors reached through it, and the views between an asset and those ancestors."""
+    from sheer.keys import AssetKey as K
+
+    a = dg.AssetSpec("a")
+    b = dg.AssetSpec("b", deps=["a"], is_virtual=True)
+    c = dg.AssetSpec("c", deps=["b"], is_virtual=True)
+    e = dg.AssetSpec("e")
+    d = dg.AssetSpec("d", deps=["c", "e"])
+    graph = AssetGraph.from_definitions([a, b, c, e, d])
+    walks = graph.virtual
+    assert walks is graph.virtual
+    assert walks.region(K("c")) == {K("c"): (K("c"),), K("b"): (K("c"), K("b"))}
+    assert walks.region(K("c")) is walks.region(K("c"))
+    assert walks.ancestors_through(K("c")) == {K("a"): (K("c"), K("b"))}
+    assert walks.between(K("d")) == [K("b"), K("c")]
+
+
+def test_ordering_through_unselected_views_keeps_the_virtual_path() -> None:
+    from sheer.graph.virtual import ordering_through_unselected_virtual
+    from sheer.keys import AssetKey as K
+
+    a = dg.AssetSpec("a")
+    b = dg.AssetSpec("b", deps=["a"], is_virtual=True)
+    d = dg.AssetSpec("d", deps=["b"])
+    graph = AssetGraph.from_definitions([a, b, d])
+    order = ordering_through_unselected_virtual(graph, frozenset({K("a"), K("d")}))
+    assert order == {K("a"): {}, K("d"): {K("a"): (K("b"),)}}

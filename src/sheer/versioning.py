@@ -244,7 +244,7 @@ class VersionView:
             reached = set().union(*(graph.non_virtual_ancestors(p) for p in virtual_parents))
             for a in sorted(reached):
                 through[a] = self.version(a)
-            for v in _virtual_between(graph, key):
+            for v in graph.virtual.between(key):
                 virtual_codes[v] = graph.get(v).code_version
         return Provenance(
             code_version=node.code_version,
@@ -252,16 +252,3 @@ class VersionView:
             through_virtual=through,
             virtual_code_versions=virtual_codes,
         )
-
-
-def _virtual_between(graph: AssetGraph, key: AssetKey) -> list[AssetKey]:
-    """The virtual assets reached from `key` through virtual parents only."""
-    seen: set[AssetKey] = set()
-    frontier = [p for p in graph.get(key).parent_keys if graph.get(p).is_virtual]
-    while frontier:
-        v = frontier.pop()
-        if v in seen:
-            continue
-        seen.add(v)
-        frontier.extend(p for p in graph.get(v).parent_keys if graph.get(p).is_virtual)
-    return sorted(seen)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sheer.definitions.assets import AssetsDefinition
 from sheer.errors import ExecutionError
 from sheer.graph import AssetGraph
+from sheer.graph.virtual import ordering_through_unselected_virtual
 from sheer.keys import AssetKey
 
 
@@ -112,59 +113,7 @@ def build_plan(graph: AssetGraph, selected: Iterable[AssetKey]) -> ExecutionPlan
 def _asset_order(
     graph: AssetGraph, chosen: frozenset[AssetKey]
 ) -> dict[AssetKey, dict[AssetKey, tuple[AssetKey, ...]]]:
-    # hop[v]: for an unselected virtual v, each selected asset reached through it (via
-    # unselected virtual assets only) -> the virtual parent it was reached by (None when
-    # a direct parent). One entry per node and ancestor, not a path per node: the paths
-    # are rebuilt only for the orderings kept, so a long chain stays linear in memory.
-    hop: dict[AssetKey, dict[AssetKey, AssetKey | None]] = {}
-
-    def reach(v: AssetKey) -> dict[AssetKey, AssetKey | None]:
-        memo = hop.get(v)
-        if memo is not None:
-            return memo
-        # Iterative post-order over unselected virtual ancestors: no recursion limit.
-        stack = [v]
-        while stack:
-            top = stack[-1]
-            todo = [
-                p
-                for p in graph.get(top).parent_keys
-                if p not in chosen and graph.get(p).is_virtual and p not in hop
-            ]
-            if todo:
-                stack.extend(todo)
-                continue
-            stack.pop()
-            if top in hop:
-                continue
-            out: dict[AssetKey, AssetKey | None] = {}
-            for p in sorted(graph.get(top).parent_keys):
-                if p in chosen:
-                    out.setdefault(p, None)
-                elif graph.get(p).is_virtual:
-                    for a in hop[p]:
-                        out.setdefault(a, p)
-            hop[top] = out
-        return hop[v]
-
-    def path(v: AssetKey, a: AssetKey) -> tuple[AssetKey, ...]:
-        walked = [v]
-        while (nxt := hop[walked[-1]][a]) is not None:
-            walked.append(nxt)
-        return tuple(reversed(walked))
-
-    order: dict[AssetKey, dict[AssetKey, tuple[AssetKey, ...]]] = {}
-    for x in chosen:
-        parents: dict[AssetKey, tuple[AssetKey, ...]] = {}
-        for p in sorted(graph.get(x).parent_keys):
-            if p in chosen:
-                parents[p] = ()
-            elif graph.get(p).is_virtual:
-                for a in reach(p):
-                    if a not in parents:
-                        parents[a] = path(p, a)
-        order[x] = parents
-    return order
+    return ordering_through_unselected_virtual(graph, chosen)
 
 
 def _group_by_definition(

@@ -349,28 +349,11 @@ class _Recorder:
 
 
 def _version_keys(graph: AssetGraph, selected: Iterable[AssetKey]) -> set[AssetKey]:
-    """Every non-virtual asset whose version the run's provenance may need."""
+    """Every non-virtual asset whose version the run's provenance may need: the nearest
+    non-virtual ancestors of each selected asset (a selected virtual asset's too)."""
     needed: set[AssetKey] = set()
-    seen_virtual: set[AssetKey] = set()
-    frontier: list[AssetKey] = []
     for key in selected:
-        for p in graph.get(key).parent_keys:
-            if graph.get(p).is_virtual:
-                frontier.append(p)
-            else:
-                needed.add(p)
-        if graph.get(key).is_virtual:
-            frontier.append(key)
-    while frontier:
-        v = frontier.pop()
-        if v in seen_virtual:
-            continue
-        seen_virtual.add(v)
-        for p in graph.get(v).parent_keys:
-            if graph.get(p).is_virtual:
-                frontier.append(p)
-            else:
-                needed.add(p)
+        needed |= graph.non_virtual_ancestors(key)
     return needed
 
 

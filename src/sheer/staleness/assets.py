@@ -30,12 +30,10 @@ from sheer.staleness.causes import (
     StaleCause,
     StaleCauseCategory,
     StaleStatus,
-    _ancestors_through,
     _dedupe,
     _dependency_key,
     _is_stale_dep,
     _memoized_post_order,
-    _virtual_region,
 )
 from sheer.storage import VersionRow
 
@@ -223,7 +221,7 @@ class _Pass:
             v
             for p in idx.parents[i]
             if p in idx.virtual
-            for v in _virtual_region(self.graph, idx.keys[p])
+            for v in self.graph.virtual.region(idx.keys[p])
         }
         return {
             "code_version": idx.code_versions[i],
@@ -348,7 +346,7 @@ class _Pass:
                 )
             )
         graph = self.graph
-        region = _virtual_region(graph, idx.keys[p])
+        region = graph.virtual.region(idx.keys[p])
         codes = prov.get("virtual_code_versions") or {}
         through = prov.get("through_virtual") or {}
         if changed and not new_dependency:
@@ -372,7 +370,7 @@ class _Pass:
                         )
                     )
         index = idx.index
-        for a_key, path in _ancestors_through(graph, region).items():
+        for a_key, path in graph.virtual.ancestors_through(idx.keys[p]).items():
             a = index[a_key]
             if (changed and not new_dependency) or status[a] == _STALE:
                 out.extend(self._parent_causes(me, a, through, path))

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from sheer.graph import AssetGraph
 from sheer.keys import AssetKey, AssetKeyPartitionKey
 
 
@@ -264,31 +263,3 @@ def _dedupe(causes: Iterable[StaleCause]) -> tuple[StaleCause, ...]:
             seen.add(ident)
             out.append(cause)
     return tuple(out)
-
-
-def _virtual_region(graph: AssetGraph, start: AssetKey) -> dict[AssetKey, tuple[AssetKey, ...]]:
-    """Virtual assets reachable upstream from `start` through virtual assets only, each
-    with the shortest path from the child side (start first)."""
-    paths: dict[AssetKey, tuple[AssetKey, ...]] = {start: (start,)}
-    frontier = [start]
-    while frontier:
-        nxt = []
-        for v in frontier:
-            for p in sorted(graph.get(v).parent_keys):
-                if graph.get(p).is_virtual and p not in paths:
-                    paths[p] = (*paths[v], p)
-                    nxt.append(p)
-        frontier = nxt
-    return paths
-
-
-def _ancestors_through(
-    graph: AssetGraph, region: dict[AssetKey, tuple[AssetKey, ...]]
-) -> dict[AssetKey, tuple[AssetKey, ...]]:
-    """Non-virtual parents of a virtual region, each with the virtual path to it."""
-    out: dict[AssetKey, tuple[AssetKey, ...]] = {}
-    for v in sorted(region, key=lambda k: (len(region[k]), k)):
-        for p in sorted(graph.get(v).parent_keys):
-            if not graph.get(p).is_virtual and p not in out:
-                out[p] = region[v]
-    return out

@@ -37,7 +37,7 @@ from sheer.fingerprints import (
     virtual_version_sorted,
 )
 from sheer.graph import AssetGraph
-from sheer.keys import AssetKey, AssetKeyPartitionKey
+from sheer.keys import AssetKeyPartitionKey
 from sheer.partitions.mappings import IdentityPartitionMapping, TimeWindowPartitionMapping
 from sheer.partitions.subset import all_partitions_subset, subset_with_partition_keys
 from sheer.versioning import virtual_version_by_name
@@ -269,19 +269,3 @@ class EntityPass:
         status = self.status[i]
         stale, missing = status.count(_STALE), status.count(_MISSING)
         return {_FRESH: len(status) - stale - missing, _STALE: stale, _MISSING: missing}
-
-
-def virtual_region(graph: AssetGraph, start: AssetKey) -> dict[AssetKey, tuple[AssetKey, ...]]:
-    """Virtual assets reachable upstream from `start` through virtual assets only, each
-    with the shortest path from the child side (start first)."""
-    paths: dict[AssetKey, tuple[AssetKey, ...]] = {start: (start,)}
-    frontier = [start]
-    while frontier:
-        nxt = []
-        for v in frontier:
-            for p in sorted(graph.get(v).parent_keys):
-                if graph.get(p).is_virtual and p not in paths:
-                    paths[p] = (*paths[v], p)
-                    nxt.append(p)
-        frontier = nxt
-    return paths

@@ -27,7 +27,7 @@ from sheer.staleness.causes import (
     _gc_paused,
     _memoized_post_order,
 )
-from sheer.staleness.entities import _STALE, CAP, EntityPass, virtual_region
+from sheer.staleness.entities import _STALE, CAP, EntityPass
 from sheer.versioning import DataVersion
 
 _ABSENT: Any = object()
@@ -124,12 +124,7 @@ class EntityCauses:
             if pdef is None
             else subset_with_partition_keys(pdef, [state.keys[p][x] for x in r])
         )
-        region = virtual_region(graph, key)
-        paths: dict[AssetKey, tuple[AssetKey, ...]] = {}
-        for v in sorted(region, key=lambda k: (len(region[k]), k)):
-            for ak in sorted(graph.get(v).parent_keys):
-                if not graph.get(ak).is_virtual and ak not in paths:
-                    paths[ak] = region[v]
+        paths = graph.virtual.ancestors_through(key)
         reads = graph.partition_relations.upstream(key, subset, state.current_time, state.store)
         out: list[tuple[int, tuple[int, ...], tuple[AssetKey, ...]]] = []
         for a_key, s in sorted(reads.items()):
@@ -201,7 +196,7 @@ class EntityCauses:
         graph = state.graph
         codes = prov.get("virtual_code_versions") or {}
         out = []
-        for v, path in virtual_region(graph, state.idx.keys[p]).items():
+        for v, path in graph.virtual.region(state.idx.keys[p]).items():
             was = codes.get(v.to_user_string(), _ABSENT)
             if was is not _ABSENT and was != graph.get(v).code_version:
                 root = StaleCause(

@@ -32,6 +32,7 @@ from sheer.errors import (
 from sheer.keys import AssetKey, KeyLike, coerce_key
 
 if TYPE_CHECKING:
+    from sheer.graph.virtual import VirtualWalks
     from sheer.partitions.relations import PartitionRelations
 
 Defined = AssetsDefinition | AssetSpec
@@ -297,29 +298,12 @@ class AssetGraph:
             hops += 1
         return seen
 
-    # Virtual resolution -----------------------------------------------------
+    # Virtual resolution (sheer.graph.virtual) ---------------------------------
     @cached_property
     def _non_virtual_ancestors(self) -> Mapping[AssetKey, frozenset[AssetKey]]:
-        # One pass in topological order: a virtual parent is replaced by what it
-        # resolves to, which was computed before its children.
-        nodes = self._nodes
-        out: dict[AssetKey, frozenset[AssetKey]] = {}
-        empty: frozenset[AssetKey] = frozenset()
-        for key in self._order:
-            parents = nodes[key].parent_keys
-            if not parents:
-                out[key] = empty
-                continue
-            virtual = [p for p in parents if nodes[p].spec.is_virtual]
-            if not virtual:
-                out[key] = parents
-                continue
-            acc = set(parents)
-            acc.difference_update(virtual)
-            for p in virtual:
-                acc |= out[p]
-            out[key] = frozenset(acc)
-        return out
+        from sheer.graph.virtual import resolve_non_virtual_ancestors
+
+        return resolve_non_virtual_ancestors(self._nodes, self._order)
 
     def non_virtual_ancestors(self, key: KeyLike) -> frozenset[AssetKey]:
         """The parents of `key`, each virtual parent replaced by its own parents, recursively.
@@ -338,17 +322,16 @@ class AssetGraph:
         Paths are listed nearest first (child side first): for A -> B(v) -> C(v) -> D,
         `virtual_paths("D", "A")` is `[(C, B)]`; a direct parent gives `[()]`.
         """
-        k, a = self.get(key).key, self.get(ancestor).key
-        paths: list[tuple[AssetKey, ...]] = []
-        stack: list[tuple[AssetKey, tuple[AssetKey, ...]]] = [(k, ())]
-        while stack:
-            node_key, path = stack.pop()
-            for p in sorted(self._nodes[node_key].parent_keys, reverse=True):
-                if p == a:
-                    paths.append(path)
-                elif self._nodes[p].is_virtual:
-                    stack.append((p, (*path, p)))
-        return sorted(paths, key=lambda path: (len(path), path))
+        from sheer.graph.virtual import virtual_paths
+
+        return virtual_paths(self, self.get(key).key, self.get(ancestor).key)
+
+    @cached_property
+    def virtual(self) -> VirtualWalks:
+        """Every walk through virtual assets, cached on this (immutable) graph."""
+        from sheer.graph.virtual import VirtualWalks
+
+        return VirtualWalks(self)
 
 
 class _Builder:
