@@ -724,3 +724,31 @@ def test_running_a_partitioned_view_records_its_computed_version_per_partition()
     assert event.provenance is not None
     assert event.provenance.input_versions == {a.key: "same"}
     assert event.data_version is not None
+
+
+def test_per_partition_inputs_through_an_offset_view_arrive_as_a_dict() -> None:
+    """D[d] reads yesterday and today of a view; each day of the view is computed on the
+    fly from the stored partition of A it reads: {partition_key: value}, both days."""
+    daily = _daily()
+
+    @asset(partitions_def=daily)
+    def a(context: Any) -> str:
+        return f"a{context.partition_key[-2:]}"
+
+    @asset(partitions_def=daily, is_virtual=True)
+    def v(a: str) -> str:
+        return f"v({a})"
+
+    @asset(
+        partitions_def=daily,
+        ins={"v": AssetIn(partition_mapping=TimeWindowPartitionMapping(start_offset=-1))},
+    )
+    def d(v: Any) -> None:
+        seen.append(v)
+
+    seen: list[Any] = []
+    instance = Instance.ephemeral()
+    for day in ("2026-01-02", "2026-01-03"):
+        sheer.materialize([a], partition_key=day, instance=instance)
+    sheer.materialize([a, v, d], selection=["d"], partition_key="2026-01-03", instance=instance)
+    assert seen == [{"2026-01-02": "v(a02)", "2026-01-03": "v(a03)"}]
