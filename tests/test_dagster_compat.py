@@ -679,12 +679,88 @@ def test_context_run_is_not_available_in_a_direct_call():
 
 def test_build_asset_context_refuses_what_sheer_does_not_support():
     with pytest.raises(ExecutionError) as info:
-        dg.build_asset_context(partition_key="2024-01-01")
+        dg.build_asset_context(asset_config={"n": 1})
     assert str(info.value) == (
-        "build_asset_context() got partition_key, which Sheer does not support yet (no run "
-        "config, partitions or async assets in direct calls). Fix: leave partition_key out; "
+        "build_asset_context() got asset_config, which Sheer does not support yet (no run "
+        "config or async assets in direct calls). Fix: leave asset_config out; "
         "configure resources by constructing them, and pass them in resources=."
     )
+
+
+def test_build_asset_context_with_a_partition_key_gives_it_to_the_asset():
+    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01")
+
+    @dg.asset(partitions_def=daily)
+    def orders(context: dg.AssetExecutionContext) -> tuple[str, str]:
+        window = context.partition_time_window
+        return context.partition_key, f"{window.start:%Y-%m-%d}..{window.end:%Y-%m-%d}"
+
+    context = dg.build_asset_context(partition_key="2024-01-03")
+    assert context.partition_key == "2024-01-03"  # before it is bound, as in Dagster
+    assert context.has_partition_key
+    assert orders(context) == ("2024-01-03", "2024-01-03..2024-01-04")
+
+
+def test_build_asset_context_with_a_partition_key_range_gives_every_key():
+    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01")
+
+    @dg.asset(partitions_def=daily)
+    def orders(context: dg.AssetExecutionContext) -> list[str]:
+        assert context.partition_key_range == dg.PartitionKeyRange("2024-01-02", "2024-01-04")
+        return context.partition_keys
+
+    context = dg.build_asset_context(
+        partition_key_range=dg.PartitionKeyRange("2024-01-02", "2024-01-04")
+    )
+    assert orders(context) == ["2024-01-02", "2024-01-03", "2024-01-04"]
+
+
+def test_build_asset_context_with_a_multi_partition_key_gives_its_dimensions():
+    multi = dg.MultiPartitionsDefinition(
+        {
+            "date": dg.DailyPartitionsDefinition(start_date="2024-01-01"),
+            "region": dg.StaticPartitionsDefinition(["eu", "us"]),
+        }
+    )
+
+    @dg.asset(partitions_def=multi)
+    def sales(context: dg.AssetExecutionContext) -> dict[str, str]:
+        return context.partition_key.keys_by_dimension  # type: ignore[attr-defined,no-any-return]
+
+    context = dg.build_asset_context(partition_key="2024-01-02|eu")
+    assert sales(context) == {"date": "2024-01-02", "region": "eu"}
+
+
+def test_build_asset_context_with_an_unknown_partition_names_the_asset_and_key():
+    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-02-01")
+
+    @dg.asset(partitions_def=daily)
+    def orders(context: dg.AssetExecutionContext) -> str:
+        return context.partition_key
+
+    with pytest.raises(ExecutionError) as info:
+        orders(dg.build_asset_context(partition_key="2023-12-31"))
+    assert str(info.value) == (
+        "Asset 'orders' was called with a context built with partition_key='2023-12-31', but "
+        "'2023-12-31' is not a partition of "
+        f"{daily!r} (its keys: from '2024-01-01' to '2024-01-31'). Fix: pass one of its keys."
+    )
+
+
+def test_build_asset_context_with_a_partition_for_an_unpartitioned_asset_says_so():
+    @dg.asset
+    def orders(context: dg.AssetExecutionContext) -> int:
+        return 1
+
+    with pytest.raises(ExecutionError, match=r"it has no partitions_def\. Fix: give the asset"):
+        orders(dg.build_asset_context(partition_key="2024-01-01"))
+
+
+def test_build_asset_context_refuses_both_a_key_and_a_range():
+    with pytest.raises(ExecutionError, match="got both partition_key and partition_key_range"):
+        dg.build_asset_context(
+            partition_key="2024-01-01", partition_key_range=dg.PartitionKeyRange("a", "b")
+        )
 
 
 def test_an_unbound_context_says_how_to_bind_it():

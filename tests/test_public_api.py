@@ -5,6 +5,7 @@ from pathlib import Path
 import sheer
 
 PUBLIC = [
+    "AllPartitionMapping",
     "AssetDep",
     "AssetExecutionContext",
     "AssetGraph",
@@ -26,6 +27,7 @@ PUBLIC = [
     "DailyPartitionsDefinition",
     "DataVersion",
     "Definitions",
+    "DimensionPartitionMapping",
     "DynamicPartitionsDefinition",
     "EventRecord",
     "EventType",
@@ -34,35 +36,44 @@ PUBLIC = [
     "FilesystemIOManager",
     "HourlyPartitionsDefinition",
     "IOManager",
+    "IdentityPartitionMapping",
     "InMemoryIOManager",
     "InProcessExecutor",
     "InputContext",
     "Instance",
+    "LastPartitionMapping",
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
     "MultiPartitionKey",
+    "MultiPartitionMapping",
     "MultiPartitionsDefinition",
+    "MultiToSingleDimensionPartitionMapping",
     "MultiprocessExecutor",
     "ObserveResult",
     "Output",
     "OutputContext",
     "PartitionKeyRange",
+    "PartitionMapping",
     "PartitionsDefinition",
     "RunRecord",
     "RunStatus",
     "SourceAsset",
+    "SpecificPartitionsPartitionMapping",
     "StaleCause",
     "StaleCauseCategory",
     "StaleStatus",
     "StaleStatusResolver",
+    "StaticPartitionMapping",
     "StaticPartitionsDefinition",
     "TableColumn",
     "TableColumnConstraints",
     "TableConstraints",
     "TableSchema",
     "TimeWindow",
+    "TimeWindowPartitionMapping",
     "TimeWindowPartitionsDefinition",
+    "UnpartitionedViewWarning",
     "WeeklyPartitionsDefinition",
     "asset",
     "build_asset_context",
@@ -106,3 +117,23 @@ def test_the_package_is_marked_typed():
 
 def test_version_is_a_string():
     assert isinstance(sheer.__version__, str)
+
+
+def test_every_public_name_imports_first_in_a_fresh_process():
+    # Lazy names load their module on first use: each must load when it is the first
+    # thing a program touches (an import cycle between modules would break only then).
+    import subprocess
+    import sys
+
+    script = (
+        "import subprocess, sys\n"
+        "names = sys.argv[1:]\n"
+        "bad = [n for n in names if subprocess.run([sys.executable, '-c', "
+        "f'import sheer; sheer.{n}'], capture_output=True).returncode]\n"
+        "print(' '.join(bad))\n"
+    )
+    partitions = [n for n in sheer.__all__ if "Partition" in n]
+    out = subprocess.run(
+        [sys.executable, "-c", script, *partitions], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sheer.errors import ExecutionError
+from sheer.errors import DefinitionError, ExecutionError
 from sheer.keys import AssetKey, coerce_key
 from sheer.partitions.base import PartitionKeyRange, PartitionsDefinition
 
@@ -173,6 +173,9 @@ class AssetExecutionContext:
             run_id=run_id, tags=dict(run_tags or {}), asset_selection=run_asset_selection
         )
         self._direct = direct
+        # build_asset_context(partition_key= / partition_key_range=): resolved against the
+        # asset's partitions definition once the context is bound to it.
+        self._direct_partitions: tuple[str | None, PartitionKeyRange | None] | None = None
         self._exit_stack: ExitStack | None = None
         self.output_metadata: dict[AssetKey, dict[str, Any]] = {}
 
@@ -235,6 +238,8 @@ class AssetExecutionContext:
             )
         self._assets_def = assets_def
         self._selected = assets_def.keys
+        if self._direct_partitions is not None:
+            self._partitions = direct_partition_scope(assets_def, *self._direct_partitions)
         return self
 
     @property
@@ -448,15 +453,13 @@ def build_asset_context(
     unsupported = {
         "resources_config": resources_config,
         "asset_config": asset_config,
-        "partition_key": partition_key,
-        "partition_key_range": partition_key_range,
         "event_loop": event_loop,
     }
     given = sorted(name for name, value in unsupported.items() if value is not None)
     if given:
         raise ExecutionError(
             f"build_asset_context() got {', '.join(given)}, which Sheer does not support yet "
-            "(no run config, partitions or async assets in direct calls). Fix: leave "
+            "(no run config or async assets in direct calls). Fix: leave "
             f"{' and '.join(given)} out; configure resources by constructing them, "
             "and pass them in resources=."
         )
@@ -491,4 +494,98 @@ def build_asset_context(
         direct=True,
     )
     context._exit_stack = stack
+    if partition_key is not None or partition_key_range is not None:
+        context._direct_partitions = _direct_partitions(partition_key, partition_key_range)
+        context._partitions = _unbound_scope(*context._direct_partitions)
     return context
+
+
+def _direct_partitions(
+    partition_key: str | None, partition_key_range: Any
+) -> tuple[str | None, PartitionKeyRange | None]:
+    if partition_key is not None and partition_key_range is not None:
+        raise ExecutionError(
+            "build_asset_context() got both partition_key and partition_key_range. Fix: pass "
+            "one: partition_key= for one partition, partition_key_range= for a range."
+        )
+    if partition_key is not None:
+        if not isinstance(partition_key, str) or not partition_key:
+            raise ExecutionError(
+                f"build_asset_context(partition_key={partition_key!r}): a partition key is a "
+                "non-empty string. Fix: pass a key such as '2026-01-02'."
+            )
+        return partition_key, None
+    if not isinstance(partition_key_range, PartitionKeyRange):
+        try:
+            start, end = partition_key_range
+        except (TypeError, ValueError):
+            raise ExecutionError(
+                f"build_asset_context(partition_key_range={partition_key_range!r}): expected "
+                "a PartitionKeyRange. Fix: pass PartitionKeyRange(start, end)."
+            ) from None
+        partition_key_range = PartitionKeyRange(start, end)
+    return None, partition_key_range
+
+
+class _KeysOnly(PartitionsDefinition):
+    """The partitions of a direct call whose context is not bound to an asset yet: just the
+    keys it was given (Dagster answers `partition_key` before knowing the asset)."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self._keys = keys
+
+    def get_partition_keys(
+        self, current_time: Any = None, dynamic_partitions_store: Any = None
+    ) -> list[str]:
+        return list(self._keys)
+
+    def __repr__(self) -> str:
+        return f"<the keys given to build_asset_context: {', '.join(self._keys)}>"
+
+
+def _unbound_scope(key: str | None, key_range: PartitionKeyRange | None) -> PartitionScope:
+    if key is not None:
+        return PartitionScope(partitions_def=_KeysOnly((key,)), keys=(key,))
+    assert key_range is not None
+    keys = tuple(dict.fromkeys(key_range))
+    return PartitionScope(partitions_def=_KeysOnly(keys), keys=keys, is_range=True)
+
+
+def direct_partition_scope(
+    assets_def: AssetsDefinition, key: str | None, key_range: PartitionKeyRange | None
+) -> PartitionScope:
+    """The scope of a direct call for the partition (or range) given to
+    build_asset_context(), checked against the asset's partitions definition."""
+    name = ", ".join(sorted(k.to_user_string() for k in assets_def.keys))
+    pdef = assets_def.partitions_def
+    asked = f"partition_key={key!r}" if key is not None else f"partition_key_range={key_range}"
+    if pdef is None:
+        raise ExecutionError(
+            f"Asset '{name}' was called with a context built with {asked}, but it has no "
+            "partitions_def. Fix: give the asset partitions_def=, or build the context "
+            "without a partition."
+        )
+
+    def checked(k: str) -> str:
+        if not pdef.has_partition_key(k):
+            known = pdef.get_partition_keys()
+            span = f"from '{known[0]}' to '{known[-1]}'" if known else "none"
+            raise ExecutionError(
+                f"Asset '{name}' was called with a context built with {asked}, but '{k}' is "
+                f"not a partition of {pdef!r} (its keys: {span}). Fix: pass one of its keys."
+            )
+        from_str = getattr(pdef, "get_partition_key_from_str", None)
+        if from_str is None:
+            return k
+        spelled: str = from_str(k)  # a MultiPartitionKey for multi definitions
+        return spelled
+
+    if key is not None:
+        return PartitionScope(partitions_def=pdef, keys=(checked(key),))
+    assert key_range is not None
+    start, end = checked(key_range.start), checked(key_range.end)
+    try:
+        keys = pdef.get_partition_keys_in_range(PartitionKeyRange(start, end))
+    except DefinitionError as exc:
+        raise ExecutionError(f"Asset '{name}': {exc}") from None
+    return PartitionScope(partitions_def=pdef, keys=tuple(keys), is_range=True)
