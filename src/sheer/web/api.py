@@ -8,6 +8,7 @@ router over this module and the library.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -101,7 +102,9 @@ def cause_json(cause: StaleCause, asked: AssetKey) -> dict[str, Any]:
 
 
 def graph_payload(defs: Definitions, instance: Instance) -> dict[str, Any]:
-    """Every asset with its definition summary, status, root causes and run state."""
+    """Every asset with its definition summary, status, root causes and run state; a
+    partitioned asset adds its partition counts by status (`partitions`), all from the
+    resolver's one read."""
     graph = defs.resolve_asset_graph()
     resolver = StaleStatusResolver(instance, defs)
     statuses = resolver.get_all()
@@ -109,7 +112,13 @@ def graph_payload(defs: Definitions, instance: Instance) -> dict[str, Any]:
     assets = []
     for node in graph:
         status = statuses[node.key]
-        causes = resolver.get_stale_root_causes(node.key) if status is StaleStatus.STALE else []
+        partitions = None
+        if node.spec.partitions_def is not None:
+            counts = resolver.get_status_counts(node.key)
+            status = partitioned_status(counts)
+            partitions = _counts_json(counts)
+        stale = status is StaleStatus.STALE and partitions is None
+        causes = resolver.get_stale_root_causes(node.key) if stale else []
         assets.append(
             {
                 "key": _name(node.key),
@@ -125,6 +134,7 @@ def graph_payload(defs: Definitions, instance: Instance) -> dict[str, Any]:
                 "status": status.value,
                 "run_state": states.get(node.key),
                 "root_causes": [str(c) for c in causes],
+                "partitions": partitions,
             }
         )
     edges = [[_name(p), _name(n.key)] for n in graph for p in sorted(n.parent_keys)]
@@ -136,6 +146,23 @@ def graph_payload(defs: Definitions, instance: Instance) -> dict[str, Any]:
     }
 
 
+def partitioned_status(counts: Mapping[StaleStatus, int]) -> StaleStatus:
+    """A partitioned asset's status as a whole, as `sheer status` shows it: STALE if any
+    partition is, else MISSING if any is, else FRESH (the resolver answers FRESH for a
+    partitioned asset asked without a key, as Dagster)."""
+    for status in (StaleStatus.STALE, StaleStatus.MISSING):
+        if counts.get(status):
+            return status
+    return StaleStatus.FRESH
+
+
+def _counts_json(counts: Mapping[StaleStatus, int]) -> dict[str, Any]:
+    return {
+        "total": sum(counts.values()),
+        "counts": {status.value: counts.get(status, 0) for status in StaleStatus},
+    }
+
+
 def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[str, Any]:
     """One asset: definition, status and why, and its latest materializations."""
     graph = defs.resolve_asset_graph()
@@ -143,6 +170,12 @@ def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[
     resolver = StaleStatusResolver(instance, defs)
     status = resolver.get_status(key)
     version = resolver.get_current_data_version(key)
+    partitions_def = node.spec.partitions_def
+    partitions = None
+    if partitions_def is not None:
+        statuses = resolver.get_statuses(key)
+        partitions = [{"key": pk, "status": st.value} for pk, st in statuses.items()]
+        status = partitioned_status(Counter(statuses.values()))
     materializations = [_materialization_json(r) for r in instance.fetch_materializations(key, 10)]
     evaluations = AutomationStorage(instance.storage).get_evaluations(asset_key=key, limit=1)
     return {
@@ -163,6 +196,8 @@ def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[
         "data_version": version.value if version else None,
         "stale_causes": [cause_json(c, key) for c in resolver.get_stale_causes(key)],
         "root_causes": [cause_json(c, key) for c in resolver.get_stale_root_causes(key)],
+        "partitions_def": str(partitions_def) if partitions_def is not None else None,
+        "partitions": partitions,
         "materializations": materializations,
         "latest_evaluation": (
             {
@@ -178,6 +213,28 @@ def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[
     }
 
 
+def partition_payload(
+    defs: Definitions, instance: Instance, key: AssetKey, partition_key: str
+) -> dict[str, Any]:
+    """One partition of an asset: its status, data version and why it is stale. A key
+    the asset does not have (or any key, for an unpartitioned asset) raises a
+    DefinitionError naming the asset and the key (400)."""
+    defs.resolve_asset_graph().get(key)  # unknown keys raise UnknownAssetError (404)
+    resolver = StaleStatusResolver(instance, defs)
+    status = resolver.get_status(key, partition_key=partition_key)
+    version = resolver.get_current_data_version(key, partition_key=partition_key)
+    causes = resolver.get_stale_causes(key, partition_key=partition_key)
+    roots = resolver.get_stale_root_causes(key, partition_key=partition_key)
+    return {
+        "key": _name(key),
+        "partition": partition_key,
+        "status": status.value,
+        "data_version": version.value if version else None,
+        "stale_causes": [cause_json(c, key) for c in causes],
+        "root_causes": [cause_json(c, key) for c in roots],
+    }
+
+
 def _plain(value: Any) -> Any:
     plain = (str, int, float, bool, type(None), list, dict)
     return value if isinstance(value, plain) else str(value)
@@ -188,6 +245,7 @@ def _materialization_json(r: EventRecord) -> dict[str, Any]:
     return {
         "storage_id": r.storage_id,
         "run_id": r.run_id,
+        "partition": r.partition,
         "timestamp": r.timestamp,
         "data_version": r.data.get("data_version"),
         "code_version": r.code_version,

@@ -144,8 +144,19 @@ def graph(request: Request) -> Response:
 
 
 def asset(request: Request) -> Response:
+    """An asset; with `?partition=PK`, that partition's status and causes."""
     ui = _state(request)
-    return JSONResponse(api.asset_payload(ui.defs, ui.instance, _key(request)))
+    partition = request.query_params.get("partition")
+    if partition is None:
+        return JSONResponse(api.asset_payload(ui.defs, ui.instance, _key(request)))
+    if not partition:
+        name = _key(request).to_user_string()
+        raise ApiError(
+            400,
+            f"Empty ?partition= for asset '{name}'. Fix: give one of its partition keys, "
+            "e.g. ?partition=2026-01-02, or leave the parameter out for the whole asset.",
+        )
+    return JSONResponse(api.partition_payload(ui.defs, ui.instance, _key(request), partition))
 
 
 def asset_evaluations(request: Request) -> Response:
