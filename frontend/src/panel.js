@@ -1,8 +1,10 @@
 // The asset panel: definition, status and why it is stale (the root causes and the
-// virtual assets they were seen through), latest materializations, automation.
+// virtual assets they were seen through), the partitions of a partitioned asset (a grid
+// by status, and the causes of the one clicked), latest materializations, automation.
 import { get } from './api.js';
 import { clear, formatTime, h, keyPath, shortId } from './dom.js';
 import { displayState } from './graph/view.js';
+import { PartitionGrid } from './partitions.js';
 import { evaluationTree } from './tree.js';
 
 export class AssetPanel {
@@ -16,6 +18,7 @@ export class AssetPanel {
   }
 
   async show(key) {
+    if (key !== this.key) this.grid = null; // a new asset: nothing chosen in its grid
     this.key = key;
     this.el.hidden = false;
     this.el.dataset.key = key;
@@ -25,6 +28,7 @@ export class AssetPanel {
 
   hide() {
     this.key = null;
+    this.grid = null;
     this.el.hidden = true;
     delete this.el.dataset.key;
   }
@@ -43,8 +47,8 @@ export class AssetPanel {
     const summary = this.app.assetOf(key);
     const view = { ...asset, run_state: summary?.run_state ?? null };
     const scroll = this.el.scrollTop;
-    clear(this.el, this.header(view), this.whyStale(asset), this.definition(asset),
-      this.materializations(asset), this.automation(asset));
+    clear(this.el, this.header(view), this.whyStale(asset), this.partitions(asset),
+      this.definition(asset), this.materializations(asset), this.automation(asset));
     this.el.scrollTop = scroll;
   }
 
@@ -63,12 +67,23 @@ export class AssetPanel {
   }
 
   whyStale(asset) {
-    if (asset.status !== 'STALE') return null;
+    // (a partitioned asset is stale by partition: its grid shows why)
+    if (asset.status !== 'STALE' || asset.partitions) return null;
     const direct = asset.stale_causes.filter((c) => !asset.root_causes.some((r) => r.text === c.text));
     return section('Why stale', 'why-stale',
       h('ul', { class: 'causes' }, asset.root_causes.map((c) => this.cause(c, asset.key))),
       direct.length > 0 && h('details', null, h('summary', null, 'Direct causes'),
         h('ul', { class: 'causes' }, direct.map((c) => this.cause(c, asset.key)))));
+  }
+
+  partitions(asset) {
+    if (!asset.partitions) return null;
+    const key = asset.key;
+    this.grid ??= new PartitionGrid({
+      load: (pk) => get(`/api/assets/${keyPath(key)}?partition=${encodeURIComponent(pk)}`),
+      renderCause: (c) => this.cause(c, key),
+    });
+    return section('Partitions', 'partitions', this.grid.render(asset.partitions));
   }
 
   cause(c, key) {
@@ -95,8 +110,9 @@ export class AssetPanel {
       ['Description', a.description ? h('span', { class: 'description' }, a.description) : h('span', { class: 'muted' }, 'none')],
       ['Group', a.group ?? '—'],
       ['Kinds', a.kinds.length ? h('span', { class: 'chips' }, a.kinds.map((k) => h('span', { class: 'chip kind' }, k))) : '—'],
+      a.partitions_def && ['Partitions', clipped(a.partitions_def, 160)],
       ['Code version', a.code_version ? h('code', null, a.code_version) : h('span', { class: 'muted' }, 'none')],
-      ['Data version', a.data_version ? h('code', { title: a.data_version }, a.data_version.slice(0, 16)) : h('span', { class: 'muted' }, 'none')],
+      !a.partitions && ['Data version', a.data_version ? h('code', { title: a.data_version }, a.data_version.slice(0, 16)) : h('span', { class: 'muted' }, 'none')],
       ['Deps', links(a.deps)],
       ['Used by', links(a.children)],
       a.is_virtual && ['Derived from', links(a.non_virtual_ancestors)],
@@ -115,13 +131,14 @@ export class AssetPanel {
       h('ol', { class: 'materializations' }, a.materializations.map((m) => h('li', null,
         h('div', { class: 'mat-head' },
           h('span', null, formatTime(m.timestamp)),
+          m.partition && h('code', { class: 'mat-partition' }, m.partition),
           h('a', { href: `#/runs/${m.run_id}` }, `run ${shortId(m.run_id)}`),
           m.data_version && h('code', { title: m.data_version }, `v ${m.data_version.slice(0, 12)}`)),
         table([
           m.code_version && ['Code version', h('code', null, m.code_version)],
           ...Object.entries(m.metadata ?? {}).map(([k, v]) => [k, formatValue(v)]),
           ...Object.entries(m.provenance?.input_versions ?? {}).map(([k, v]) => [`input ${k}`, h('code', { title: v }, String(v).slice(0, 12))]),
-          ...Object.entries(m.provenance?.through_virtual ?? {}).map(([k, v]) => [`via views: ${k}`, h('code', { title: v }, String(v).slice(0, 12))]),
+          ...Object.entries(m.provenance?.through_virtual ?? {}).filter(([, v]) => v != null).map(([k, v]) => [`via views: ${k}`, h('code', { title: v }, String(v).slice(0, 12))]),
         ].filter(Boolean))))));
   }
 
@@ -159,6 +176,11 @@ function section(title, name, ...children) {
 
 function table(rows) {
   return h('table', { class: 'kv' }, h('tbody', null, rows.map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v)))));
+}
+
+/** Long text (a static definition's every key) cut, whole in its title. */
+function clipped(text, n) {
+  return text.length > n ? h('span', { title: text }, `${text.slice(0, n - 1)}…`) : text;
 }
 
 function formatValue(v) {

@@ -1,8 +1,10 @@
 // The lineage graph. Zoomed in, it is SVG with only what is on screen in the DOM; far
 // out, the whole graph is drawn on a canvas (canvas.js), where each node is a rectangle
 // in its status colour, dashed when virtual. Pan by dragging, zoom with the wheel, fit
-// with fit(); a click picks a node (shift-click adds), in either mode.
+// with fit(); a click picks a node (shift-click adds), in either mode. A partitioned
+// node carries a strip along its bottom: its partitions' counts by status.
 import { h, s } from '../dom.js';
+import { countsText, partitionStrip } from '../partitions.js';
 import { drawOverview, readPalette, traceEdge } from './canvas.js';
 import { GROUP_HEAD, NODE_H, NODE_W } from './sizes.js';
 
@@ -12,6 +14,13 @@ const MAX_ZOOM = 2.5;
 
 /** What a node's badge says: the run state when there is one, else the status. */
 export const displayState = (asset) => asset.run_state ?? asset.status.toLowerCase();
+
+/** What a node shows: redrawn when this changes. */
+const drawnState = (asset) => (asset.partitions ? `${displayState(asset)} ${countsText(asset.partitions.counts)}` : displayState(asset));
+
+/** A node's name for titles and tooltips, with its partition counts when partitioned. */
+const describe = (asset) => `${asset.key}${asset.is_virtual ? ' (virtual)' : ''}: ${displayState(asset)}`
+  + (asset.partitions ? ` (${countsText(asset.partitions.counts)})` : '');
 
 export class GraphView {
   /** @param {{onPick: (keys: Set<string>, key: string|null) => void}} handlers */
@@ -53,7 +62,7 @@ export class GraphView {
     this.assets = new Map(assets.map((a) => [a.key, a]));
     for (const [key, m] of this.mounted) {
       const asset = this.assets.get(key);
-      if (asset && (!before.has(key) || displayState(asset) !== displayState(before.get(key)))) {
+      if (asset && (!before.has(key) || drawnState(asset) !== drawnState(before.get(key)))) {
         const el = this.nodeElement(asset);
         m.el.replaceWith(el);
         m.el = el;
@@ -254,7 +263,7 @@ export class GraphView {
     const [cx, cy] = this.layout.positions[asset.key];
     const state = displayState(asset);
     const cls = ['node', `status-${state}`, asset.is_virtual && 'virtual', asset.is_external && 'external'];
-    const title = s('title', null, `${asset.key}${asset.is_virtual ? ' (virtual)' : ''}: ${state}`);
+    const title = s('title', null, describe(asset));
     // Row one: the name, and a tag when virtual or external; row two: kinds and status.
     const flag = asset.is_virtual ? 'virtual' : asset.is_external ? 'external' : null;
     const flagW = flag ? flag.length * 6.4 + 12 : 0;
@@ -268,7 +277,8 @@ export class GraphView {
         s('text', { class: 'kinds', x: 12, y: NODE_H - 11 }, clip(asset.kinds.join(' · '), Math.floor((NODE_W - 30 - badgeW) / 6.2))),
         s('g', { class: 'badge', transform: `translate(${NODE_W - 10 - badgeW},${NODE_H - 24})` },
           s('rect', { width: badgeW, height: 17, rx: 8.5 }),
-          s('text', { x: badgeW / 2, y: 12.5 }, state)));
+          s('text', { x: badgeW / 2, y: 12.5 }, state)),
+        asset.partitions && partitionStrip(asset.partitions, { x: 10, y: NODE_H - 6, width: NODE_W - 20, height: 4 }));
     this.styleNode(el, asset.key);
     return el;
   }
@@ -340,7 +350,7 @@ export class GraphView {
     if (!key) return;
     const a = this.assets.get(key);
     const rect = this.svg.getBoundingClientRect();
-    this.tooltip.textContent = `${key}${a.is_virtual ? ' (virtual)' : ''}: ${displayState(a)}`;
+    this.tooltip.textContent = describe(a);
     this.tooltip.style.left = `${e.clientX - rect.left + 14}px`;
     this.tooltip.style.top = `${e.clientY - rect.top + 14}px`;
   }
