@@ -35,7 +35,8 @@ if not Path("/usr/bin/chromium").exists():  # pragma: no cover - depends on the 
         allow_module_level=True,
     )
 
-import test_web_ui as harness  # noqa: E402  (after the skips: it needs both)
+# (imported after the skips: it needs both)
+import test_web_ui as harness
 
 # The browser and page fixtures of the UI tests (the page fails a test that raised).
 browser = harness.browser
