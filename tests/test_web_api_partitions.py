@@ -14,7 +14,7 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 import sheer as dg
-from fixtures.sql import statements_during
+from fixtures.sql import counting_queries, statements_during
 from sheer.web import api
 from sheer.web.app import create_app
 
@@ -281,3 +281,30 @@ def test_the_asset_payload_reads_the_same_for_5_and_365_partitions(
     many = statements_during(instance, lambda: api.asset_payload(big, instance, key))
     assert len(many) == len(few)
     assert len(api.asset_payload(big, instance, key)["partitions"]) == 365
+
+
+def test_a_partitions_causes_read_the_same_for_5_and_365_partitions(
+    instance: dg.Instance,
+) -> None:
+    year = dg.DailyPartitionsDefinition(start_date="2025-01-01", end_date="2026-01-01")
+    reads = []
+    for pdef in (DAILY, year):
+        assets = chain(f"{len(pdef.get_partition_keys())}_", pdef)
+        a, d = (x.key.to_user_string() for x in (assets[0], assets[2]))
+        days = pdef.get_partition_keys()
+        run(assets, instance, [a, d], days[:3])
+        run(assets, instance, [a], days[1:2])
+        defs, key = dg.Definitions(assets=assets), dg.AssetKey(d)
+        payload = api.partition_payload(defs, instance, key, days[1])
+        assert [c["text"] for c in payload["root_causes"]] == [
+            f"{a}[{days[1]}] has a new data version (via {assets[1].key.to_user_string()})"
+        ]
+        with counting_queries(instance) as statements:
+            api.partition_payload(defs, instance, key, days[1])
+        reads.append(statements)
+    assert len(reads[0]) == len(reads[1])
+    # The index once, and the provenances of the asset asked about (all its partitions
+    # in one query): nothing per partition.
+    index, provenances = reads[1]
+    assert "WHERE" not in index and "FROM asset_latest" in index
+    assert "provenance" in provenances and "asset_latest.asset_key = ?" in provenances

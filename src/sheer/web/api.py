@@ -8,7 +8,6 @@ router over this module and the library.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -175,7 +174,7 @@ def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[
     if partitions_def is not None:
         statuses = resolver.get_statuses(key)
         partitions = [{"key": pk, "status": st.value} for pk, st in statuses.items()]
-        status = partitioned_status(Counter(statuses.values()))
+        status = partitioned_status(resolver.get_status_counts(key))
     materializations = [_materialization_json(r) for r in instance.fetch_materializations(key, 10)]
     evaluations = AutomationStorage(instance.storage).get_evaluations(asset_key=key, limit=1)
     return {
