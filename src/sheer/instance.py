@@ -296,6 +296,34 @@ class Instance:
             self._heart.add(run.run_id)
         return run
 
+    def create_queued_runs(
+        self,
+        requests: Sequence[tuple[Iterable[AssetKey], Mapping[str, str]]],
+        *,
+        executor: str | None = None,
+        values: Mapping[str, str] | None = None,
+    ) -> list[RunRecord]:
+        """Reserve one QUEUED run per `(asset selection, tags)` request, held by no process
+        (`create_run(..., queued=True, awaiting_launch=True)`), and set `values`, in one
+        transaction: a daemon requesting several runs on one tick (one per partition)
+        moves its cursor only if every one of them exists."""
+        now = time.time()
+        made = [
+            RunRecord(
+                run_id=uuid.uuid4().hex,
+                status=RunStatus.QUEUED,
+                asset_selection=tuple(sorted(selection)),
+                tags=dict(tags),
+                executor=executor,
+                created_at=now,
+                started_at=None,
+                ended_at=None,
+            )
+            for selection, tags in requests
+        ]
+        self._storage.add_runs(made, pid=None, pid_started=None, hostname=None, values=values)
+        return made
+
     def set_run_launcher(self, run_id: str, pid: int) -> None:
         """Record `pid` (on this host) as the process launched to claim a QUEUED run: if
         it exits before claiming, readers mark the run failed."""

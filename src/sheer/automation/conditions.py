@@ -37,6 +37,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Mapping, Sequence, Set
 from dataclasses import fields, replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeAlias
 
 from croniter import croniter
@@ -59,6 +60,7 @@ class NodeResult(NamedTuple):
     children: tuple[NodeResult, ...] = ()
     target: AssetKey | None = None
     note: str | None = None
+    partition: str | None = None  # the target's partition, for a partitioned target
 
     def to_json(self) -> dict[str, Any]:
         """The tree as nested dicts, built with a stack (each child's dict is placed in
@@ -73,6 +75,8 @@ class NodeResult(NamedTuple):
                 out["target"] = result.target.to_user_string()
             if result.note:
                 out["note"] = result.note
+            if result.partition is not None:
+                out["partition"] = result.partition
             if result.children:
                 kids: list[dict[str, Any]] = [{} for _ in result.children]
                 out["children"] = kids
@@ -416,8 +420,20 @@ class AutomationCondition(ABC):
 
     @staticmethod
     def in_latest_time_window(lookback_delta: Any = None) -> AutomationCondition:
-        """True for unpartitioned assets (partitions come later)."""
-        return Operand(kind=OperandKind.IN_LATEST_TIME_WINDOW)
+        """True for the partitions in the latest time window of a time-partitioned asset
+        (with `lookback_delta`, a `timedelta`: those within it of the window's end); true
+        for every partition of an asset without a time dimension, and for an
+        unpartitioned asset."""
+        from sheer.automation.operands import InLatestTimeWindow
+
+        if lookback_delta is None or not lookback_delta:
+            return Operand(kind=OperandKind.IN_LATEST_TIME_WINDOW)
+        if not isinstance(lookback_delta, timedelta):
+            raise DefinitionError(
+                f"in_latest_time_window(lookback_delta={lookback_delta!r}): expected a "
+                "datetime.timedelta. Fix: pass e.g. lookback_delta=timedelta(days=2)."
+            )
+        return InLatestTimeWindow(lookback_delta=lookback_delta)
 
     @staticmethod
     def cron_tick_passed(cron_schedule: str, cron_timezone: str = "UTC") -> AutomationCondition:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -61,13 +61,9 @@ class TickContext:
         self.previous = previous
         self.time = evaluation_time
         self.n = len(ix.keys)
-        latest = AutomationStorage(instance.storage).get_latest_ids()
-        self.max_event_id = max((max(mat, obs) for mat, obs, _ in latest.values()), default=0)
+        self.max_event_id = 0
         # By index: the ids of the latest materialization and observation, and its run.
-        by_name = ix.by_name
-        self._latest: dict[int, tuple[int, int, str | None]] = {
-            by_name[name]: ids for name, ids in latest.items() if name in by_name
-        }
+        self._latest: dict[int, tuple[int, int, str | None]] = self.load_latest()
         self.requested: set[AssetKey] = set()
         self.requested_indices: set[int] = set()
         self.state: dict[str, dict[str, bool]] = {}
@@ -95,6 +91,13 @@ class TickContext:
         self._expansions: dict[tuple[int, bool, int, int], tuple[Any, Any, Any]] = {}
         self._selections: dict[int, frozenset[int]] = {}
         self._cron: dict[tuple[str, str], bool] = {}
+
+    def load_latest(self) -> dict[int, tuple[int, int, str | None]]:
+        """Each asset's latest ids, in one query; sets `max_event_id`."""
+        latest = AutomationStorage(self.instance.storage).get_latest_ids()
+        self.max_event_id = max((max(mat, obs) for mat, obs, _ in latest.values()), default=0)
+        by_name = self.ix.by_name
+        return {by_name[name]: ids for name, ids in latest.items() if name in by_name}
 
     # Evaluation --------------------------------------------------------------------
     def evaluate_roots(self, roots: list[int], root: EvalNode, condition_id: str) -> set[int]:
@@ -150,9 +153,27 @@ class TickContext:
             seen |= true
         return true
 
+    # Entities: here every asset is one entity, its topological index (`EntityTickContext`
+    # numbers the partitions of a graph with partitions).
+    def asset_of(self, entity: int) -> int:
+        """The asset an entity belongs to."""
+        return entity
+
+    def partition_of(self, entity: int) -> str | None:
+        """The partition key of an entity (None for an unpartitioned asset)."""
+        return None
+
+    def explained_entity(self, r: int) -> int | None:
+        """The entity of asset `r` whose evaluation its explanation tree shows."""
+        return r
+
     def mark_requested(self, i: int) -> None:
         self.requested.add(self.ix.keys[i])
         self.requested_indices.add(i)
+
+    def requested_partition_keys(self, i: int) -> frozenset[str | None]:
+        """The partitions requested of asset `i` ({None}: the unpartitioned asset)."""
+        return frozenset([None]) if i in self.requested_indices else frozenset()
 
     def forget(self, i: int) -> None:
         """Drop the state an asset's failed evaluation may have left."""
@@ -166,11 +187,14 @@ class TickContext:
         root = self._roots.get(r)
         if root is None:
             return None
-        true, keys, n = self._true, self.ix.keys, self.n
+        start = self.explained_entity(r)
+        if start is None:
+            return None
+        true, keys, n, asset = self._true, self.ix.keys, self.n, self.asset_of
         empty: set[int] = set()
         # Post-order with a stack: a node is built once its children (the last `count`
         # results) are.
-        todo: list[tuple[EvalNode, int, int | None]] = [(root, r * n + r, None)]
+        todo: list[tuple[EvalNode, int, int | None]] = [(root, start * n + start, None)]
         done: list[NodeResult] = []
         while todo:
             node, pair, count = todo.pop()
@@ -183,9 +207,15 @@ class TickContext:
             del done[len(done) - count :]
             cond = node.cond
             note = "through virtual assets" if getattr(cond, "through_virtual", False) else None
+            t = pair % n
             done.append(
                 NodeResult(
-                    node.label, pair in true.get(id(node), empty), children, keys[pair % n], note
+                    node.label,
+                    pair in true.get(id(node), empty),
+                    children,
+                    keys[asset(t)],
+                    note,
+                    self.partition_of(t),
                 )
             )
         return done[0]
@@ -195,7 +225,7 @@ class TickContext:
         dependencies): equal digests on two ticks of one graph mean equal explanation
         trees, as long as the condition is the same. Costs what the true candidates
         number, and builds no tree."""
-        n = self.n
+        n, asset = self.n, self.asset_of
         sums = dict.fromkeys(self._roots, 0)
         for node_id, true in self._true.items():
             # An order-free sum of one hash per (node, target); ints and tuples of ints
@@ -203,6 +233,7 @@ class TickContext:
             salt = zlib.crc32(self._paths[node_id].encode())
             for pair in true:
                 r, t = divmod(pair, n)
+                r = asset(r)
                 if r in sums:
                     sums[r] += hash((salt, t))
         return {r: f"{total & 0xFFFFFFFFFFFFFFFF:016x}" for r, total in sums.items()}
@@ -214,11 +245,11 @@ class TickContext:
         if kind is OperandKind.IN_LATEST_TIME_WINDOW:  # unpartitioned assets are always in it
             return set(candidates)
         if kind is OperandKind.INITIAL_EVALUATION:
-            changed = self._changed
-            return {p for p in candidates if p // n in changed}
+            changed, asset = self._changed, self.asset_of
+            return {p for p in candidates if asset(p // n) in changed}
         if kind is OperandKind.EXECUTED_WITH_ROOT_TARGET:
-            runs = self.runs
-            return {p for p in candidates if runs.executed_with_root(*divmod(p, n))}
+            runs, asset = self.runs, self.asset_of
+            return {p for p in candidates if runs.executed_with_root(asset(p // n), asset(p % n))}
         if kind is OperandKind.DATA_VERSION_CHANGED:
             return self._data_version_changed(candidates)
         targets: set[int] | None
@@ -229,6 +260,10 @@ class TickContext:
             if targets is None:
                 targets = self._facts[kind] = self._fact_builders[kind]()
         return {p for p in candidates if p % n in targets}
+
+    def in_latest_time_window(self, candidates: set[int], lookback: timedelta | None) -> set[int]:
+        """Every candidate: an unpartitioned asset is always in its latest time window."""
+        return set(candidates)
 
     def _indices(self, keys: Iterable[AssetKey]) -> set[int]:
         index = self.ix.index
@@ -287,9 +322,9 @@ class TickContext:
     def executed_with_tags(self, tags: RunTags, candidates: set[int]) -> set[int]:
         """The candidates whose target's latest materialization was made by a run with
         `tags`."""
-        n = self.n
-        true = self.runs.latest_run_matches(tags, {p % n for p in candidates})
-        return {p for p in candidates if p % n in true}
+        n, asset = self.n, self.asset_of
+        true = self.runs.latest_run_matches(tags, {asset(p % n) for p in candidates})
+        return {p for p in candidates if asset(p % n) in true}
 
     def new_updates_have_run_tags(
         self, tags: RunTags, every: bool, candidates: set[int]
@@ -298,15 +333,15 @@ class TickContext:
         with `tags`: by at least one such run, or (`every`) only by such runs."""
         if self.previous is None:
             return set()
-        n = self.n
+        n, asset = self.n, self.asset_of
         true = self.runs.new_updates_match(
             tags,
             every,
-            {p % n for p in candidates},
+            {asset(p % n) for p in candidates},
             after_id=self.previous.last_event_id,
             up_to_id=self.max_event_id,
         )
-        return {p for p in candidates if p % n in true}
+        return {p for p in candidates if asset(p % n) in true}
 
     def _data_version_changed(self, candidates: set[int]) -> set[int]:
         """The candidates whose target's data version differs from the one the previous
@@ -393,7 +428,7 @@ class TickContext:
         r, t = divmod(pair, self.n)
         if self._downstream is None:
             self._downstream = DownstreamNodes(self.ix)
-        return self._downstream.children(self._roots[r], node, t)
+        return self._downstream.children(self._roots[self.asset_of(r)], node, self.asset_of(t))
 
     def dependency_pairs(self, pair: int, cond: DepsCondition) -> list[int]:
         r, t = divmod(pair, self.n)

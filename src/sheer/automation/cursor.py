@@ -35,6 +35,10 @@ class AutomationCursor:
     state: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
     # the data version of each target data_version_changed() looked at
     data_versions: Mapping[AssetKey, str | None] = field(default_factory=dict)
+    # the partitions requested of each partitioned asset (its key is in `requested` too)
+    requested_partitions: Mapping[AssetKey, tuple[str, ...]] = field(default_factory=dict)
+    # per partitioned target data_version_changed() looked at: {partition: data version}
+    partition_versions: Mapping[AssetKey, Mapping[str, str | None]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -47,6 +51,12 @@ class AutomationCursor:
                 "condition_ids": {k.to_user_string(): v for k, v in self.condition_ids.items()},
                 "state": self.state,
                 "data_versions": {k.to_user_string(): v for k, v in self.data_versions.items()},
+                "requested_partitions": {
+                    k.to_user_string(): list(v) for k, v in self.requested_partitions.items()
+                },
+                "partition_versions": {
+                    k.to_user_string(): dict(v) for k, v in self.partition_versions.items()
+                },
             },
             separators=(",", ":"),
         )
@@ -66,4 +76,11 @@ class AutomationCursor:
             state=raw["state"],
             # cursors stored before data_version_changed() have none
             data_versions={coerce_key(k): v for k, v in raw.get("data_versions", {}).items()},
+            # cursors stored before partitions have neither
+            requested_partitions={
+                coerce_key(k): tuple(v) for k, v in raw.get("requested_partitions", {}).items()
+            },
+            partition_versions={
+                coerce_key(k): v for k, v in raw.get("partition_versions", {}).items()
+            },
         )

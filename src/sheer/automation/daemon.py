@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sheer.automation.entities import PARTITION_TAG
 from sheer.automation.evaluator import (
     AutomationCursor,
     AutomationTickResult,
@@ -64,6 +65,37 @@ def expand_for_launch(graph: AssetGraph, keys: frozenset[AssetKey]) -> list[Asse
         if assets_def is not None and not assets_def.can_subset and len(assets_def.specs) > 1:
             out.update(s.key for s in assets_def.specs if graph.get(s.key).is_materializable)
     return graph.toposort(out)
+
+
+def runs_to_request(
+    graph: AssetGraph, result: AutomationTickResult, requested: Sequence[AssetKey]
+) -> list[tuple[list[AssetKey], dict[str, str]]]:
+    """The runs one tick requests, as (assets, tags): the unpartitioned assets in one run;
+    each requested partition in a run of its own (`dagster/partition`), shared by the
+    assets of one partitions definition requested for that key, in topological order."""
+    plain: list[AssetKey] = []
+    by_partition: dict[tuple[Any, str], list[AssetKey]] = {}
+    for key in requested:  # topological order
+        pdef = graph.get(key).spec.partitions_def
+        if pdef is None:
+            plain.append(key)
+            continue
+        parts = result.get_requested_partitions(key)
+        if not parts:  # a sibling a non-subsettable multi_asset brings along
+            siblings = graph.get(key).assets_def
+            parts = {
+                p
+                for s in (siblings.specs if siblings is not None else ())
+                for p in result.get_requested_partitions(s.key)
+            }
+        for part in sorted(p for p in parts if p is not None):
+            by_partition.setdefault((pdef, part), []).append(key)
+    out: list[tuple[list[AssetKey], dict[str, str]]] = []
+    if plain:
+        out.append((plain, dict(_AUTOMATION_TAGS)))
+    for (_, part), keys in by_partition.items():
+        out.append((keys, {**_AUTOMATION_TAGS, PARTITION_TAG: part}))
+    return out
 
 
 class AutomationDaemon:
@@ -118,6 +150,7 @@ class AutomationDaemon:
         )
         graph = self.defs.resolve_asset_graph()
         requested = expand_for_launch(graph, result.get_requested_keys())
+        requests = runs_to_request(graph, result, requested)
         run_ids: list[str] = []
         error = None
         # A long tick may outlive its lease: renew it before acting, and act only if it
@@ -133,17 +166,13 @@ class AutomationDaemon:
         # The run is the record of the request: it and the new cursor commit together,
         # so a crash can neither lose a request nor make one twice; launching comes after.
         cursor_json = result.cursor.to_json()
-        if requested:
-            run = self.instance.create_run(
-                requested,
-                tags=_AUTOMATION_TAGS,
-                executor="in_process",
-                queued=True,
-                awaiting_launch=True,
-                values={CURSOR_KEY: cursor_json},
+        if requests:
+            made = self.instance.create_queued_runs(
+                requests, executor="in_process", values={CURSOR_KEY: cursor_json}
             )
-            run_ids.append(run.run_id)
-            error = self._launch(run)
+            run_ids.extend(run.run_id for run in made)
+            errors = [e for e in (self._launch(run) for run in made) if e]
+            error = "; ".join(errors) if errors else None
         else:
             self.instance.set_value(CURSOR_KEY, cursor_json)
         evaluations, fingerprints = self._evaluations_to_record(result)

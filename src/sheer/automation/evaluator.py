@@ -23,6 +23,7 @@ from typing import Any
 from sheer.automation.conditions import AutomationCondition, NodeResult
 from sheer.automation.context import TickContext
 from sheer.automation.cursor import AutomationCursor
+from sheer.automation.entities import EntityTickContext
 from sheer.automation.index import GraphIndex
 from sheer.errors import DefinitionError
 from sheer.graph import AssetGraph
@@ -49,6 +50,8 @@ class AssetEvaluation:
     value: bool
     requested: bool
     error: str | None = None
+    # the partitions requested ({None} for an unpartitioned asset that is requested)
+    requested_partitions: frozenset[str | None] = frozenset()
     explainer: _Explainer | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -63,6 +66,9 @@ class AssetEvaluation:
             "key": self.key.to_user_string(),
             "value": self.value,
             "requested": self.requested,
+            "requested_partitions": sorted(
+                (p for p in self.requested_partitions if p is not None), key=str
+            ),
             "error": self.error,
             "tree": tree.to_json() if tree is not None else None,
         }
@@ -113,11 +119,19 @@ class AutomationTickResult:
 
     @property
     def total_requested(self) -> int:
-        return sum(1 for e in self.results.values() if e.requested)
+        """The entities requested: each requested partition counts, as in Dagster."""
+        return sum(len(e.requested_partitions) for e in self.results.values() if e.requested)
 
     def get_num_requested(self, key: Any) -> int:
+        """How many entities of the asset are requested (1 for an unpartitioned asset)."""
         e = self.results.get(coerce_key(key))
-        return 1 if e is not None and e.requested else 0
+        return len(e.requested_partitions) if e is not None and e.requested else 0
+
+    def get_requested_partitions(self, key: Any) -> set[str | None]:
+        """The requested partition keys of the asset; `{None}` for a requested
+        unpartitioned asset, as in Dagster."""
+        e = self.results.get(coerce_key(key))
+        return set(e.requested_partitions) if e is not None and e.requested else set()
 
     def get_requested_keys(self) -> frozenset[AssetKey]:
         return frozenset(k for k, e in self.results.items() if e.requested)
@@ -154,7 +168,8 @@ def evaluate_automation_conditions(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        ctx = TickContext(graph, instance, cursor, now)
+        context = EntityTickContext if graph.has_partitions else TickContext
+        ctx = context(graph, instance, cursor, now)
         ix = ctx.ix
         targets = _targets(graph, ix, asset_selection)
         values: dict[int, bool] = {}
@@ -163,11 +178,13 @@ def evaluate_automation_conditions(
         for roots, condition in _batches(ix, [i for i in targets if i in ids], ids):
             _evaluate_batch(ctx, roots, condition, values, errors)
         explainer = _Explainer(ctx)
+        requested_assets = {ctx.ix.index[k] for k in ctx.requested}
         evaluations = {
             ix.keys[i]: AssetEvaluation(
                 key=ix.keys[i],
                 value=values.get(i, False),
-                requested=i in ctx.requested_indices,
+                requested=i in requested_assets,
+                requested_partitions=ctx.requested_partition_keys(i),
                 error=errors.get(i),
                 explainer=explainer,
             )
@@ -185,6 +202,12 @@ def evaluate_automation_conditions(
         condition_ids={ix.keys[i]: ids.get(i) or ix.conditions[i].unique_id for i in targets},
         state=ctx.state,
         data_versions={ix.keys[i]: v for i, v in ctx.data_versions.items()},
+        requested_partitions=(
+            {k: tuple(v) for k, v in ctx.requested_partitions.items()}
+            if isinstance(ctx, EntityTickContext)
+            else {}
+        ),
+        partition_versions=(ctx.partition_versions if isinstance(ctx, EntityTickContext) else {}),
     )
     return AutomationTickResult(evaluations, new_cursor, now, explainer)
 

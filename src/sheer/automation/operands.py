@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,26 @@ class Operand(AutomationCondition):
 
     def describe(self) -> str:
         return self.kind.value
+
+
+@dataclass(frozen=True, slots=True)
+class InLatestTimeWindow(AutomationCondition):
+    """`in_latest_time_window(lookback_delta=)`: the target's partition is within
+    `lookback_delta` of the end of its latest time window (without a lookback, the plain
+    `Operand` is used, so conditions keep their ids)."""
+
+    lookback_delta: timedelta
+    label: str | None = None
+
+    def evaluate(self, ctx: TickContext, candidates: set[int], node: EvalNode) -> set[int]:
+        return ctx.in_latest_time_window(candidates, self.lookback_delta)
+
+    @property
+    def name(self) -> str:
+        return f"in_latest_time_window(lookback_timedelta={self.lookback_delta})"
+
+    def describe(self) -> str:
+        return self.name
 
 
 @dataclass(frozen=True, slots=True)

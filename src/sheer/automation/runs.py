@@ -84,14 +84,16 @@ class TickRuns:
     def executed_with_root(self, root: int, target: int) -> bool:
         """The run of `target`'s latest materialization also targeted `root`."""
         run_id = self.latest_run.get(target)
-        if run_id is None:
-            return False
+        return run_id is not None and self.run_targets(run_id, root)
+
+    def run_targets(self, run_id: str, asset: int) -> bool:
+        """The run `run_id` targeted the asset."""
         members = self._members.get(run_id)
         if members is None:
             run = self.get(run_id)
             members = frozenset(self._indices(run.asset_selection if run else ()))
             self._members[run_id] = members
-        return root in members
+        return asset in members
 
     def latest_run_matches(self, tags: RunTags, targets: Iterable[int]) -> set[int]:
         """The targets whose latest materialization was made by a run with `tags` (a

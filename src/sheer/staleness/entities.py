@@ -26,7 +26,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sheer.automation.index import index_graph
 from sheer.fingerprints import (
     _US,
     _encode_string,
@@ -38,16 +37,14 @@ from sheer.fingerprints import (
 )
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKeyPartitionKey
-from sheer.partitions.mappings import IdentityPartitionMapping, TimeWindowPartitionMapping
-from sheer.partitions.subset import all_partitions_subset, subset_with_partition_keys
+from sheer.partitions.layout import IDENTITY, EntityLayout
 from sheer.versioning import virtual_version_by_name
 
 _FRESH, _STALE, _MISSING = 0, 1, 2
 # Bulk row fields: (asset, partition, mat id, data version, code version, inputs text,
 # observation id, observation version).
 _ROW_MAT, _ROW_DV, _ROW_CV, _ROW_INPUTS, _ROW_OBS, _ROW_ODV = range(2, 8)
-_IDENTITY: Any = None  # a read list that is the identity
-_SAME_TIME = TimeWindowPartitionMapping()
+_IDENTITY: Any = IDENTITY  # a read list that is the identity
 CAP = 10  # more partitions of one ancestor than this make one capped cause
 
 
@@ -70,21 +67,13 @@ class EntityPass:
         current_time: datetime | None = None,
     ) -> None:
         self.graph = graph
-        idx = self.idx = index_graph(graph)
+        self.layout = layout = EntityLayout(graph, current_time, dynamic_partitions_store)
+        idx = self.idx = layout.idx
         self.current_time = current_time
         self.store = dynamic_partitions_store
         n = len(idx.keys)
-        self.keys: list[tuple[Any, ...]] = []
-        self.pos: list[dict[str, int]] = []
-        known: dict[Any, tuple[tuple[Any, ...], dict[str, int]]] = {None: ((None,), {"": 0})}
-        for key in idx.keys:
-            pdef = graph.get(key).spec.partitions_def
-            found = known.get(pdef)
-            if found is None:  # keys listed once per definition, not once per asset
-                ks = tuple(pdef.get_partition_keys(current_time, dynamic_partitions_store))
-                found = known[pdef] = (ks, {k: j for j, k in enumerate(ks)})
-            self.keys.append(found[0])
-            self.pos.append(found[1])
+        self.keys: list[tuple[Any, ...]] = layout.keys
+        self.pos: list[dict[str, int]] = layout.pos
         self.rows: list[list[Any]] = [[None] * len(k) for k in self.keys]
         by_name = idx.by_name
         for row in rows:
@@ -110,36 +99,7 @@ class EntityPass:
     def _reads(self, i: int, p: int) -> Any:
         """For each partition of asset `i`, the indices of the partitions of parent `p`
         it reads: `_IDENTITY` when partition j reads partition j."""
-        graph, idx = self.graph, self.idx
-        child, parent = idx.keys[i], idx.keys[p]
-        cdef = graph.get(child).spec.partitions_def
-        pdef = graph.get(parent).spec.partitions_def
-        if pdef is None:
-            return [(0,)] * len(self.keys[i])
-        relations = graph.partition_relations
-        if cdef is None:  # every partition, unless its mapping (say Last) picks some
-            read = relations.parent_subset(
-                child, all_partitions_subset(None), parent, self.current_time, self.store
-            )
-            where = self.pos[p]
-            return [tuple(where[x] for x in read.get_partition_keys() if x in where)]
-        mapping = relations.mapping(child, parent)
-        if cdef == pdef and (
-            isinstance(mapping, IdentityPartitionMapping) or mapping == _SAME_TIME
-        ):
-            return _IDENTITY
-        where = self.pos[p]
-        out = []
-        for k in self.keys[i]:
-            subset = relations.parent_subset(
-                child,
-                subset_with_partition_keys(cdef, [k]),
-                parent,
-                self.current_time,
-                self.store,
-            )
-            out.append(tuple(where[x] for x in subset.get_partition_keys() if x in where))
-        return out
+        return self.layout.reads(i, p)
 
     def _at(self, p: int, reads: Any, values: Any, combine: Any) -> Any:
         """`values` of parent `p` as each partition of the reader sees them."""

@@ -492,7 +492,33 @@ class SqlStorage:
         values: Mapping[str, str] | None = None,
     ) -> None:
         """Insert a run, and set `values` (key/values) in the same transaction."""
-        row = {
+        self.add_runs([run], pid=pid, pid_started=pid_started, hostname=hostname, values=values)
+
+    def add_runs(
+        self,
+        new_runs: Sequence[RunRecord],
+        *,
+        pid: int | None,
+        pid_started: str | None,
+        hostname: str | None,
+        values: Mapping[str, str] | None = None,
+    ) -> None:
+        """Insert runs, and set `values` (key/values), all in one transaction."""
+        rows = [self._run_row(run, pid, pid_started, hostname) for run in new_runs]
+
+        def add(conn: Connection) -> None:
+            if rows:
+                conn.execute(runs.insert(), rows)
+            for key, value in (values or {}).items():
+                conn.execute(self._kv_upsert(key, value))
+
+        self._write(add)
+
+    @staticmethod
+    def _run_row(
+        run: RunRecord, pid: int | None, pid_started: str | None, hostname: str | None
+    ) -> dict[str, Any]:
+        return {
             "run_id": run.run_id,
             "status": run.status.value,
             "asset_selection": to_json([k.to_user_string() for k in run.asset_selection]),
@@ -505,13 +531,6 @@ class SqlStorage:
             "pid_started": pid_started,
             "hostname": hostname,
         }
-
-        def add(conn: Connection) -> None:
-            conn.execute(runs.insert().values(**row))
-            for key, value in (values or {}).items():
-                conn.execute(self._kv_upsert(key, value))
-
-        self._write(add)
 
     def set_run_launcher(
         self, run_id: str, *, pid: int, pid_started: str | None, hostname: str
@@ -704,6 +723,41 @@ class SqlStorage:
                             out[name] = settled[name]
                         else:
                             del out[name]  # its first record is still in flight
+            return out
+
+        return self._read(read)
+
+    def get_latest_entity_ids(self) -> dict[tuple[str, str], LatestIds]:
+        """`get_latest_ids` for every entity: `{(asset, partition): (materialization id,
+        observation id, run)}`, the unpartitioned entity's partition being ''. One query
+        (on PostgreSQL, one more per partition that writers in flight have overtaken).
+        What an automation tick over partitions reads."""
+        stmt = select(
+            asset_latest.c.asset_key,
+            asset_latest.c.partition,
+            asset_latest.c.last_materialization_id,
+            asset_latest.c.last_observation_id,
+            asset_latest.c.last_run_id,
+        )
+
+        def read(conn: Connection) -> dict[tuple[str, str], LatestIds]:
+            below = watermark(conn) if self.dialect == "postgresql" else None
+            out = {
+                (name, part or ""): (m or 0, o or 0, run_id)
+                for name, part, m, o, run_id in conn.execute(stmt)
+            }
+            if below is not None:
+                ahead: dict[str, list[str]] = {}
+                for (name, part), (m, o, _) in out.items():
+                    if max(m, o) >= below:
+                        ahead.setdefault(part, []).append(name)
+                for part, names in ahead.items():
+                    settled = latest_ids_below(conn, names, below, part or None)
+                    for name in names:
+                        if name in settled:
+                            out[name, part] = settled[name]
+                        else:
+                            del out[name, part]  # its first record is still in flight
             return out
 
         return self._read(read)
