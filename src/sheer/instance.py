@@ -37,6 +37,8 @@ from sheer.events import (
 from sheer.keys import AssetKey, coerce_key
 from sheer.processes import HOST, process_alive, process_start_marker
 from sheer.storage import LatestRecords, NewEvent, SqlStorage, VersionRow
+from sheer.storage.automation import AutomationStorage
+from sheer.storage.backfills import BackfillStorage
 from sheer.storage.dynamic_partitions import (
     CachingDynamicPartitionsLoader,
     DynamicPartitionsStorage,
@@ -107,6 +109,24 @@ class Instance:
         return self._storage
 
     @property
+    def automation(self) -> AutomationStorage:
+        """The automation tables (ticks, evaluations, leases, the tick's lean reads) of
+        this instance's database: the one door automation and the UI use."""
+        found: AutomationStorage | None = self.__dict__.get("_automation")
+        if found is None:
+            found = self.__dict__["_automation"] = AutomationStorage(self._storage)
+        return found
+
+    @property
+    def backfills(self) -> BackfillStorage:
+        """The backfill tables (backfills and the progress of each entity) of this
+        instance's database: the one door backfills, the CLI and the UI use."""
+        found: BackfillStorage | None = self.__dict__.get("_backfills")
+        if found is None:
+            found = self.__dict__["_backfills"] = BackfillStorage(self._storage)
+        return found
+
+    @property
     def url(self) -> str:
         return self._storage.url
 
@@ -157,6 +177,12 @@ class Instance:
             None if keys is None else [coerce_key(k) for k in keys], partitions
         )
 
+    def get_latest_entity_ids(self) -> dict[tuple[str, str], tuple[int, int, str | None]]:
+        """Every (asset name, partition) entity's latest materialization and observation
+        ids and run ('' for the unpartitioned entity), as a sound cursor, in one query:
+        what an automation tick over partitions reads."""
+        return self._storage.get_latest_entity_ids()
+
     def get_latest_entity_versions(self) -> list[tuple[Any, ...]]:
         """The latest versions of every (asset, partition) entity, from the index alone, in
         one query: the read behind a per-entity staleness pass."""
@@ -165,6 +191,11 @@ class Instance:
     def get_latest_provenances(self, key: Any) -> dict[str, str | None]:
         """`{partition: provenance JSON}` of the entities of one asset, in one query."""
         return self._storage.get_latest_provenances(coerce_key(key))
+
+    def get_materialized_partitions(self, asset_key: Any) -> set[str]:
+        """The partition keys of `asset_key` that have been materialized (Dagster's
+        `DagsterInstance.get_materialized_partitions`), in one query."""
+        return self._storage.get_materialized_partitions(coerce_key(asset_key))
 
     def get_latest_versions(self) -> list[VersionRow]:
         """The latest versions of every unpartitioned entity, from the index alone, in one

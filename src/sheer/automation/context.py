@@ -36,7 +36,6 @@ from sheer.errors import UnknownAssetError
 from sheer.graph import AssetGraph
 from sheer.keys import AssetKey
 from sheer.selection import AssetSelection, KeysSelection
-from sheer.storage.automation import AutomationStorage
 from sheer.versioning import VersionView, stored_version
 
 if TYPE_CHECKING:
@@ -94,7 +93,7 @@ class TickContext:
 
     def load_latest(self) -> dict[int, tuple[int, int, str | None]]:
         """Each asset's latest ids, in one query; sets `max_event_id`."""
-        latest = AutomationStorage(self.instance.storage).get_latest_ids()
+        latest = self.instance.automation.get_latest_ids()
         self.max_event_id = max((max(mat, obs) for mat, obs, _ in latest.values()), default=0)
         by_name = self.ix.by_name
         return {by_name[name]: ids for name, ids in latest.items() if name in by_name}

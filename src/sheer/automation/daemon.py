@@ -33,11 +33,12 @@ from sheer.automation.evaluator import (
     AutomationTickResult,
     evaluate_automation_conditions,
 )
+from sheer.backfills import advance_backfills
 from sheer.events import RunRecord, RunStatus
 from sheer.graph import AssetGraph
 from sheer.instance import Instance
 from sheer.keys import AssetKey
-from sheer.storage.automation import AutomationStorage, TickStatus
+from sheer.storage.automation import TickStatus
 
 _FROM_AUTOMATION = "sheer/from_automation"
 _AUTOMATION_TAGS = {_FROM_AUTOMATION: "true"}
@@ -126,7 +127,7 @@ class AutomationDaemon:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_ttl = lease_ttl
         self.cwd = cwd
-        self.store = AutomationStorage(instance.storage)
+        self.store = instance.automation
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._stop = threading.Event()
 
@@ -143,6 +144,7 @@ class AutomationDaemon:
             )
         self.instance.mark_dead_runs()  # runs gone silent on any host stop blocking assets
         self.launch_waiting_runs()
+        advance_backfills(self.defs, self.instance, owner=self.owner, launch=self._launch)
         started = time.time()
         cursor = AutomationCursor.from_json(self.instance.get_value(CURSOR_KEY))
         result = evaluate_automation_conditions(

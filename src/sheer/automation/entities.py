@@ -82,7 +82,7 @@ class EntityTickContext(TickContext):
     def load_latest(self) -> dict[int, tuple[int, int, str | None]]:
         """Every entity's latest ids (one query); the asset's latest are its newest
         entity's, for the operands that stay per asset."""
-        rows = self.instance.storage.get_latest_entity_ids()
+        rows = self.instance.get_latest_entity_ids()
         layout, by_name, base = self.layout, self.ix.by_name, self.base
         self.entity_latest: dict[int, tuple[int, int, str | None]] = {}
         per_asset: dict[int, tuple[int, int, str | None]] = {}

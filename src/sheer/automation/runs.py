@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from sheer.events import RunRecord, RunStatus
 from sheer.keys import AssetKey
-from sheer.storage.automation import AutomationStorage
 
 if TYPE_CHECKING:
     from sheer.automation.index import GraphIndex
@@ -142,7 +141,7 @@ class TickRuns:
 
     def _read_new_updates(self, after_id: int, up_to_id: int) -> dict[int, frozenset[str | None]]:
         by_name = self.ix.by_name
-        runs = AutomationStorage(self.instance.storage).get_materialization_runs(
+        runs = self.instance.automation.get_materialization_runs(
             after_id=after_id, up_to_id=up_to_id
         )
         return {by_name[name]: frozenset(ids) for name, ids in runs.items() if name in by_name}

@@ -100,3 +100,20 @@ def latest_provenances(
 
     found: dict[str, str | None] = run_read(read)
     return found
+
+
+def materialized_partitions(
+    run_read: Callable[[Callable[[Connection], Any]], Any], key: AssetKey
+) -> set[str]:
+    """The partitions of one asset that have a materialization, in one query."""
+    stmt = select(asset_latest.c.partition).where(
+        asset_latest.c.asset_key == key.to_user_string(),
+        asset_latest.c.partition != "",
+        asset_latest.c.last_materialization_id.is_not(None),
+    )
+
+    def read(conn: Connection) -> set[str]:
+        return {row[0] for row in conn.execute(stmt)}
+
+    found: set[str] = run_read(read)
+    return found

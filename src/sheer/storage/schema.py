@@ -171,6 +171,40 @@ dynamic_partitions = Table(
 )
 
 
+# Backfills (migration 6): one row per backfill, what it targets as JSON (each distinct
+# list of partition keys once, and per asset the index of its list, null when the asset
+# is unpartitioned), and one row per entity it has touched (IN_PROGRESS with the run
+# that has it, DONE, FAILED, or PENDING again after a run that died before its step);
+# an entity with no row is still to do. The SQL is in `backfills.py`.
+backfills = Table(
+    "backfills",
+    metadata,
+    Column("backfill_id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("asset_selection", Text, nullable=False),  # JSON list of user strings
+    Column("targets", Text, nullable=False),  # JSON, see above
+    Column("tags", Text, nullable=False),  # JSON object
+    Column("error", Text),
+    Index("ix_backfills_created", "created_at"),
+    Index("ix_backfills_status", "status"),
+)
+
+backfill_entities = Table(
+    "backfill_entities",
+    metadata,
+    Column("backfill_id", String(64), primary_key=True),
+    Column("asset_key", Text, primary_key=True),
+    Column("partition", Text, primary_key=True),  # '' for an unpartitioned asset
+    Column("status", String(16), nullable=False),
+    Column("run_id", String(64)),
+    Column("attempts", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_backfill_entities_status", "backfill_id", "status"),
+)
+
+
 def db_now(dialect: str) -> Any:
     """The database's clock, in seconds since the epoch, as a SQL expression: what
     heartbeats and leases are written and compared with, so hosts whose clocks differ
@@ -289,6 +323,12 @@ def _migration_5(conn: Connection) -> None:
     dynamic_partitions.create(conn, checkfirst=True)
 
 
+def _migration_6(conn: Connection) -> None:
+    """Backfills and the progress of each of their entities."""
+    backfills.create(conn, checkfirst=True)
+    backfill_entities.create(conn, checkfirst=True)
+
+
 # Append new migrations here; never edit a released one.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _migration_1,
@@ -296,6 +336,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 ]
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -49,6 +49,7 @@ from sheer.storage.latest import (
     latest_entity_versions,
     latest_partition_records,
     latest_provenances,
+    materialized_partitions,
 )
 from sheer.storage.postgres import EventStatements, closed_by_server
 from sheer.storage.rows import (
@@ -643,6 +644,10 @@ class SqlStorage:
     def get_latest_provenances(self, key: AssetKey) -> dict[str, str | None]:
         """`{partition: provenance JSON}` of one asset's entities, in one query."""
         return latest_provenances(self._read, key)
+
+    def get_materialized_partitions(self, key: AssetKey) -> set[str]:
+        """The partitions of one asset that have a materialization, in one query."""
+        return materialized_partitions(self._read, key)
 
     def get_latest_versions(self, partition: str | None = None) -> list[VersionRow]:
         """Every entity's latest versions from the index alone, in one query: no join, no

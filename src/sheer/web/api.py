@@ -21,7 +21,7 @@ from sheer.instance import Instance
 from sheer.keys import AssetKey
 from sheer.selection import AssetSelection
 from sheer.staleness import StaleCause, StaleStatus, StaleStatusResolver
-from sheer.storage.automation import AutomationStorage, TickRecord
+from sheer.storage.automation import TickRecord
 
 _RECENT_RUNS = 200
 
@@ -176,7 +176,7 @@ def asset_payload(defs: Definitions, instance: Instance, key: AssetKey) -> dict[
         partitions = [{"key": pk, "status": st.value} for pk, st in statuses.items()]
         status = partitioned_status(resolver.get_status_counts(key))
     materializations = [_materialization_json(r) for r in instance.fetch_materializations(key, 10)]
-    evaluations = AutomationStorage(instance.storage).get_evaluations(asset_key=key, limit=1)
+    evaluations = instance.automation.get_evaluations(asset_key=key, limit=1)
     return {
         "key": _name(key),
         "group": node.group_name,
@@ -358,13 +358,13 @@ def _tick_json(t: TickRecord) -> dict[str, Any]:
 
 
 def ticks_payload(instance: Instance, limit: int) -> dict[str, Any]:
-    ticks = AutomationStorage(instance.storage).get_ticks(limit=limit)
+    ticks = instance.automation.get_ticks(limit=limit)
     return {"ticks": [_tick_json(t) for t in ticks]}
 
 
 def tick_payload(instance: Instance, tick_id: int, limit: int) -> dict[str, Any] | None:
     """One tick and its recorded evaluations; None when there is no such tick."""
-    found = AutomationStorage(instance.storage).get_ticks(limit=1, before_id=tick_id + 1)
+    found = instance.automation.get_ticks(limit=1, before_id=tick_id + 1)
     if not found or found[0].tick_id != tick_id:
         return None
     return {
@@ -380,7 +380,7 @@ def evaluations_payload(
     asset_key: AssetKey | None = None,
     limit: int = 100,
 ) -> dict[str, Any]:
-    evaluations = AutomationStorage(instance.storage).get_evaluations(
+    evaluations = instance.automation.get_evaluations(
         tick_id=tick_id, asset_key=asset_key, limit=limit
     )
     return {
