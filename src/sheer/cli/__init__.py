@@ -86,9 +86,9 @@ def instance_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from sheer.cli import dev, inspect_commands, run_commands, scaffold
+    from sheer.cli import backfill, dev, inspect_commands, run_commands, scaffold
 
-    for module in (inspect_commands, run_commands, scaffold, dev):
+    for module in (inspect_commands, run_commands, backfill, scaffold, dev):
         module.register(main)
 
 
