@@ -351,6 +351,62 @@ def test_the_daemon_runs_each_requested_partition_in_its_own_run(view_form):
     assert sorted(part for _, part in records) == ["eu", "us"]
 
 
+def _policy_ticks(view_form, policy, changed):
+    """A daily A -> V (virtual) -> D, D requested through the view for each day of A
+    updated, with `policy`; A's days `changed` materialized after a first tick: the
+    runs of the second tick's requests and what D's calls were given."""
+
+    @dg.asset(
+        name="D",
+        deps=["V"],
+        partitions_def=DAILY,
+        backfill_policy=policy,
+        automation_condition=ANY_UPDATED.resolve_through_virtual(),
+    )
+    def d(context: dg.AssetExecutionContext) -> None:
+        calls.append(tuple(context.partition_keys))
+
+    calls: list[tuple[str, ...]] = []
+    t = Ticks(table("A", DAILY), view(view_form, "V", ["A"], DAILY), d)
+    daemon = AutomationDaemon(t.defs, t.instance)
+    daemon.tick(NOW.timestamp())
+    t.materialize("A", *changed)
+    outcome = daemon.tick(NOW.timestamp())
+    runs = [t.instance.get_run(run_id) for run_id in outcome.run_ids]
+    assert all(r.status is dg.RunStatus.SUCCESS for r in runs)
+    assert all(r.asset_selection == (dg.AssetKey("D"),) for r in runs)
+    return runs, calls
+
+
+def _partition_tags(run):
+    return {k.removeprefix("dagster/"): v for k, v in run.tags.items() if "partition" in k}
+
+
+def test_the_daemon_runs_a_single_run_policy_as_one_range_run_per_consecutive_keys(view_form):
+    days = ["2026-01-01", "2026-01-02", "2026-01-04"]
+    runs, calls = _policy_ticks(view_form, dg.BackfillPolicy.single_run(), days)
+    assert sorted(_partition_tags(r)["asset_partition_range_start"] for r in runs) == [
+        "2026-01-01",
+        "2026-01-04",
+    ]
+    assert sorted(calls) == [("2026-01-01", "2026-01-02"), ("2026-01-04",)]
+
+
+def test_the_daemon_cuts_a_multi_run_policy_into_runs_of_at_most_n_keys(view_form):
+    days = ["2026-01-01", "2026-01-02", "2026-01-03"]
+    runs, calls = _policy_ticks(view_form, dg.BackfillPolicy.multi_run(2), days)
+    assert sorted(calls) == [("2026-01-01", "2026-01-02"), ("2026-01-03",)]
+    assert len(runs) == 2
+
+
+def test_the_daemon_runs_one_requested_partition_with_a_policy_under_the_partition_tag(
+    view_form,
+):
+    runs, calls = _policy_ticks(view_form, dg.BackfillPolicy.single_run(), ["2026-01-03"])
+    assert [_partition_tags(r) for r in runs] == [{"partition": "2026-01-03"}]
+    assert calls == [("2026-01-03",)]
+
+
 # Dagster's answers ------------------------------------------------------------------------
 def _tick_sequence(lib, static):
     """The same definitions and materializations, ticked on Sheer or Dagster (`lib`): what

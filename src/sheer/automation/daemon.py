@@ -34,10 +34,12 @@ from sheer.automation.evaluator import (
     evaluate_automation_conditions,
 )
 from sheer.backfills import advance_backfills
+from sheer.backfills.plan import RANGE_END_TAG, RANGE_START_TAG
 from sheer.events import RunRecord, RunStatus
 from sheer.graph import AssetGraph
 from sheer.instance import Instance
 from sheer.keys import AssetKey
+from sheer.partitions.subset import subset_with_partition_keys
 from sheer.storage.automation import TickStatus
 
 _FROM_AUTOMATION = "sheer/from_automation"
@@ -71,31 +73,59 @@ def expand_for_launch(graph: AssetGraph, keys: frozenset[AssetKey]) -> list[Asse
 def runs_to_request(
     graph: AssetGraph, result: AutomationTickResult, requested: Sequence[AssetKey]
 ) -> list[tuple[list[AssetKey], dict[str, str]]]:
-    """The runs one tick requests, as (assets, tags): the unpartitioned assets in one run;
-    each requested partition in a run of its own (`dagster/partition`), shared by the
-    assets of one partitions definition requested for that key, in topological order."""
+    """The runs one tick requests, as (assets, tags), in topological order of their
+    first asset: the unpartitioned assets in one run; a partitioned asset requested for
+    one partition, or without a `BackfillPolicy`, in a run per partition
+    (`dagster/partition`) shared by the assets of one definition requested for that key;
+    one with a policy and several partitions in runs over consecutive keys
+    (`dagster/asset_partition_range_start` / `_end`), each as long as the policy allows
+    (all of them for `single_run()`, at most n for `multi_run(n)`), shared by the
+    assets of one definition and policy requested for the same keys: Dagster's split."""
     plain: list[AssetKey] = []
     by_partition: dict[tuple[Any, str], list[AssetKey]] = {}
+    by_range: dict[tuple[Any, Any, frozenset[str]], list[AssetKey]] = {}
     for key in requested:  # topological order
-        pdef = graph.get(key).spec.partitions_def
+        node = graph.get(key)
+        pdef = node.spec.partitions_def
         if pdef is None:
             plain.append(key)
             continue
         parts = result.get_requested_partitions(key)
+        siblings = node.assets_def
         if not parts:  # a sibling a non-subsettable multi_asset brings along
-            siblings = graph.get(key).assets_def
             parts = {
                 p
                 for s in (siblings.specs if siblings is not None else ())
                 for p in result.get_requested_partitions(s.key)
             }
-        for part in sorted(p for p in parts if p is not None):
+        keys = frozenset(p for p in parts if p is not None)
+        policy = siblings.backfill_policy if siblings is not None else None
+        if policy is not None and len(keys) > 1:
+            by_range.setdefault((pdef, policy, keys), []).append(key)
+            continue
+        for part in sorted(keys):
             by_partition.setdefault((pdef, part), []).append(key)
     out: list[tuple[list[AssetKey], dict[str, str]]] = []
     if plain:
         out.append((plain, dict(_AUTOMATION_TAGS)))
-    for (_, part), keys in by_partition.items():
-        out.append((keys, {**_AUTOMATION_TAGS, PARTITION_TAG: part}))
+    for (_, part), keys_ in by_partition.items():
+        out.append((keys_, {**_AUTOMATION_TAGS, PARTITION_TAG: part}))
+    for (pdef, policy, keys), assets in by_range.items():
+        for first, last in _policy_ranges(pdef, policy.max_partitions_per_run, keys):
+            out.append((assets, {**_AUTOMATION_TAGS, RANGE_START_TAG: first, RANGE_END_TAG: last}))
+    return out
+
+
+def _policy_ranges(pdef: Any, most: int | None, keys: frozenset[str]) -> list[tuple[str, str]]:
+    """`keys` as runs of consecutive keys of `pdef`, each at most `most` long (None: no
+    limit), as (first, last)."""
+    out: list[tuple[str, str]] = []
+    for key_range in subset_with_partition_keys(pdef, keys).get_partition_key_ranges(pdef):
+        if most is None:
+            out.append((key_range.start, key_range.end))
+            continue
+        run = pdef.get_partition_keys_in_range(key_range)
+        out.extend((run[i], run[min(i + most, len(run)) - 1]) for i in range(0, len(run), most))
     return out
 
 
