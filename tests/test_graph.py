@@ -852,3 +852,21 @@ def test_ordering_through_unselected_views_keeps_the_virtual_path() -> None:
     graph = AssetGraph.from_definitions([a, b, d])
     order = ordering_through_unselected_virtual(graph, frozenset({K("a"), K("d")}))
     assert order == {K("a"): {}, K("d"): {K("a"): (K("b"),)}}
+
+
+def test_the_automation_index_is_built_once_and_cached_on_the_graph(monkeypatch):
+    import sheer.automation.index as index_module
+
+    @dg.asset
+    def a() -> int:
+        return 1
+
+    graph = dg.Definitions(assets=[a]).resolve_asset_graph()
+    built = []
+    real = index_module.build_index
+    monkeypatch.setattr(index_module, "build_index", lambda g: built.append(g) or real(g))
+    first = graph.automation_index
+    assert graph.automation_index is first
+    assert index_module.index_graph(graph) is first
+    assert built == [graph]
+    assert first.keys == (dg.AssetKey("a"),)

@@ -2,13 +2,12 @@
 
 Automation works on ints (an asset's topological index) rather than keys, so the
 sets a tick builds hash and compare in C. The index is built once per `AssetGraph`
-(immutable) and kept while the graph lives, so a daemon pays for it once, not on
-every tick.
+(immutable) and cached on it as `graph.automation_index`, so a daemon pays for it
+once, not on every tick.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,18 +39,14 @@ class GraphIndex:
     code_versions: tuple[str | None, ...]
 
 
-_INDEXES: weakref.WeakKeyDictionary[AssetGraph, GraphIndex] = weakref.WeakKeyDictionary()
-
-
 def index_graph(graph: AssetGraph) -> GraphIndex:
-    """The graph's index, built on first use and kept as long as the graph lives."""
-    found = _INDEXES.get(graph)
-    if found is None:
-        found = _INDEXES[graph] = _build(graph)
-    return found
+    """The graph's index: `graph.automation_index`, built on first use and cached on
+    the (immutable) graph."""
+    return graph.automation_index
 
 
-def _build(graph: AssetGraph) -> GraphIndex:
+def build_index(graph: AssetGraph) -> GraphIndex:
+    """Build the index of `graph` (use `graph.automation_index`, which caches it)."""
     nodes = list(graph)  # topological order
     keys = tuple(n.key for n in nodes)
     index = graph.topo_index

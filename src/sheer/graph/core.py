@@ -32,6 +32,7 @@ from sheer.errors import (
 from sheer.keys import AssetKey, KeyLike, coerce_key
 
 if TYPE_CHECKING:
+    from sheer.automation.index import GraphIndex
     from sheer.graph.virtual import VirtualWalks
     from sheer.partitions.relations import PartitionRelations
 
@@ -325,6 +326,14 @@ class AssetGraph:
         from sheer.graph.virtual import virtual_paths
 
         return virtual_paths(self, self.get(key).key, self.get(ancestor).key)
+
+    @cached_property
+    def automation_index(self) -> GraphIndex:
+        """The graph as int arrays in topological order (`sheer.automation.index`), what
+        automation and the staleness pass compute over; built once per graph."""
+        from sheer.automation.index import build_index
+
+        return build_index(self)
 
     @cached_property
     def virtual(self) -> VirtualWalks:
