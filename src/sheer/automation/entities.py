@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sheer.automation.context import TickContext
+from sheer.automation.runs import latest_run_failed
 from sheer.errors import DefinitionError
 from sheer.events import RunRecord, RunStatus
 from sheer.graph import AssetGraph
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
-_RECENT_RUNS = 1000  # as TickRuns: how far back execution_failed() looks
 _UNFINISHED = (RunStatus.QUEUED, RunStatus.STARTED)
 
 
@@ -313,20 +313,10 @@ class EntityTickContext(TickContext):
         }
 
     def _execution_failed(self) -> set[int]:
-        failed: set[int] = set()
-        seen: set[int] = set()
         latest = self.entity_latest
-        for run in self.runs.all()[:_RECENT_RUNS]:  # newest first
-            if not run.is_finished:
-                continue
-            for e in self.run_entities(run):
-                if e in seen:
-                    continue
-                seen.add(e)
-                updated = latest.get(e, (0, 0, None))[2] == run.run_id
-                if run.status is RunStatus.FAILURE and not updated:
-                    failed.add(e)
-        return failed
+        return latest_run_failed(
+            self.runs.all(), self.run_entities, lambda e: latest.get(e, (0, 0, None))[2]
+        )
 
     def _newly_requested(self) -> set[int]:
         if self.previous is None:

@@ -10,8 +10,8 @@ never writes to storage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sheer.events import RunRecord, RunStatus
 from sheer.keys import AssetKey
@@ -22,6 +22,31 @@ if TYPE_CHECKING:
 
 _RECENT_RUNS = 1000  # how far back execution_failed() looks for an asset's latest run
 _UNFINISHED = (RunStatus.QUEUED, RunStatus.STARTED)
+
+T = TypeVar("T")
+
+
+def latest_run_failed(
+    runs: Sequence[RunRecord],
+    targets: Callable[[RunRecord], Iterable[T]],
+    latest_run: Callable[[T], str | None],
+) -> set[T]:
+    """The rule behind `execution_failed()`, for assets or (asset, partition) entities
+    alike: the targets whose latest finished run (among the newest `_RECENT_RUNS` of
+    `runs`, newest first) failed without materializing them (`latest_run(t)`: the run of
+    t's latest materialization)."""
+    failed: set[T] = set()
+    seen: set[T] = set()
+    for run in runs[:_RECENT_RUNS]:
+        if not run.is_finished:
+            continue
+        for t in targets(run):
+            if t in seen:
+                continue
+            seen.add(t)
+            if run.status is RunStatus.FAILURE and latest_run(t) != run.run_id:
+                failed.add(t)
+    return failed
 
 
 class TickRuns:
@@ -65,20 +90,9 @@ class TickRuns:
 
     def execution_failed(self) -> set[int]:
         """The assets whose latest finished run failed before materializing them."""
-        failed: set[AssetKey] = set()
-        seen: set[AssetKey] = set()
-        for run in self.all()[:_RECENT_RUNS]:  # newest first
-            if not run.is_finished:
-                continue
-            for k in run.asset_selection:
-                if k in seen:
-                    continue
-                seen.add(k)
-                i = self.ix.index.get(k)
-                updated = i is not None and self.latest_run.get(i) == run.run_id
-                if run.status is RunStatus.FAILURE and not updated:
-                    failed.add(k)
-        return self._indices(failed)
+        return latest_run_failed(
+            self.all(), lambda run: self._indices(run.asset_selection), self.latest_run.get
+        )
 
     def executed_with_root(self, root: int, target: int) -> bool:
         """The run of `target`'s latest materialization also targeted `root`."""
