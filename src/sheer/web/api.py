@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from sheer.backfills import BackfillProgress, BackfillRecord
+from sheer.backfills.progress import progress_of
 from sheer.definitions.definitions import Definitions
 from sheer.events import EventRecord, EventType, RunRecord, RunStatus
 from sheer.graph import AssetGraph, AssetNode
@@ -396,3 +398,35 @@ def evaluations_payload(
             for e in evaluations
         ]
     }
+
+
+def backfill_json(record: BackfillRecord, progress: BackfillProgress) -> dict[str, Any]:
+    """A backfill and its progress, in the shape of `sheer backfill show --json`."""
+    return {
+        "backfill_id": record.backfill_id,
+        "status": record.status.value,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "assets": [_name(k) for k in record.asset_selection],
+        "tags": dict(record.tags),
+        "error": record.error,
+        "progress": progress.total.to_json(),
+        "per_asset": {_name(k): c.to_json() for k, c in progress.per_asset.items()},
+    }
+
+
+def backfills_payload(instance: Instance, limit: int) -> dict[str, Any]:
+    """The newest backfills with their progress: two queries however many there are
+    (the backfills, then every one's counts at once)."""
+    records = instance.backfills.get_backfills(limit=limit)
+    counts = instance.backfills.count_entities([r.backfill_id for r in records])
+    return {"backfills": [backfill_json(r, progress_of(r, counts[r.backfill_id])) for r in records]}
+
+
+def backfill_payload(instance: Instance, backfill_id: str) -> dict[str, Any] | None:
+    """One backfill with its progress per asset; None when there is no such backfill."""
+    record = instance.backfills.get_backfill(backfill_id)
+    if record is None:
+        return None
+    counts = instance.backfills.count_entities([backfill_id])[backfill_id]
+    return backfill_json(record, progress_of(record, counts))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import logging
 import re
 import secrets
 import threading
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -42,6 +44,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sheer.backfills import cancel_backfill, create_backfill, execute_backfill, resume_backfill
+from sheer.backfills.executor import backfill_not_found
 from sheer.definitions.definitions import Definitions
 from sheer.errors import SheerError, UnknownAssetError
 from sheer.execution.run import execute_selection, plan_selection
@@ -49,7 +53,10 @@ from sheer.instance import Instance
 from sheer.keys import AssetKey
 from sheer.web import api
 
+log = logging.getLogger(__name__)
+
 STATIC = Path(__file__).parent / "static"
+FROM_UI = {"sheer/from_ui": "true"}
 AUTH_COOKIE = "sheer_auth"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 REFUSED_HOST = "This server does not answer to that host name. Start it with --allow-host NAME."
@@ -79,14 +86,13 @@ class UIState:
         self.auth_token = auth_token
         self.allowed_origins = allowed_origins
         self.threads: dict[str, threading.Thread] = {}
+        self.backfill_threads: dict[str, threading.Thread] = {}
 
     def launch(self, selection: Any) -> str:
         """Plan (so bad selections fail now, as a 400), then run in a background thread."""
         plan = plan_selection(self.defs, selection)
         keys = sorted(plan.selected_keys)
-        run = self.instance.create_run(
-            keys, tags={"sheer/from_ui": "true"}, queued=True, executor="in_process"
-        )
+        run = self.instance.create_run(keys, tags=FROM_UI, queued=True, executor="in_process")
 
         def work() -> None:
             execute_selection(
@@ -95,13 +101,47 @@ class UIState:
                 instance=self.instance,
                 run_id=run.run_id,
                 raise_on_error=False,
-                tags={"sheer/from_ui": "true"},
+                tags=FROM_UI,
             )
 
         thread = threading.Thread(target=work, name=f"sheer-run-{run.run_id[:8]}", daemon=True)
         self.threads[run.run_id] = thread
         thread.start()
         return run.run_id
+
+    def backfill(
+        self, selection: Any, partition_range: tuple[str, str] | None, partitions: list[str] | None
+    ) -> str:
+        """Store a backfill (bad selections and keys fail now, as a 400), then run it in
+        a background thread."""
+        record = create_backfill(
+            self.defs,
+            self.instance,
+            selection,
+            partition_range=partition_range,
+            partitions=partitions,
+            tags=FROM_UI,
+        )
+        self.advance(record.backfill_id)
+        return record.backfill_id
+
+    def advance(self, backfill_id: str) -> None:
+        """Run a backfill in a background thread, after this server's previous thread for
+        it has ended: a resume right after a cancel waits for the canceled pass to stop
+        (and to let go of the lease) instead of failing on it."""
+        before = self.backfill_threads.get(backfill_id)
+
+        def work() -> None:
+            if before is not None:
+                before.join()
+            try:
+                execute_backfill(self.defs, self.instance, backfill_id)
+            except SheerError as exc:  # e.g. the daemon holds its lease: it goes on there
+                log.warning("backfill %s: %s", backfill_id, exc.message)
+
+        thread = threading.Thread(target=work, name=f"sheer-backfill-{backfill_id}", daemon=True)
+        self.backfill_threads[backfill_id] = thread
+        thread.start()
 
 
 def _state(request: Request) -> UIState:
@@ -187,19 +227,110 @@ def run(request: Request) -> Response:
     return JSONResponse(api.run_payload(ui.instance, record))
 
 
-async def launch(request: Request) -> Response:
+async def _json_body(request: Request, example: str) -> Any:
     try:
-        body = json.loads(await request.body() or b"{}")
+        return json.loads(await request.body() or b"{}")
     except ValueError:  # not JSON, or not UTF-8
-        raise ApiError(400, 'The body must be JSON: {"selection": "..."}.') from None
+        raise ApiError(400, f"The body must be JSON: {example}.") from None
+
+
+async def launch(request: Request) -> Response:
+    body = await _json_body(request, '{"selection": "..."}')
     selection = body.get("selection") if isinstance(body, dict) else None
     if not selection or not isinstance(selection, (str, list)):
         raise ApiError(400, 'Give what to materialize: {"selection": "a d"} or a list of keys.')
-    ui = _state(request)
-    from starlette.concurrency import run_in_threadpool
-
-    run_id = await run_in_threadpool(ui.launch, selection)
+    run_id = await run_in_threadpool(_state(request).launch, selection)
     return JSONResponse({"run_id": run_id}, status_code=201)
+
+
+BACKFILL_EXAMPLE = '{"selection": "raw report", "partition_range": ["2026-01-01", "2026-01-05"]}'
+BACKFILL_FIELDS = ("selection", "partition_range", "partitions")
+
+
+def _keys(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(k, str) and k for k in value)
+
+
+def backfill_request(body: Any) -> tuple[Any, tuple[str, str] | None, list[str] | None]:
+    """The selection, range and keys of a `POST /api/backfills` body, checked for shape
+    (what they name is checked by `create_backfill`)."""
+    if not isinstance(body, dict):
+        raise ApiError(400, f"The body must be a JSON object: {BACKFILL_EXAMPLE}.")
+    unknown = sorted(set(body) - set(BACKFILL_FIELDS))
+    if unknown:
+        raise ApiError(
+            400,
+            f"Unknown field {unknown[0]!r} in the backfill request. Fix: send only "
+            f"{', '.join(BACKFILL_FIELDS)}, e.g. {BACKFILL_EXAMPLE}.",
+        )
+    selection = body.get("selection")
+    if not selection or not isinstance(selection, (str, list)):
+        raise ApiError(400, f"Give what to backfill: {BACKFILL_EXAMPLE}.")
+    key_range, keys = body.get("partition_range"), body.get("partitions")
+    if key_range is None and keys is None:
+        raise ApiError(
+            400,
+            "Give the partitions to backfill: partition_range (the first and the last key) "
+            f"or partitions (a list of keys), e.g. {BACKFILL_EXAMPLE}.",
+        )
+    if key_range is not None and keys is not None:
+        raise ApiError(
+            400, f"Give partition_range or partitions, not both: e.g. {BACKFILL_EXAMPLE}."
+        )
+    if key_range is not None and not (_keys(key_range) and len(key_range) == 2):
+        raise ApiError(
+            400,
+            f"partition_range {json.dumps(key_range)} is not two partition keys. Fix: give "
+            'the first and the last key, both included: ["2026-01-01", "2026-01-05"].',
+        )
+    if keys is not None and not (_keys(keys) and keys):
+        raise ApiError(
+            400,
+            f"partitions {json.dumps(keys)} is not a list of partition keys. Fix: give "
+            'e.g. ["2026-01-02", "2026-01-05"].',
+        )
+    return selection, (key_range[0], key_range[1]) if key_range else None, keys
+
+
+async def backfill_create(request: Request) -> Response:
+    body = await _json_body(request, BACKFILL_EXAMPLE)
+    selection, key_range, keys = backfill_request(body)
+    backfill_id = await run_in_threadpool(_state(request).backfill, selection, key_range, keys)
+    return JSONResponse({"backfill_id": backfill_id}, status_code=201)
+
+
+def backfills(request: Request) -> Response:
+    limit = _int(request, "limit", 50)
+    return JSONResponse(api.backfills_payload(_state(request).instance, limit))
+
+
+def _backfill_id(request: Request) -> str:
+    """The path's backfill id, known to the instance (else a 404 naming the fix)."""
+    backfill_id: str = request.path_params["backfill_id"]
+    if _state(request).instance.backfills.get_status(backfill_id) is None:
+        raise ApiError(404, backfill_not_found(backfill_id).message)
+    return backfill_id
+
+
+def backfill(request: Request) -> Response:
+    backfill_id = request.path_params["backfill_id"]
+    payload = api.backfill_payload(_state(request).instance, backfill_id)
+    if payload is None:
+        raise ApiError(404, backfill_not_found(backfill_id).message)
+    return JSONResponse(payload)
+
+
+def backfill_cancel(request: Request) -> Response:
+    ui = _state(request)
+    backfill_id = cancel_backfill(ui.instance, _backfill_id(request)).backfill_id
+    return JSONResponse(api.backfill_payload(ui.instance, backfill_id))
+
+
+def backfill_resume(request: Request) -> Response:
+    ui = _state(request)
+    backfill_id = resume_backfill(ui.instance, _backfill_id(request)).backfill_id
+    ui.advance(backfill_id)
+    return JSONResponse(api.backfill_payload(ui.instance, backfill_id))
 
 
 def ticks(request: Request) -> Response:
@@ -233,6 +364,11 @@ ROUTES = [
     Route("/api/runs", runs, methods=["GET"]),
     Route("/api/runs", launch, methods=["POST"]),
     Route("/api/runs/{run_id}", run),
+    Route("/api/backfills", backfills, methods=["GET"]),
+    Route("/api/backfills", backfill_create, methods=["POST"]),
+    Route("/api/backfills/{backfill_id}", backfill),
+    Route("/api/backfills/{backfill_id}/cancel", backfill_cancel, methods=["POST"]),
+    Route("/api/backfills/{backfill_id}/resume", backfill_resume, methods=["POST"]),
     Route("/api/automation/ticks", ticks),
     Route("/api/automation/ticks/{tick_id:int}", tick),
 ]
