@@ -231,3 +231,35 @@ def test_a_range_stays_one_interval_through_fifty_views() -> None:
 def test_relations_are_compiled_once_per_graph() -> None:
     graph = _chain({"partitions_def": DAILY}, spec_form=True)
     assert graph.partition_relations is graph.partition_relations
+
+
+@pytest.mark.parametrize(
+    "pdef",
+    [
+        dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-02-01"),
+        dg.HourlyPartitionsDefinition(start_date="2026-01-01-00:00", end_date="2026-01-03-00:00"),
+        dg.DailyPartitionsDefinition(
+            start_date="2026-01-01", end_date="2026-02-01", exclusions=["0 0 * * 6,0"]
+        ),
+    ],
+    ids=["daily", "hourly", "weekdays"],
+)
+@pytest.mark.parametrize("offsets", [(-1, 0), (-3, -1), (0, 2), (-2, 2)])
+def test_the_layouts_offset_shortcut_reads_what_the_mapping_reads(pdef, offsets) -> None:
+    import sheer.automation.index  # noqa: F401  (what imports the layout in Sheer)
+    from sheer.partitions.layout import EntityLayout
+
+    mapping = dg.TimeWindowPartitionMapping(
+        start_offset=offsets[0], end_offset=offsets[1], allow_nonexistent_upstream_partitions=True
+    )
+
+    @dg.asset(partitions_def=pdef)
+    def a() -> None: ...
+
+    @dg.asset(partitions_def=pdef, deps=[dg.AssetDep("a", partition_mapping=mapping)])
+    def d() -> None: ...
+
+    graph = dg.Definitions(assets=[a, d]).resolve_asset_graph()
+    layout = EntityLayout(graph)
+    i, p = graph.topo_index[dg.AssetKey("d")], graph.topo_index[dg.AssetKey("a")]
+    assert layout.reads(i, p) == layout.slow_reads(i, p)

@@ -91,13 +91,33 @@ class EntityLayout:
             isinstance(mapping, IdentityPartitionMapping) or mapping == _SAME_TIME
         ):
             return IDENTITY
-        out = []
-        for k in self.keys[i]:
-            subset = relations.parent_subset(
-                child, subset_with_partition_keys(cdef, [k]), parent, self.current_time, self.store
+        if cdef == pdef and type(mapping) is TimeWindowPartitionMapping:
+            # One definition: partition j reads j + start_offset ... j + end_offset, the
+            # keys that exist (what the mapping's interval arithmetic gives, per key).
+            return _offset_reads(len(self.keys[i]), mapping.start_offset, mapping.end_offset)
+        return self.slow_reads(i, p)
+
+    def slow_reads(self, i: int, p: int) -> Reads:
+        """`reads(i, p)` through the mapping, one key of `i` at a time: what an edge
+        without a shortcut gets, and what the shortcuts are tested against."""
+        graph, idx = self.graph, self.idx
+        child, parent = idx.keys[i], idx.keys[p]
+        cdef = graph.get(child).spec.partitions_def
+        relations, where = graph.partition_relations, self.pos[p]
+        return [
+            tuple(
+                where[x]
+                for x in relations.parent_subset(
+                    child,
+                    subset_with_partition_keys(cdef, [k]),
+                    parent,
+                    self.current_time,
+                    self.store,
+                ).get_partition_keys()
+                if x in where
             )
-            out.append(tuple(where[x] for x in subset.get_partition_keys() if x in where))
-        return out
+            for k in self.keys[i]
+        ]
 
     def read_indices(self, reads: Reads, j: int) -> tuple[int, ...]:
         return (j,) if reads is IDENTITY else reads[j]
@@ -167,3 +187,9 @@ def _union(known: Reads | bool, more: Reads, n: int) -> Reads:
 
 def _listed(reads: Reads, n: int) -> Sequence[tuple[int, ...]]:
     return [(j,) for j in range(n)] if reads is IDENTITY else reads
+
+
+def _offset_reads(n: int, start_offset: int, end_offset: int) -> list[tuple[int, ...]]:
+    """For each of `n` partitions j of one definition, the indices j + start_offset ...
+    j + end_offset that exist (0 ... n - 1)."""
+    return [tuple(range(max(0, j + start_offset), min(n, j + end_offset + 1))) for j in range(n)]
