@@ -1,11 +1,13 @@
-// The page: a header with three pages (assets graph, runs, automation), routed by the
-// URL's hash (#/assets/KEY, #/runs/ID, #/automation/TICK), over the JSON API.
+// The page: a header with four pages (assets graph, runs, backfills, automation), routed
+// by the URL's hash (#/assets/KEY, #/runs/ID, #/backfills/ID, #/automation/TICK), over
+// the JSON API.
 import { get, post } from './api.js';
 import { clear, h, keyPath } from './dom.js';
 import { LayoutPool } from './graph/pool.js';
 import { GraphView } from './graph/view.js';
 import { AssetPanel } from './panel.js';
 import { AutomationPage } from './automation.js';
+import { BackfillsPage } from './backfills.js';
 import { RunProgress, RunsPage } from './runs.js';
 import './style.css';
 
@@ -22,15 +24,16 @@ class App {
     this.activeRuns = new Set();
     this.pool = new LayoutPool(WORKER_URL);
 
-    this.nav = h('nav', null, [['assets', 'Assets'], ['runs', 'Runs'], ['automation', 'Automation']]
+    this.nav = h('nav', null, [['assets', 'Assets'], ['runs', 'Runs'], ['backfills', 'Backfills'], ['automation', 'Automation']]
       .map(([page, label]) => h('a', { href: `#/${page}`, 'data-page': page }, label)));
     this.sessionInfo = h('span', { class: 'session muted' });
     const header = h('header', { class: 'topbar' }, h('a', { class: 'brand', href: '#/assets' }, 'Sheer'), this.nav, this.sessionInfo);
 
     this.graphPage = this.buildGraphPage();
     this.runsPage = new RunsPage();
+    this.backfillsPage = new BackfillsPage();
     this.automationPage = new AutomationPage();
-    const main = h('main', null, this.graphPage, this.runsPage.el, this.automationPage.el);
+    const main = h('main', null, this.graphPage, this.runsPage.el, this.backfillsPage.el, this.automationPage.el);
     this.progress = new RunProgress(document.body, (run) => this.onRunUpdate(run));
     clear(root, header, main);
 
@@ -238,10 +241,11 @@ class App {
   route() {
     const [page = 'assets', ...rest] = location.hash.replace(/^#\/?/, '').split('/');
     const arg = rest.length ? rest.map(decodeURIComponent).join('/') : null;
-    const known = ['assets', 'runs', 'automation'].includes(page) ? page : 'assets';
+    const known = ['assets', 'runs', 'backfills', 'automation'].includes(page) ? page : 'assets';
     for (const a of this.nav.children) a.classList.toggle('active', a.dataset.page === known);
     this.graphPage.hidden = known !== 'assets';
     if (known === 'runs') this.runsPage.show(arg); else this.runsPage.hide();
+    if (known === 'backfills') this.backfillsPage.show(arg); else this.backfillsPage.hide();
     if (known === 'automation') this.automationPage.show(arg == null ? null : Number(arg)); else this.automationPage.hide();
     if (known === 'assets') {
       this.graph.schedule();

@@ -1,7 +1,9 @@
 // The asset panel: definition, status and why it is stale (the root causes and the
 // virtual assets they were seen through), the partitions of a partitioned asset (a grid
-// by status, and the causes of the one clicked), latest materializations, automation.
+// by status, and the causes of the one clicked; a form to backfill a range of them),
+// latest materializations, automation.
 import { get } from './api.js';
+import { BackfillForm } from './backfills.js';
 import { clear, formatTime, h, keyPath, shortId } from './dom.js';
 import { displayState } from './graph/view.js';
 import { PartitionGrid } from './partitions.js';
@@ -18,7 +20,10 @@ export class AssetPanel {
   }
 
   async show(key) {
-    if (key !== this.key) this.grid = null; // a new asset: nothing chosen in its grid
+    if (key !== this.key) { // a new asset: nothing chosen in its grid, its own form
+      this.grid = null;
+      this.backfillForm = null;
+    }
     this.key = key;
     this.el.hidden = false;
     this.el.dataset.key = key;
@@ -29,6 +34,7 @@ export class AssetPanel {
   hide() {
     this.key = null;
     this.grid = null;
+    this.backfillForm = null;
     this.el.hidden = true;
     delete this.el.dataset.key;
   }
@@ -83,7 +89,10 @@ export class AssetPanel {
       load: (pk) => get(`/api/assets/${keyPath(key)}?partition=${encodeURIComponent(pk)}`),
       renderCause: (c) => this.cause(c, key),
     });
-    return section('Partitions', 'partitions', this.grid.render(asset.partitions));
+    const form = asset.is_materializable && asset.partitions.length > 0
+      && (this.backfillForm ??= new BackfillForm(key, asset.partitions));
+    return section('Partitions', 'partitions', this.grid.render(asset.partitions),
+      form && h('div', { class: 'backfill-box' }, h('h3', null, 'Backfill'), form.el));
   }
 
   cause(c, key) {

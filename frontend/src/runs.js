@@ -47,6 +47,7 @@ export class RunsPage {
 }
 
 function launchedBy(tags) {
+  if (tags['dagster/backfill']) return `backfill ${tags['dagster/backfill']}`;
   if (tags['sheer/from_ui']) return 'UI';
   if (tags['sheer/from_automation']) return 'automation';
   return 'API / CLI';
