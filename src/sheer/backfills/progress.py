@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sheer.keys import AssetKey
 from sheer.storage.backfills import BackfillRecord, EntityRecord, EntityStatus
@@ -80,3 +81,19 @@ def progress_of(
         in_progress=sum(c.in_progress for c in per_asset.values()),
     )
     return BackfillProgress(total=total, per_asset=per_asset)
+
+
+def backfill_json(record: BackfillRecord, progress: BackfillProgress) -> dict[str, Any]:
+    """A backfill and its progress as JSON: what `sheer backfill show --json` prints and
+    the web API answers."""
+    return {
+        "backfill_id": record.backfill_id,
+        "status": record.status.value,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "assets": [k.to_user_string() for k in record.asset_selection],
+        "tags": dict(record.tags),
+        "error": record.error,
+        "progress": progress.total.to_json(),
+        "per_asset": {k.to_user_string(): c.to_json() for k, c in progress.per_asset.items()},
+    }

@@ -14,12 +14,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 
@@ -36,9 +31,11 @@ from sheer.backfills import (
     get_backfill_progress,
     resume_backfill,
 )
-from sheer.backfills.progress import progress_of
+from sheer.backfills.progress import backfill_json, progress_of
 from sheer.cli import instance_option, target_options
 from sheer.cli.project import load_target, open_instance
+from sheer.cli.render import progress_bar
+from sheer.cli.run_commands import split_partition_range
 from sheer.errors import SheerError
 from sheer.execution.run import RunListener
 from sheer.instance import Instance
@@ -67,14 +64,7 @@ def parse_backfill_partitions(
             "--partition-range K1...K2 for a range, or --partitions k1,k2 for a list."
         )
     if partition_range is not None:
-        ends = partition_range.split("...")
-        if len(ends) != 2 or not all(ends):
-            raise SheerError(
-                f"--partition-range {partition_range!r} is not two partition keys joined by "
-                "'...'. Fix: pass e.g. --partition-range 2026-01-01...2026-01-31 (both ends "
-                "included)."
-            )
-        return (ends[0], ends[1]), None
+        return split_partition_range(partition_range), None
     if partitions is not None:
         keys = [k.strip() for k in partitions.split(",")]
         if not all(keys):
@@ -92,20 +82,6 @@ def _plural(n: int, word: str) -> str:
 
 def _when(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _record_json(record: BackfillRecord, progress: BackfillProgress) -> dict[str, Any]:
-    return {
-        "backfill_id": record.backfill_id,
-        "status": record.status.value,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-        "assets": [k.to_user_string() for k in record.asset_selection],
-        "tags": dict(record.tags),
-        "error": record.error,
-        "progress": progress.total.to_json(),
-        "per_asset": {k.to_user_string(): c.to_json() for k, c in progress.per_asset.items()},
-    }
 
 
 def _counts_line(progress: BackfillProgress) -> str:
@@ -150,14 +126,7 @@ def _run_here(defs: Any, instance: Instance, record: BackfillRecord, quiet: bool
     if quiet:
         final = execute_backfill(defs, instance, record.backfill_id)
     else:
-        columns = (
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console) as bar:
+        with progress_bar(console) as bar:
             final = execute_backfill(defs, instance, record.backfill_id, listener=_BarListener(bar))
     progress = get_backfill_progress(instance, final.backfill_id)
     if final.status is BackfillStatus.COMPLETED:
@@ -290,7 +259,7 @@ def backfill_list(ctx: click.Context, instance_url: str | None, as_json: bool, l
     counts = instance.backfills.count_entities([r.backfill_id for r in records])
     shown = [(r, progress_of(r, counts[r.backfill_id])) for r in records]
     if as_json:
-        click.echo(json.dumps([_record_json(r, p) for r, p in shown], indent=2))
+        click.echo(json.dumps([backfill_json(r, p) for r, p in shown], indent=2))
         return
     if not shown:
         console.print("no backfills in this instance")
@@ -331,7 +300,7 @@ def backfill_show(
     record = get_backfill(instance, backfill_id)
     progress = get_backfill_progress(instance, backfill_id)
     if as_json:
-        click.echo(json.dumps(_record_json(record, progress), indent=2))
+        click.echo(json.dumps(backfill_json(record, progress), indent=2))
         return
     style = _STATUS_STYLE[record.status]
     console.print(f"backfill {record.backfill_id} [{style}]{record.status.value}[/]")

@@ -6,7 +6,15 @@ import time
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from rich.console import Group
+from rich.console import Console, Group
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -16,6 +24,20 @@ from sheer.execution.plan import ExecutionPlan
 from sheer.graph import AssetGraph, AssetNode
 from sheer.keys import AssetKey
 from sheer.staleness import StaleStatus, StaleStatusResolver
+
+
+def progress_bar(console: Console) -> Progress:
+    """The live bar of a run or a backfill: spinner, what is going on, bar, done/total,
+    elapsed time."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
 
 STATUS_STYLE = {StaleStatus.FRESH: "green", StaleStatus.STALE: "yellow", StaleStatus.MISSING: "red"}
 RUN_STYLE = {

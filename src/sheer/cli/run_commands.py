@@ -11,18 +11,14 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 
 from sheer.automation.daemon import LEASE_NAME, AutomationDaemon, TickOutcome
 from sheer.cli import instance_option, target_options
 from sheer.cli.project import load_target, open_instance, target_args
+from sheer.cli.render import progress_bar
 from sheer.errors import RunNotQueuedError, SheerError
 from sheer.events import RunStatus
 from sheer.execution.plan import ExecutionPlan, Step
@@ -189,14 +185,7 @@ def launch(
         if quiet:
             result = run()
         else:
-            columns = (
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-            )
-            with Progress(*columns, console=console) as progress:
+            with progress_bar(console) as progress:
                 result = run(listener=ProgressListener(progress))
     except RunNotQueuedError:
         if queued is None:
@@ -255,13 +244,19 @@ def parse_partition_options(partition: str | None, partition_range: str | None) 
         return {PARTITION_TAG: partition}
     if partition_range is None:
         return {}
-    ends = partition_range.split("...")
+    first, last = split_partition_range(partition_range)
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
+
+
+def split_partition_range(text: str) -> tuple[str, str]:
+    """`--partition-range K1...K2` as (K1, K2), both ends included (Dagster's spelling)."""
+    ends = text.split("...")
     if len(ends) != 2 or not all(ends):
         raise SheerError(
-            f"--partition-range {partition_range!r} is not two partition keys joined by '...'. "
+            f"--partition-range {text!r} is not two partition keys joined by '...'. "
             "Fix: pass e.g. --partition-range 2026-01-01...2026-01-31 (both ends included)."
         )
-    return {RANGE_START_TAG: ends[0], RANGE_END_TAG: ends[1]}
+    return ends[0], ends[1]
 
 
 def parse_interval(text: str) -> float:

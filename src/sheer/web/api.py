@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from sheer.backfills import BackfillProgress, BackfillRecord
-from sheer.backfills.progress import progress_of
+from sheer.backfills.progress import backfill_json, progress_of
 from sheer.definitions.definitions import Definitions
 from sheer.events import EventRecord, EventType, RunRecord, RunStatus
 from sheer.graph import AssetGraph, AssetNode
@@ -397,21 +396,6 @@ def evaluations_payload(
             }
             for e in evaluations
         ]
-    }
-
-
-def backfill_json(record: BackfillRecord, progress: BackfillProgress) -> dict[str, Any]:
-    """A backfill and its progress, in the shape of `sheer backfill show --json`."""
-    return {
-        "backfill_id": record.backfill_id,
-        "status": record.status.value,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-        "assets": [_name(k) for k in record.asset_selection],
-        "tags": dict(record.tags),
-        "error": record.error,
-        "progress": progress.total.to_json(),
-        "per_asset": {_name(k): c.to_json() for k, c in progress.per_asset.items()},
     }
 
 
